@@ -1,0 +1,31 @@
+"""Shared pytest configuration: repository root on sys.path and deterministic seeds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+SHARED_REFERENCE = Path(os.environ.get("LTX2_SHARED", REPO_ROOT.parent / "shared")) / "reference"
+MANIFESTS = SHARED_REFERENCE / "manifests"
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    import torch
+
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def manifests_dir() -> Path:
+    """Folder holding the real-size checkpoint key/shape manifests (shared/reference/manifests)."""
+    if not MANIFESTS.is_dir():
+        pytest.fail(f"manifests not found at {MANIFESTS}; set LTX2_SHARED to the shared/ folder")
+    return MANIFESTS
