@@ -1,0 +1,233 @@
+"""Strict builders: a component on the meta device from the header alone, or materialised from its byte ranges.
+
+* :func:`build_component` builds the module on ``meta`` from the metadata config and compares its state-dict names
+  and shapes with the file (no tensor data is read). Any difference raises ONE :class:`StateDictMismatchError`
+  listing up to 20 missing, 20 unexpected and 20 wrongly shaped keys.
+* :func:`load_component` does the same check, then reads only that component's tensors, one at a time in file order,
+  casts each to the dtype the module declared for it (fp8-stored weights are up-cast, or kept with
+  ``Fp8Mode.KEEP``) and assigns them (``load_state_dict(strict=True, assign=True)``): peak memory is the component's
+  own size plus one tensor. Parameters are created on ``meta`` while the module is constructed (so nothing is
+  allocated twice), buffers are created for real, so non-persistent buffers (RoPE tables, filters) get their
+  computed values. A model with a tensor still on ``meta`` is never returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import torch
+from torch import nn
+
+from .keymaps import FP8_WEIGHT_SCALE_SUFFIXES, KEYMAPS, Component, model_state_keys, parse_component
+from .registry import make_config, make_module
+from .safetensors_io import CheckpointError, SafetensorsHeader, SafetensorsReader, read_header
+
+MAX_LISTED_KEYS = 20
+FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
+_FLOAT_BY_STORAGE = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64}
+
+
+class StateDictMismatchError(CheckpointError):
+    """The file's keys or shapes differ from the module built from its own config."""
+
+
+class Fp8Mode(Enum):
+    """What to do with float8-stored weights."""
+
+    UPCAST = "upcast"  # cast to the module's compute dtype (de-quantising with a stored weight scale)
+    KEEP = "keep"  # keep float8 storage (the layers must up-cast at matmul time, e.g. ComfyUI's comfy.ops)
+
+
+@dataclass(frozen=True)
+class ComponentSource:
+    """A component of one file: its header, the component and ``{module key: file key}``."""
+
+    header: SafetensorsHeader
+    component: Component
+    keys: Mapping[str, str]
+
+
+def component_source(source: str | os.PathLike[str] | SafetensorsHeader, name: str | Component) -> ComponentSource:
+    """Resolve a path / header and a component name; raise CheckpointError when the file lacks the component."""
+    header = source if isinstance(source, SafetensorsHeader) else read_header(source)
+    component = parse_component(name)
+    keys = model_state_keys(header.keys(), component)
+    if not keys:
+        raise CheckpointError(f"{header.path}: no {component.value} tensors in this file")
+    return ComponentSource(header, component, keys)
+
+
+def default_dtype(src: ComponentSource) -> torch.dtype:
+    """Compute dtype when none is given: the component's dominant float storage dtype; fp8 -> bfloat16."""
+    nbytes: dict[str, int] = {}
+    for file_key in src.keys.values():
+        info = src.header.tensors[file_key]
+        nbytes[info.dtype] = nbytes.get(info.dtype, 0) + info.nbytes
+    floats = {d: n for d, n in nbytes.items() if d in _FLOAT_BY_STORAGE}
+    if not floats:
+        return torch.bfloat16
+    return _FLOAT_BY_STORAGE[max(floats, key=floats.__getitem__)]
+
+
+def _instantiate(src: ComponentSource, *, dtype: torch.dtype, device: str | torch.device, operations: Any) -> nn.Module:
+    """Build the module from the header's config, wrapping config errors into one-line CheckpointErrors."""
+    try:
+        cfg = make_config(src.component, src.header.config(), set(src.header.keys()))
+    except KeyError as exc:
+        raise CheckpointError(f"{src.header.path}: {exc.args[0]}") from None
+    except ValueError as exc:  # ConfigError is a ValueError
+        raise CheckpointError(f"{src.header.path}: {src.component.value}: {exc}") from None
+    return make_module(src.component, cfg, dtype=dtype, device=device, operations=operations)
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED_KEYS])
+    return shown + (f", ... ({len(items) - MAX_LISTED_KEYS} more)" if len(items) > MAX_LISTED_KEYS else "")
+
+
+def check_keys(src: ComponentSource, model: nn.Module) -> None:
+    """Compare module state-dict names/shapes with the file. Raises ONE StateDictMismatchError (one line)."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict(keep_vars=True).items()}
+    to_file = src.keys
+    missing = [k for k in expected if k not in to_file]
+    unexpected = [to_file[k] for k in to_file if k not in expected]
+    shapes = [
+        f"{to_file[k]} {list(src.header.tensors[to_file[k]].shape)} vs model {list(shape)}"
+        for k, shape in expected.items()
+        if k in to_file and src.header.tensors[to_file[k]].shape != shape
+    ]
+    if not (missing or unexpected or shapes):
+        return
+    strip = KEYMAPS[src.component].strip
+    parts = [f"{len(missing)} missing key(s): {_listing([strip + k for k in missing])}"] if missing else []
+    parts += [f"{len(unexpected)} unexpected key(s): {_listing(unexpected)}"] if unexpected else []
+    parts += [f"{len(shapes)} shape mismatch(es): {_listing(shapes)}"] if shapes else []
+    raise StateDictMismatchError(
+        f"{src.header.path}: {src.component.value} does not match the model built from its config: " + "; ".join(parts)
+    )
+
+
+def build_component(
+    source: str | os.PathLike[str] | SafetensorsHeader,
+    name: str | Component,
+    *,
+    device: str | torch.device = "meta",
+    dtype: torch.dtype | None = None,
+    operations: Any = nn,
+) -> nn.Module:
+    """Build component ``name`` on the meta device from the header alone and validate it strictly.
+
+    Args:
+        source: checkpoint path or an already-read header.
+        name: a :class:`Component` or its name (``"transformer"``, ``"video_vae"``...).
+        device: must be ``"meta"`` (data is never read here; use :func:`load_component`).
+        dtype: parameter dtype of the meta module (default: the component's storage dtype, fp8 -> bf16).
+    Returns:
+        the module with every parameter on ``meta``.
+    Raises:
+        StateDictMismatchError / CheckpointError (one-line messages), ComponentUnavailableError.
+    """
+    if torch.device(device).type != "meta":
+        raise ValueError("build_component only builds on the meta device; use load_component to read weights")
+    src = component_source(source, name)
+    model = _instantiate(src, dtype=dtype or default_dtype(src), device="meta", operations=operations)
+    check_keys(src, model)
+    return model
+
+
+@contextlib.contextmanager
+def _parameters_on_meta() -> Iterator[None]:
+    """While active, every registered parameter is moved to ``meta`` (buffers are untouched)."""
+    original = nn.Module.register_parameter
+
+    def register(module: nn.Module, pname: str, param: nn.Parameter | None) -> None:
+        if param is not None and param.device.type != "meta":
+            param = nn.Parameter(param.detach().to("meta"), requires_grad=param.requires_grad)
+        original(module, pname, param)
+
+    nn.Module.register_parameter = register  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original  # type: ignore[method-assign]
+
+
+def _scale_for(src: ComponentSource, file_key: str) -> str | None:
+    """The file key of a stored fp8 weight scale for ``file_key`` (``x.weight`` -> ``x.weight_scale``)."""
+    if not file_key.endswith(".weight"):
+        return None
+    stem = file_key[: -len(".weight")]
+    return next((stem + s for s in FP8_WEIGHT_SCALE_SUFFIXES if stem + s in src.header.tensors), None)
+
+
+def _convert(
+    src: ComponentSource, reader: SafetensorsReader, file_key: str, target: torch.Tensor, fp8: Fp8Mode
+) -> torch.Tensor:
+    """Stored tensor -> the dtype the module declared for it (fp8 kept or up-cast, de-quantised if scaled)."""
+    tensor = reader.read(file_key)
+    scale_key = _scale_for(src, file_key) if tensor.dtype in FP8_DTYPES else None
+    if tensor.dtype in FP8_DTYPES and fp8 is Fp8Mode.KEEP:
+        if scale_key is not None:
+            raise CheckpointError(f"{file_key}: scaled fp8 weights can only be loaded with Fp8Mode.UPCAST")
+        return tensor
+    if scale_key is not None:
+        scale = reader.read(scale_key).to(torch.float32)
+        return (tensor.to(torch.float32) * scale).to(target.dtype)
+    return tensor if tensor.dtype == target.dtype else tensor.to(target.dtype)
+
+
+def load_component(
+    path: str | os.PathLike[str] | SafetensorsHeader,
+    name: str | Component,
+    *,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device = "cpu",
+    operations: Any = nn,
+    fp8: Fp8Mode = Fp8Mode.UPCAST,
+) -> nn.Module:
+    """Materialise one component, reading only its tensors' byte ranges (one tensor in flight at a time).
+
+    Args:
+        path: checkpoint path (or its header).
+        name: component name.
+        dtype: compute dtype for the module (default: the component's storage dtype; fp8 storage -> bfloat16).
+        device: where the weights end up; each tensor is read into CPU memory and moved there at once.
+        operations: layer namespace (``torch.nn`` or ComfyUI's ``comfy.ops`` classes).
+        fp8: up-cast float8 weights to ``dtype`` (default) or keep them in float8.
+    Returns:
+        the module in eval mode, every parameter and buffer on ``device``.
+    """
+    src = component_source(path, name)
+    device = torch.device(device)
+    with _parameters_on_meta():
+        model = _instantiate(src, dtype=dtype or default_dtype(src), device="cpu", operations=operations)
+    check_keys(src, model)
+    targets = model.state_dict(keep_vars=True)
+    file_to_model = {file_key: key for key, file_key in src.keys.items()}
+    state: dict[str, torch.Tensor] = {}
+    with SafetensorsReader(src.header) as reader:
+        for file_key in sorted(file_to_model, key=lambda k: src.header.tensors[k].start):
+            key = file_to_model[file_key]
+            state[key] = _convert(src, reader, file_key, targets[key], fp8).to(device)
+    del targets
+    model.load_state_dict(state, strict=True, assign=True)
+    del state
+    for module in model.modules():
+        for bname, buf in list(module._buffers.items()):
+            if buf is not None and buf.device != device:
+                module._buffers[bname] = buf.to(device)
+    leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.device.type == "meta"]
+    if leftover:
+        raise CheckpointError(f"{src.component.value}: tensors left on the meta device: {_listing(leftover)}")
+    return model.eval()
+
+
+def module_nbytes(model: nn.Module) -> int:
+    """Bytes held by a module's parameters and buffers."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)

@@ -1,0 +1,202 @@
+"""The ONE table mapping checkpoint keys to components (and back).
+
+Single-file LTX-2 / LTX-2.3 checkpoints hold every component under a key prefix (ltx2-model.md §1.1). A component's
+own ``state_dict()`` keys equal the file keys minus exactly one prefix. This module is the only place that knows
+those prefixes; the builder, the detector, the inspector and the ComfyUI adapters all ask it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Component(str, Enum):
+    """Loadable parts of an LTX-2 checkpoint (the value is the CLI / API name)."""
+
+    TRANSFORMER = "transformer"
+    CONNECTORS = "connectors"
+    TEXT_PROJECTION = "text_projection"
+    VIDEO_VAE = "video_vae"
+    AUDIO_VAE = "audio_vae"
+    VOCODER = "vocoder"
+    UPSAMPLER = "upsampler"
+
+
+DIFFUSION_PREFIX = "model.diffusion_model."
+CONNECTOR_NAMES = ("video_embeddings_connector.", "audio_embeddings_connector.", "embeddings_connector.")
+
+# Quantisation side tensors stored next to an fp8 ``<layer>.weight`` (ltx-core "fp8-scaled-mm" and ComfyUI
+# "scaled fp8" spellings). They are consumed while de-quantising, never loaded as parameters.
+FP8_WEIGHT_SCALE_SUFFIXES = (".weight_scale", ".scale_weight")
+FP8_INPUT_SCALE_SUFFIXES = (".input_scale", ".scale_input")
+FP8_MARKER_KEYS = ("scaled_fp8",)
+
+
+@dataclass(frozen=True)
+class ComponentKeyMap:
+    """How one component's tensors are found in a file.
+
+    Attributes:
+        component: which component.
+        strip: the prefix removed from a file key to get the module's state-dict key.
+        include: file-key prefixes that belong to the component ("" = every key).
+        exclude: file-key prefixes that do not belong to it even though they match ``include``.
+        ignored: full file keys that belong to the component's namespace but are deliberately not loaded.
+        config_section: the metadata ``config`` section the component's config is built from (None = the whole
+            flat config, as in upsampler files).
+    """
+
+    component: Component
+    strip: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    config_section: str | None = None
+
+    def owns(self, key: str) -> bool:
+        """Whether file ``key`` belongs to this component (ignored keys included)."""
+        return key.startswith(self.include) and not (self.exclude and key.startswith(self.exclude))
+
+    def to_model_key(self, key: str) -> str:
+        """File key -> module state-dict key (one ``removeprefix``, never a ``replace``)."""
+        return key.removeprefix(self.strip)
+
+    def to_file_key(self, key: str) -> str:
+        """Module state-dict key -> file key."""
+        return self.strip + key
+
+
+KEYMAPS: dict[Component, ComponentKeyMap] = {
+    Component.TRANSFORMER: ComponentKeyMap(
+        Component.TRANSFORMER,
+        strip=DIFFUSION_PREFIX,
+        include=(DIFFUSION_PREFIX,),
+        exclude=tuple(DIFFUSION_PREFIX + c for c in CONNECTOR_NAMES),
+        config_section="transformer",
+    ),
+    Component.CONNECTORS: ComponentKeyMap(
+        Component.CONNECTORS,
+        strip=DIFFUSION_PREFIX,
+        include=tuple(DIFFUSION_PREFIX + c for c in CONNECTOR_NAMES),
+        config_section="transformer",
+    ),
+    Component.TEXT_PROJECTION: ComponentKeyMap(
+        Component.TEXT_PROJECTION,
+        strip="text_embedding_projection.",
+        include=("text_embedding_projection.",),
+        config_section="transformer",
+    ),
+    Component.VIDEO_VAE: ComponentKeyMap(
+        Component.VIDEO_VAE,
+        strip="vae.",
+        include=("vae.",),
+        # present in the real files, not used by ltx-core (diffusers' converter drops exactly these two)
+        ignored=(
+            "vae.per_channel_statistics.channel",
+            "vae.per_channel_statistics.mean-of-stds",
+            "vae.per_channel_statistics.mean-of-stds_over_std-of-means",
+        ),
+        config_section="vae",
+    ),
+    Component.AUDIO_VAE: ComponentKeyMap(
+        Component.AUDIO_VAE, strip="audio_vae.", include=("audio_vae.",), config_section="audio_vae"
+    ),
+    Component.VOCODER: ComponentKeyMap(
+        Component.VOCODER, strip="vocoder.", include=("vocoder.",), config_section="vocoder"
+    ),
+    Component.UPSAMPLER: ComponentKeyMap(Component.UPSAMPLER, strip="", include=("",), config_section=None),
+}
+
+# Components of a single-file model checkpoint, in display order (the upsampler is always a separate file).
+MODEL_COMPONENTS: tuple[Component, ...] = tuple(c for c in Component if c is not Component.UPSAMPLER)
+
+# A component counts as present when at least one of its keys is; these prefixes make that cheap and unambiguous.
+UPSAMPLER_SIGNATURE_KEYS = ("initial_conv.weight", "final_conv.weight")
+
+
+def parse_component(name: str | Component) -> Component:
+    """``"video_vae"`` -> Component.VIDEO_VAE; raises ValueError listing the valid names."""
+    try:
+        return Component(name)
+    except ValueError:
+        valid = ", ".join(c.value for c in Component)
+        raise ValueError(f"unknown component {name!r} (valid: {valid})") from None
+
+
+def is_quantization_side_key(key: str) -> bool:
+    """Whether ``key`` is an fp8 scale / marker tensor rather than a model parameter."""
+    return key.endswith(FP8_WEIGHT_SCALE_SUFFIXES + FP8_INPUT_SCALE_SUFFIXES) or key in FP8_MARKER_KEYS
+
+
+def component_keys(keys: Iterable[str], component: Component) -> list[str]:
+    """File keys owned by ``component`` (ignored and quantisation side keys excluded), in input order."""
+    keymap = KEYMAPS[component]
+    return [k for k in keys if keymap.owns(k) and k not in keymap.ignored and not is_quantization_side_key(k)]
+
+
+def present_components(keys: Iterable[str]) -> list[Component]:
+    """Components with at least one tensor in a file, in display order.
+
+    A file whose keys carry none of the single-file prefixes but hold the upsampler's signature keys is an
+    upsampler file.
+    """
+    keys = list(keys)
+    found = [c for c in MODEL_COMPONENTS if any(KEYMAPS[c].owns(k) for k in keys)]
+    if not found and any(k in UPSAMPLER_SIGNATURE_KEYS for k in keys):
+        found = [Component.UPSAMPLER]
+    return found
+
+
+def model_state_keys(keys: Iterable[str], component: Component) -> dict[str, str]:
+    """``{module key: file key}`` for ``component``'s tensors in a file."""
+    keymap = KEYMAPS[component]
+    return {keymap.to_model_key(k): k for k in component_keys(keys, component)}
+
+
+def config_section(config: Mapping[str, object], component: Component) -> Mapping[str, object]:
+    """The metadata ``config`` section a component is built from (the flat config for upsamplers).
+
+    Raises:
+        KeyError: the section is missing (message names it).
+    """
+    section = KEYMAPS[component].config_section
+    if section is None:
+        return config
+    if section not in config or not isinstance(config[section], Mapping):
+        raise KeyError(f"checkpoint metadata 'config' has no '{section}' section (needed for {component.value})")
+    return config[section]  # type: ignore[return-value]
+
+
+# LoRA files: ``<prefix><module path><suffix>``. Prefixes are removed once, in this order (PEFT's wrapper first).
+LORA_KEY_PREFIXES = ("base_model.model.", DIFFUSION_PREFIX, "diffusion_model.")
+# suffix -> role: "A" = down projection [rank, in], "B" = up projection [out, rank], "alpha" = scalar
+LORA_SUFFIXES = {
+    ".lora_A.weight": "A",
+    ".lora_B.weight": "B",
+    ".lora_down.weight": "A",
+    ".lora_up.weight": "B",
+    ".alpha": "alpha",
+}
+
+
+def split_lora_key(key: str) -> tuple[str, str] | None:
+    """``"diffusion_model.<module>.lora_A.weight"`` -> ``("<module>", "A")`` (prefixes of LORA_KEY_PREFIXES removed).
+
+    Returns None for keys that are not LoRA tensors.
+    """
+    for suffix, role in LORA_SUFFIXES.items():
+        if key.endswith(suffix):
+            module = key[: -len(suffix)]
+            for prefix in LORA_KEY_PREFIXES:
+                if module.startswith(prefix):
+                    module = module[len(prefix) :]
+                    break
+            return module, role
+    return None
+
+
+def is_lora_file(keys: Iterable[str]) -> bool:
+    """Whether a file's keys are LoRA A/B pairs (at least one ``lora_A``/``lora_down`` key)."""
+    return any(k.endswith((".lora_A.weight", ".lora_down.weight")) for k in keys)
