@@ -1,0 +1,169 @@
+"""Multi-modal guidance: combine the x0 predictions of up to four transformer passes per modality.
+
+Passes (ltx-pipelines ``multi_modal_guider_denoising_func``): **cond** (positive prompt), **uncond** (negative
+prompt; needed when ``cfg_scale != 1``), **perturbed** (STG: self-attention of the listed blocks replaced by its
+value projection; needed when ``stg_scale != 0``) and **isolated** (audio<->video cross-attention skipped in all
+blocks; needed when ``modality_scale != 1``). Per modality::
+
+    pred = c + (cfg - 1)(c - u) + stg (c - p) + (mod - 1)(c - m)
+    pred = pred * (r * std(c) / std(pred) + 1 - r)          # if r = rescale_scale != 0
+
+The arithmetic runs in float32 and is cast back to the input dtype — HEAD ltx-core behaviour (1.0.0 computed in
+the input dtype, i.e. bf16).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class GuiderParams:
+    """Guidance settings of one modality (ltx-core ``MultiModalGuiderParams``).
+
+    Attributes:
+        cfg_scale: classifier-free guidance scale (1 = off).
+        stg_scale: spatio-temporal guidance scale (0 = off).
+        stg_blocks: transformer block indices whose self-attention is perturbed for STG.
+        rescale_scale: std-rescale strength ``r`` in [0, 1] (0 = off).
+        modality_scale: audio<->video guidance scale (1 = off).
+        skip_step: evaluate only steps with ``i % (skip_step + 1) == 0``; others reuse the last prediction.
+    """
+
+    cfg_scale: float = 1.0
+    stg_scale: float = 0.0
+    stg_blocks: tuple[int, ...] = ()
+    rescale_scale: float = 0.0
+    modality_scale: float = 1.0
+    skip_step: int = 0
+
+    def needs_uncond(self) -> bool:
+        """Whether the negative-prompt pass is needed."""
+        return not math.isclose(self.cfg_scale, 1.0)
+
+    def needs_perturbed(self) -> bool:
+        """Whether the STG pass is needed."""
+        return not math.isclose(self.stg_scale, 0.0)
+
+    def needs_isolated(self) -> bool:
+        """Whether the modality-isolated pass is needed."""
+        return not math.isclose(self.modality_scale, 1.0)
+
+    def skips_step(self, step_index: int) -> bool:
+        """True when this step reuses the previous guided prediction."""
+        return self.skip_step != 0 and step_index % (self.skip_step + 1) != 0
+
+
+Prediction = torch.Tensor | float
+
+
+def _f32(x: Prediction) -> Prediction:
+    return x.float() if isinstance(x, torch.Tensor) else x
+
+
+def guide(
+    params: GuiderParams,
+    cond: torch.Tensor,
+    uncond: Prediction = 0.0,
+    perturbed: Prediction = 0.0,
+    isolated: Prediction = 0.0,
+) -> torch.Tensor:
+    """Guided x0 prediction of one modality (HEAD ``MultiModalGuider.calculate``: float32 math).
+
+    Args:
+        params: the modality's guidance settings.
+        cond: ``(B, T, D)`` prediction of the conditional pass.
+        uncond, perturbed, isolated: predictions of the other passes, or ``0.0`` when that pass was not run
+            (its term is then multiplied by a neutral scale, as in the reference).
+    Returns:
+        ``(B, T, D)`` in ``cond.dtype``. The rescale std is the unbiased std over the whole tensor (all tokens,
+        including appended conditioning tokens).
+    """
+    dtype = cond.dtype
+    c = cond.float()
+    pred = (
+        c
+        + (params.cfg_scale - 1) * (c - _f32(uncond))
+        + params.stg_scale * (c - _f32(perturbed))
+        + (params.modality_scale - 1) * (c - _f32(isolated))
+    )
+    if params.rescale_scale != 0:
+        factor = c.std() / pred.std()
+        pred = pred * (params.rescale_scale * factor + (1 - params.rescale_scale))
+    return pred.to(dtype)
+
+
+@dataclass(frozen=True)
+class SigmaBinnedGuiderParams:
+    """Sigma-dependent guidance (ltx-core ``MultiModalGuiderFactory``).
+
+    ``bins`` are ``(upper_sigma_bound, params)`` sorted by bound, descending; bin ``i`` covers
+    ``(bound_{i+1}, bound_i]`` and a sigma above every bound uses the first bin.
+    """
+
+    bins: tuple[tuple[float, GuiderParams], ...]
+
+    @classmethod
+    def constant(cls, params: GuiderParams) -> SigmaBinnedGuiderParams:
+        """The same params for every sigma."""
+        return cls(bins=((float("inf"), params),))
+
+    @classmethod
+    def from_mapping(cls, sigma_to_params: Mapping[float, GuiderParams]) -> SigmaBinnedGuiderParams:
+        """Build from ``{upper_sigma_bound: params}``."""
+        if not sigma_to_params:
+            raise ValueError("sigma_to_params must be non-empty")
+        return cls(bins=tuple(sorted(sigma_to_params.items(), key=lambda kv: kv[0], reverse=True)))
+
+    def at(self, sigma: float | torch.Tensor) -> GuiderParams:
+        """Params effective at ``sigma``."""
+        value = float(sigma.item() if isinstance(sigma, torch.Tensor) else sigma)
+        at_or_above = [bound for bound, _ in self.bins if bound >= value]
+        key = at_or_above[-1] if at_or_above else self.bins[0][0]
+        return next(p for bound, p in self.bins if bound == key)
+
+
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """Per-model-version defaults of ltx-pipelines ``utils/constants.py`` (``PipelineParams``)."""
+
+    num_inference_steps: int
+    video: GuiderParams
+    audio: GuiderParams
+    seed: int = 10
+    stage_1_height: int = 512
+    stage_1_width: int = 768
+    num_frames: int = 121
+    frame_rate: float = 24.0
+
+
+def _av_defaults(steps: int, stg_block: int) -> SamplingDefaults:
+    blocks = (stg_block,)
+    return SamplingDefaults(
+        num_inference_steps=steps,
+        video=GuiderParams(cfg_scale=3.0, stg_scale=1.0, stg_blocks=blocks, rescale_scale=0.7, modality_scale=3.0),
+        audio=GuiderParams(cfg_scale=7.0, stg_scale=1.0, stg_blocks=blocks, rescale_scale=0.7, modality_scale=3.0),
+    )
+
+
+LTX_2_PARAMS = _av_defaults(40, 29)
+"""LTX-2 (19B): 40 steps, STG block 29."""
+LTX_2_3_PARAMS = _av_defaults(30, 28)
+"""LTX-2.3 (22B): 30 steps, STG block 28."""
+LTX_2_3_HQ_PARAMS = SamplingDefaults(
+    num_inference_steps=15,
+    stage_1_height=1088 // 2,
+    stage_1_width=1920 // 2,
+    video=GuiderParams(cfg_scale=3.0, stg_scale=0.0, rescale_scale=0.45, modality_scale=3.0),
+    audio=GuiderParams(cfg_scale=7.0, stg_scale=0.0, rescale_scale=1.0, modality_scale=3.0),
+)
+"""HQ two-stage pipeline (res_2s, 15 steps, no STG)."""
+
+
+def defaults_for_version(model_version: str | None) -> SamplingDefaults:
+    """``detect_params``: ``LTX_2_3_PARAMS`` when the checkpoint's ``model_version`` starts with "2.3", else LTX-2."""
+    return LTX_2_3_PARAMS if (model_version or "").startswith("2.3") else LTX_2_PARAMS
