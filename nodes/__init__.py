@@ -1,0 +1,58 @@
+"""ComfyUI adapters of the LTX-2 Native pack.
+
+``NODES`` is the single source of truth for what the pack registers: the pack entry derives
+``NODE_CLASS_MAPPINGS`` / ``NODE_DISPLAY_NAME_MAPPINGS`` from it and ``comfy_entrypoint`` returns it.
+Node modules listed in ``_OPTIONAL_MODULES`` may need extra dependencies: if one fails to import, its nodes are
+hidden with a warning instead of taking the whole pack down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from comfy_api.latest import ComfyExtension, io
+
+from .latents import LTX2NEmptyAVLatent
+
+_REQUIRED: list[type[io.ComfyNode]] = [LTX2NEmptyAVLatent]
+
+# (module relative to this package, node class names); nothing optional yet.
+_OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = []
+
+
+def _optional_nodes() -> list[type[io.ComfyNode]]:
+    found: list[type[io.ComfyNode]] = []
+    for module_name, class_names in _OPTIONAL_MODULES:
+        try:
+            module = importlib.import_module(module_name, __name__)
+        except ImportError as exc:
+            logging.warning("LTX-2 Native: nodes %s hidden (%s)", ", ".join(class_names), exc)
+            continue
+        found.extend(getattr(module, name) for name in class_names)
+    return found
+
+
+NODES: list[type[io.ComfyNode]] = _REQUIRED + _optional_nodes()
+
+
+def node_mappings() -> dict[str, type[io.ComfyNode]]:
+    """``{node_id: class}`` for every class in ``NODES``."""
+    return {cls.define_schema().node_id: cls for cls in NODES}
+
+
+def node_display_names() -> dict[str, str]:
+    """``{node_id: display name}`` for every class in ``NODES``."""
+    return {s.node_id: s.display_name for s in (cls.define_schema() for cls in NODES)}
+
+
+class LTX2NativeExtension(ComfyExtension):
+    """V3 extension object; only used by hosts that load the pack through ``comfy_entrypoint``."""
+
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return list(NODES)
+
+
+async def comfy_entrypoint() -> LTX2NativeExtension:
+    """V3 entry point (ComfyUI prefers ``NODE_CLASS_MAPPINGS`` when both are exported)."""
+    return LTX2NativeExtension()
