@@ -274,6 +274,8 @@ def write_safetensors(
     Real tensors are written; for specs only the exact header is written and the file is extended to its full size
     with ``truncate``, so a real-size checkpoint (e.g. 46 GB) costs a few hundred KB of disk. Returns the file size.
     """
+    if metadata and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise TypeError("safetensors metadata must map str to str")
     header: dict[str, Any] = {"__metadata__": dict(metadata)} if metadata else {}
     offset = 0
     for name, value in tensors.items():
