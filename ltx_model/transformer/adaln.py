@@ -1,0 +1,134 @@
+"""Timestep embedding, AdaLN-single, the feed-forward network and the 19B in-model caption projection."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+TIMESTEP_CHANNELS = 256
+
+
+def timestep_sinusoid(timesteps: torch.Tensor, channels: int = TIMESTEP_CHANNELS) -> torch.Tensor:
+    """Sinusoidal embedding ``[cos(t·f_j), sin(t·f_j)]``, f_j = exp(−ln(10000)·j/(channels/2)), in float32.
+
+    Args:
+        timesteps: ``(N,)`` timesteps (sigma·1000), any float dtype (converted to float32).
+    Returns:
+        ``(N, channels)`` float32.
+    """
+    half = channels // 2
+    exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / half
+    angles = timesteps[:, None].float() * torch.exp(exponent)[None, :]  # (N, half)
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+
+
+class TimestepEmbedder(nn.Module):
+    """``linear_1`` (256 -> D) -> SiLU -> ``linear_2`` (D -> D)."""
+
+    def __init__(
+        self, dim: int, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+        operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        self.linear_1 = operations.Linear(TIMESTEP_CHANNELS, dim, bias=True, dtype=dtype, device=device)
+        self.linear_2 = operations.Linear(dim, dim, bias=True, dtype=dtype, device=device)
+
+    def forward(self, sinusoid: torch.Tensor) -> torch.Tensor:
+        """``(N, 256)`` -> ``(N, D)``."""
+        return self.linear_2(torch.nn.functional.silu(self.linear_1(sinusoid)))
+
+
+class _CombinedEmbedding(nn.Module):
+    """Holds ``timestep_embedder`` so parameter names read ``emb.timestep_embedder.linear_1`` (PixArt naming)."""
+
+    def __init__(self, dim: int, **layer_kwargs: Any) -> None:
+        super().__init__()
+        self.timestep_embedder = TimestepEmbedder(dim, **layer_kwargs)
+
+
+class AdaLayerNormSingle(nn.Module):
+    """AdaLN-single: timestep -> (``coefficient``·D modulation values, D-wide embedded timestep).
+
+    Parameters: ``emb.timestep_embedder.linear_{1,2}`` and ``linear`` (D -> coefficient·D).
+    """
+
+    def __init__(
+        self, dim: int, coefficient: int, *, dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None, operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        self.emb = _CombinedEmbedding(dim, dtype=dtype, device=device, operations=operations)
+        self.linear = operations.Linear(dim, coefficient * dim, bias=True, dtype=dtype, device=device)
+
+    def forward(self, timesteps: torch.Tensor, *, hidden_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed ``(N,)`` timesteps (already scaled by 1000).
+
+        The float32 sinusoid is cast to ``hidden_dtype`` (the latent dtype) before the MLP, as in the reference.
+        Returns:
+            ``(N, coefficient·D)`` modulation values and ``(N, D)`` embedded timestep.
+        """
+        embedded = self.emb.timestep_embedder(timestep_sinusoid(timesteps).to(hidden_dtype))
+        return self.linear(torch.nn.functional.silu(embedded)), embedded
+
+
+def embed_timesteps(
+    adaln: AdaLayerNormSingle, timesteps: torch.Tensor, *, batch_size: int, hidden_dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``adaln`` on every timestep of ``timesteps`` (``(B,)``, ``(B, T)`` or ``(B, T, 1)``, already scaled)
+    and reshape per batch: returns ``(B, T', coefficient·D)`` and ``(B, T', D)`` with T' = T or 1."""
+    values, embedded = adaln(timesteps.flatten(), hidden_dtype=hidden_dtype)
+    return values.view(batch_size, -1, values.shape[-1]), embedded.view(batch_size, -1, embedded.shape[-1])
+
+
+class GeluProjection(nn.Module):
+    """``proj`` Linear followed by tanh-approximated GELU (the first half of the feed-forward)."""
+
+    def __init__(
+        self, dim_in: int, dim_out: int, *, dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None, operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        self.proj = operations.Linear(dim_in, dim_out, bias=True, dtype=dtype, device=device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., dim_in)`` -> ``(..., dim_out)``."""
+        return torch.nn.functional.gelu(self.proj(x), approximate="tanh")
+
+
+class FeedForward(nn.Module):
+    """``net.0.proj`` (D -> 4D) -> GELU(tanh) -> ``net.2`` (4D -> D)."""
+
+    def __init__(
+        self, dim: int, *, mult: int = 4, dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None, operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        factory = {"dtype": dtype, "device": device}
+        self.net = nn.Sequential(
+            GeluProjection(dim, dim * mult, operations=operations, **factory),
+            nn.Identity(),
+            operations.Linear(dim * mult, dim, bias=True, **factory),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, D)`` -> ``(B, T, D)``."""
+        return self.net(x)
+
+
+class CaptionProjection(nn.Module):
+    """19B in-model text projection: ``linear_1`` (caption_channels -> D) -> GELU(tanh) -> ``linear_2`` (D -> D)."""
+
+    def __init__(
+        self, in_features: int, dim: int, *, dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None, operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        self.linear_1 = operations.Linear(in_features, dim, bias=True, dtype=dtype, device=device)
+        self.linear_2 = operations.Linear(dim, dim, bias=True, dtype=dtype, device=device)
+
+    def forward(self, caption: torch.Tensor) -> torch.Tensor:
+        """``(B, S, caption_channels)`` -> ``(B, S, D)``."""
+        return self.linear_2(torch.nn.functional.gelu(self.linear_1(caption), approximate="tanh"))

@@ -1,0 +1,222 @@
+"""One audio+video transformer block (ltx-core ``BasicAVTransformerBlock``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ltx_model.transformer.adaln import FeedForward
+from ltx_model.transformer.attention import Attention, AttentionFn, rms_norm
+from ltx_model.transformer.config import TransformerConfig
+from ltx_model.transformer.options import Perturbations, SkipAttention
+from ltx_model.transformer.stream import StreamState
+
+# Rows of the per-block AdaLN table: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp,
+# (22B) 6 shift_q_ca, 7 scale_q_ca, 8 gate_ca. Cross-modal tables (5 rows): 0 scale_a2v, 1 shift_a2v,
+# 2 scale_v2a, 3 shift_v2a (note: scale before shift), 4 gate.
+_SELF_ROWS, _FF_ROWS, _TEXT_ROWS = slice(0, 3), slice(3, 6), slice(6, 9)
+_A2V_ROWS, _V2A_ROWS = slice(0, 2), slice(2, 4)
+
+
+def modulation(table: torch.Tensor, ada: torch.Tensor, rows: slice) -> tuple[torch.Tensor, ...]:
+    """``table[rows] + ada[..., rows, :]`` per row.
+
+    Args:
+        table: learned ``(R, D)`` table.
+        ada: AdaLN values ``(B, T', R·D)`` (T' = tokens or 1).
+        rows: which rows.
+    Returns:
+        one ``(B, T', D)`` tensor per selected row.
+    """
+    batch, tokens = ada.shape[:2]
+    per_row = ada.reshape(batch, tokens, table.shape[0], -1)[:, :, rows]  # (B, T', r, D)
+    return (table[rows][None, None].to(device=ada.device, dtype=ada.dtype) + per_row).unbind(dim=2)
+
+
+# One side of an audio<->video cross-attention: (rms-normed tokens, stream state, 5-row cross table).
+_CrossSide = tuple[torch.Tensor, StreamState, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class _StreamModules:
+    """The block's modules of one stream (video names or ``audio_`` names)."""
+
+    attn1: Attention
+    attn2: Attention
+    ff: FeedForward
+    table: torch.Tensor
+    prompt_table: torch.Tensor | None
+    self_skip: SkipAttention
+
+
+class TransformerBlock(nn.Module):
+    """Video and/or audio self-attention, text cross-attention, audio<->video cross-attention and feed-forward.
+
+    Parameter names follow the checkpoint: ``attn1``/``attn2``/``ff``/``scale_shift_table`` (video),
+    ``audio_*`` (audio), ``audio_to_video_attn``/``video_to_audio_attn``/``scale_shift_table_a2v_ca_{video,audio}``
+    (both), ``prompt_scale_shift_table``/``audio_prompt_scale_shift_table`` (22B).
+    """
+
+    def __init__(
+        self, config: TransformerConfig, index: int, *, dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None, operations: Any = nn,
+    ) -> None:
+        super().__init__()
+        self.index = index
+        self.norm_eps = config.norm_eps
+        self.cross_attention_adaln = config.cross_attention_adaln
+        layer = {"dtype": dtype, "device": device, "operations": operations}
+        attn = {"norm_eps": config.norm_eps, "gated": config.gated_attention, **layer}
+        if config.kind.has_video:
+            self._init_stream(config, "", (config.num_attention_heads, config.attention_head_dim),
+                              config.cross_attention_dim, layer)
+        if config.kind.has_audio:
+            self._init_stream(config, "audio_", (config.audio_num_attention_heads, config.audio_attention_head_dim),
+                              config.audio_cross_attention_dim, layer)
+        if config.kind.has_video and config.kind.has_audio:
+            dv, da = config.video_inner_dim, config.audio_inner_dim
+            cross = {"heads": config.audio_num_attention_heads, "head_dim": config.audio_attention_head_dim, **attn}
+            self.audio_to_video_attn = Attention(dv, da, **cross)  # Q video, K/V audio
+            self.video_to_audio_attn = Attention(da, dv, **cross)  # Q audio, K/V video
+            self.scale_shift_table_a2v_ca_video = _table(5, dv, dtype, device)
+            self.scale_shift_table_a2v_ca_audio = _table(5, da, dtype, device)
+
+    def _init_stream(
+        self, config: TransformerConfig, prefix: str, geometry: tuple[int, int], context_dim: int,
+        layer: dict[str, Any],
+    ) -> None:
+        """Create one stream's ``{prefix}attn1``, ``attn2``, ``ff`` and AdaLN tables. geometry = (heads, head_dim)."""
+        heads, head_dim = geometry
+        dim = heads * head_dim
+        attn = {"heads": heads, "head_dim": head_dim, "norm_eps": config.norm_eps, "gated": config.gated_attention,
+                **layer}
+        self.add_module(prefix + "attn1", Attention(dim, **attn))
+        self.add_module(prefix + "attn2", Attention(dim, context_dim, **attn))
+        self.add_module(prefix + "ff", FeedForward(dim, **layer))
+        factory = (layer["dtype"], layer["device"])
+        self.register_parameter(prefix + "scale_shift_table", _table(config.adaln_coefficient, dim, *factory))
+        if config.cross_attention_adaln:
+            self.register_parameter(prefix + "prompt_scale_shift_table", _table(2, dim, *factory))
+
+    def forward(
+        self, video: StreamState | None, audio: StreamState | None, *, perturbations: Perturbations,
+        attention_fn: AttentionFn,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Run the block; returns the updated ``(B, Tv, Dv)`` video and ``(B, Ta, Da)`` audio tokens (or None)."""
+        vx = video.x if video is not None else None
+        ax = audio.x if audio is not None else None
+        run_v = video is not None and video.enabled and vx.numel() > 0
+        run_a = audio is not None and audio.enabled and ax.numel() > 0
+        run_a2v = run_v and audio is not None and ax.numel() > 0
+        run_v2a = run_a and video is not None and vx.numel() > 0
+        streams = {}
+        if run_v:
+            streams["v"] = self._stream_modules(audio=False)
+            vx = self._attention_part(vx, video, streams["v"], perturbations, attention_fn)
+        if run_a:
+            streams["a"] = self._stream_modules(audio=True)
+            ax = self._attention_part(ax, audio, streams["a"], perturbations, attention_fn)
+        if run_a2v or run_v2a:
+            vx, ax = self._cross_modal(vx, ax, video, audio, (run_a2v, run_v2a), perturbations, attention_fn)
+        if run_v:
+            vx = self._feed_forward(vx, video, streams["v"])
+        if run_a:
+            ax = self._feed_forward(ax, audio, streams["a"])
+        return vx, ax
+
+    def _stream_modules(self, *, audio: bool) -> _StreamModules:
+        prefix = "audio_" if audio else ""
+        return _StreamModules(
+            attn1=getattr(self, prefix + "attn1"),
+            attn2=getattr(self, prefix + "attn2"),
+            ff=getattr(self, prefix + "ff"),
+            table=getattr(self, prefix + "scale_shift_table"),
+            prompt_table=getattr(self, prefix + "prompt_scale_shift_table", None),
+            self_skip=SkipAttention.AUDIO_SELF if audio else SkipAttention.VIDEO_SELF,
+        )
+
+    def _attention_part(
+        self, x: torch.Tensor, state: StreamState, mods: _StreamModules, perturbations: Perturbations,
+        attention_fn: AttentionFn,
+    ) -> torch.Tensor:
+        """Modulated self-attention (with its STG switch), then the text cross-attention. x: (B, T, D)."""
+        shift, scale, gate = modulation(mods.table, state.ada, _SELF_ROWS)
+        hidden = rms_norm(x, self.norm_eps) * (1 + scale) + shift
+        keep = perturbations.keep_switch(mods.self_skip, self.index, x)
+        x = x + mods.attn1(hidden, attention_fn=attention_fn, mask=state.self_attention_mask, pe=state.pe,
+                           keep=keep) * gate
+        return x + self._text_attention(x, state, mods, attention_fn)
+
+    def _text_attention(
+        self, x: torch.Tensor, state: StreamState, mods: _StreamModules, attention_fn: AttentionFn
+    ) -> torch.Tensor:
+        """Text cross-attention residual. 19B: plain pre-norm. 22B: AdaLN on the query (rows 6-8) and the
+        prompt AdaLN scale/shift on the (un-normalised) context."""
+        normed = rms_norm(x, self.norm_eps)
+        if not self.cross_attention_adaln:
+            return mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
+        shift_q, scale_q, gate = modulation(mods.table, state.ada, _TEXT_ROWS)
+        shift_kv, scale_kv = modulation(mods.prompt_table, state.prompt_ada, slice(0, 2))
+        context = state.context * (1 + scale_kv) + shift_kv  # (B, S, D)
+        out = mods.attn2(normed * (1 + scale_q) + shift_q, context, attention_fn=attention_fn,
+                         mask=state.context_mask)
+        return out * gate
+
+    def _cross_modal(
+        self, vx: torch.Tensor, ax: torch.Tensor, video: StreamState, audio: StreamState, run: tuple[bool, bool],
+        perturbations: Perturbations, attention_fn: AttentionFn,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio->video and video->audio cross-attention. Both read the norms of the tokens as they were
+        before either update."""
+        v_side = (rms_norm(vx, self.norm_eps), video, self.scale_shift_table_a2v_ca_video)
+        a_side = (rms_norm(ax, self.norm_eps), audio, self.scale_shift_table_a2v_ca_audio)
+        new_vx, new_ax = vx, ax
+        keep_a2v = perturbations.keep_switch(SkipAttention.AUDIO_TO_VIDEO, self.index, vx) if run[0] else False
+        if keep_a2v is not False:
+            update = self._cross_direction(self.audio_to_video_attn, v_side, a_side, _A2V_ROWS, attention_fn)
+            new_vx = vx + _keep(update, keep_a2v)
+        keep_v2a = perturbations.keep_switch(SkipAttention.VIDEO_TO_AUDIO, self.index, ax) if run[1] else False
+        if keep_v2a is not False:
+            update = self._cross_direction(self.video_to_audio_attn, a_side, v_side, _V2A_ROWS, attention_fn)
+            new_ax = ax + _keep(update, keep_v2a)
+        return new_vx, new_ax
+
+    @staticmethod
+    def _cross_direction(
+        attn: Attention, query: _CrossSide, key: _CrossSide, rows: slice, attention_fn: AttentionFn
+    ) -> torch.Tensor:
+        """Gated cross-attention update of the query stream. Each side is (rms-normed tokens (B, T, D), its
+        StreamState, its 5-row cross table); rows 0:2 (a2v) or 2:4 (v2a) modulate both sides, the query side's
+        gate row scales the output."""
+        q_normed, q_state, q_table = query
+        k_normed, k_state, k_table = key
+        q_scale, q_shift, q_gate = _cross_modulation(q_table, q_state, rows)
+        k_scale, k_shift, _ = _cross_modulation(k_table, k_state, rows)
+        out = attn(q_normed * (1 + q_scale) + q_shift, k_normed * (1 + k_scale) + k_shift,
+                   attention_fn=attention_fn, pe=q_state.cross_pe, k_pe=k_state.cross_pe)
+        return out * q_gate
+
+    def _feed_forward(self, x: torch.Tensor, state: StreamState, mods: _StreamModules) -> torch.Tensor:
+        """Modulated feed-forward residual. x: (B, T, D)."""
+        shift, scale, gate = modulation(mods.table, state.ada, _FF_ROWS)
+        return x + mods.ff(rms_norm(x, self.norm_eps) * (1 + scale) + shift) * gate
+
+
+def _cross_modulation(table: torch.Tensor, state: StreamState, rows: slice) -> tuple[torch.Tensor, ...]:
+    """(scale, shift, gate) of a 5-row cross-modal table: rows ``rows`` of the first four + the gate row."""
+    scale, shift = modulation(table[:4], state.cross_scale_shift, rows)
+    (gate,) = modulation(table[4:], state.cross_gate, slice(None))
+    return scale, shift, gate
+
+
+def _keep(update: torch.Tensor, keep: torch.Tensor | bool) -> torch.Tensor:
+    """Zero the update of perturbed samples (``keep`` a (B, 1, 1) 0/1 tensor) or pass it (``True``)."""
+    return update if keep is True else update * keep
+
+
+def _table(rows: int, dim: int, dtype: torch.dtype | None, device: torch.device | str | None) -> nn.Parameter:
+    """An uninitialised learned ``(rows, dim)`` modulation table (filled by the checkpoint)."""
+    return nn.Parameter(torch.empty(rows, dim, dtype=dtype, device=device))
