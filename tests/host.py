@@ -129,6 +129,32 @@ class ComfyHost:
         outputs = getattr(entry, "outputs", entry)  # CacheEntry(ui, outputs) on newer hosts
         return [slot[0] if isinstance(slot, list) and len(slot) == 1 else slot for slot in outputs]
 
+    def ui_to_api(self, workflow: dict) -> dict:
+        """Convert a UI-format workflow to an API prompt with comfy-cli's converter against the live schemas.
+
+        The converter skips a node it cannot convert with only a log line; here that is an error instead.
+        """
+        from comfy_cli.workflow_to_api import convert_ui_to_api
+
+        prompt = convert_ui_to_api(workflow, self.object_info())
+        expected = {str(n["id"]) for n in workflow["nodes"]
+                    if n.get("mode", 0) == 0 and n.get("type") in self.nodes.NODE_CLASS_MAPPINGS}
+        missing = sorted(expected - set(prompt))
+        assert not missing, f"converter dropped nodes {missing}"
+        return prompt
+
+    def workflow_templates(self) -> dict[str, list[str]]:
+        """ComfyUI's own ``/workflow_templates`` listing ({custom node folder: [workflow stems]})."""
+        import json
+
+        from aiohttp import web
+        from app.custom_node_manager import CustomNodeManager
+
+        routes = web.RouteTableDef()
+        CustomNodeManager().add_routes(routes, web.Application(), [])
+        handler = next(r.handler for r in routes if getattr(r, "path", "") == "/workflow_templates")
+        return json.loads(self.loop.run_until_complete(handler(None)).text)
+
     def object_info(self) -> dict[str, dict]:
         """``/object_info`` for every registered node, built the way ComfyUI's server builds it."""
         return {node_id: node_info(self.nodes, node_id) for node_id in self.nodes.NODE_CLASS_MAPPINGS}

@@ -1,0 +1,86 @@
+"""Workflows through the real host: UI format -> API format (comfy-cli's converter against live schemas) -> run.
+
+``test_workflow_file`` is parametrized over every ``workflows/*.json`` file stem, so each shipped workflow runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+pytestmark = pytest.mark.graph
+
+WORKFLOWS_DIR = Path(__file__).resolve().parents[2] / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.json"))
+
+
+def _ui_node(node_id: int, node_type: str, widgets: list, inputs: list, outputs: list) -> dict:
+    return {"id": node_id, "type": node_type, "mode": 0, "widgets_values": widgets, "inputs": inputs,
+            "outputs": outputs}
+
+
+def _latent_in(name: str, link: int) -> dict:
+    return {"name": name, "type": "LATENT", "link": link}
+
+
+def _latent_out(name: str, links: list[int]) -> dict:
+    return {"name": name, "type": "LATENT", "links": links}
+
+
+def av_split_ui_workflow(width: int, height: int, frames: int, fps: float) -> dict:
+    """UI-format graph: Empty Audio+Video Latent -> core LTXVSeparateAVLatent -> two core SaveLatent nodes."""
+    return {
+        "nodes": [
+            _ui_node(1, "LTX2NEmptyAVLatent", [width, height, frames, fps, 1], [], [_latent_out("av_latent", [1])]),
+            _ui_node(2, "LTXVSeparateAVLatent", [], [_latent_in("av_latent", 1)],
+                     [_latent_out("video_latent", [2]), _latent_out("audio_latent", [3])]),
+            _ui_node(3, "SaveLatent", ["ltx2n/video"], [_latent_in("samples", 2)], []),
+            _ui_node(4, "SaveLatent", ["ltx2n/audio"], [_latent_in("samples", 3)], []),
+        ],
+        "links": [[1, 1, 0, 2, 0, "LATENT"], [2, 2, 0, 3, 0, "LATENT"], [3, 2, 1, 4, 0, "LATENT"]],
+        "groups": [], "extra": {}, "version": 0.4,
+    }
+
+
+def test_workflow_folder_listing_matches_host(comfy_host):
+    assert WORKFLOWS_DIR.is_dir()
+    assert [p for p in WORKFLOWS_DIR.iterdir() if p.is_dir()] == [], "workflows/ must stay flat"
+    listed = comfy_host.workflow_templates().get("ltx2_native", [])
+    assert sorted(listed) == [p.stem for p in WORKFLOW_FILES]
+
+
+def test_workflow_ui_to_api_conversion_runs(comfy_host):
+    prompt = comfy_host.ui_to_api(av_split_ui_workflow(96, 64, 17, 24.0))
+    assert prompt["1"] == {"class_type": "LTX2NEmptyAVLatent", "_meta": {"title": "Empty Audio+Video Latent"},
+                           "inputs": {"width": 96, "height": 64, "frames": 17, "fps": 24.0, "batch_size": 1}}
+    assert prompt["2"]["inputs"] == {"av_latent": ["1", 0]}
+    result = comfy_host.run(prompt)
+    assert result.success, result.error()
+    saved = {nid: result.ui_outputs[nid]["latents"][0] for nid in ("3", "4")}
+    out = comfy_host.workdir / "output"
+    video = load_file(str(out / saved["3"]["subfolder"] / saved["3"]["filename"]))["latent_tensor"]
+    audio = load_file(str(out / saved["4"]["subfolder"] / saved["4"]["filename"]))["latent_tensor"]
+    assert tuple(video.shape) == (1, 128, 3, 2, 3)
+    assert tuple(audio.shape) == (1, 8, round(17 / 24 * 25), 16)
+
+
+def test_workflow_bad_frames_rejected_before_running(comfy_host):
+    from host import PromptRejected
+
+    with pytest.raises(PromptRejected) as info:
+        comfy_host.validate(comfy_host.ui_to_api(av_split_ui_workflow(96, 64, 20, 24.0)))
+    assert "1 + 8k" in json.dumps(info.value.node_errors)
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=[p.stem for p in WORKFLOW_FILES])
+def test_workflow_file(comfy_host, pack_nodes, path):
+    workflow = json.loads(path.read_text(encoding="utf-8"))
+    prompt = comfy_host.ui_to_api(workflow)
+    ours = set(comfy_host.pack.NODE_CLASS_MAPPINGS)
+    foreign = sorted({n["class_type"] for n in prompt.values()} - ours - comfy_host.core_node_ids)
+    assert foreign == [], f"{path.name} uses nodes that are neither ours nor core"
+    result = comfy_host.run(prompt)
+    assert result.success, result.error()
