@@ -13,7 +13,7 @@ from enum import Enum
 import torch
 from torch import nn
 
-from .config import VideoVAEConfig
+from .config import PaddingMode, VideoVAEConfig
 from .layers import Operations, PerChannelStatistics
 from .networks import VideoDecoder, VideoEncoder
 from .tiling import AxisTile, TileLayout, TilingConfig, decode_layout, encode_layout
@@ -98,13 +98,20 @@ class VideoVAE(nn.Module):
         return (b, cfg.latent_channels, 1 + (f - 1) // ts, h // ss, w // ss)
 
     def pixel_shape(self, latent_shape: tuple[int, ...] | torch.Size) -> tuple[int, int, int, int, int]:
-        """Latent ``(B, C, F', h, w)`` -> pixels ``(B, 3, 1+8(F'-1), 32h, 32w)``."""
+        """Latent ``(B, C, F', h, w)`` -> pixels ``(B, 3, 1+8(F'-1), 32h, 32w)``.
+
+        Raises ValueError for a wrong layout, or h or w below 2 with a reflect-padded decoder (19B)."""
         cfg = self.config
         if len(latent_shape) != 5 or latent_shape[1] != cfg.latent_channels or min(latent_shape) < 1:
             raise ValueError(
                 f"video VAE decode expects latents (B, {cfg.latent_channels}, F, h, w), got {tuple(latent_shape)}"
             )
         b, _, f, h, w = latent_shape
+        if cfg.decoder_padding is PaddingMode.REFLECT and min(h, w) < 2:
+            # reflection padding of a 1-cell-wide axis is undefined (ltx-core fails inside F.pad here too)
+            raise ValueError(
+                f"this video VAE decoder (reflect padding) needs latents of at least 2x2 cells, got {h}x{w}"
+            )
         ss = cfg.space_scale
         return (b, cfg.out_channels, 1 + cfg.time_scale * (f - 1), h * ss, w * ss)
 
