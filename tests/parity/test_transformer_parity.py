@@ -265,3 +265,93 @@ def test_transformer_parity_interleaved_float32_rope(form: str) -> None:
 def test_transformer_parity_bf16_positions_and_context_mask() -> None:
     assert_parity(TransformerConfig.tiny_22b(), Case(batch=2, bf16_positions=True, context_mask=True))
     assert_parity(TransformerConfig.tiny(), Case(bf16_positions=True, context_mask=True))
+
+
+# --- ltx-core HEAD behaviour (ltx2-model.md §2.7): mixed timesteps in audio+video models ---------------------------
+# Golden values computed by running ltx-core HEAD (Lightricks/LTX-2 400fd31, ltx-core 1.2.0) from a checkout
+# (PYTHONPATH=.../packages/ltx-core/src) on exactly these weights (randomize_transformer, seed 0) and inputs
+# (make_inputs, seed 1): ``reference_transformer(config)`` built from HEAD, loaded with our state dict, forward
+# with perturbations=None; per stream: (out[-1, :, 0], out[-1, -1, :]). Our implementation matched HEAD bit for bit
+# at generation time. "frozen_audio" zeroes the audio timesteps and sigma (HEAD's A2V pipeline convention).
+HEAD_CASES = {
+    "cond_tokens_clean_first_frame": Case(cond_tokens=2, clean_cond=True, clean_first_frame=True, strength_mask=True),
+    "frozen_audio": Case(sigma_video=0.6, sigma_audio=0.0, clean_first_frame=True),
+    "different_sigmas": Case(batch=2, sigma_video=0.8, sigma_audio=0.3),
+}
+HEAD_ATOL = 1e-5
+GOLDEN = {
+    ("19b", "cond_tokens_clean_first_frame", "v"): (
+        [-1.289821, -1.156172, -1.739115, -0.9684179, -1.495183, -1.204188, -1.176094, -1.356182,
+         -0.8792397, -0.969584, -0.8422338, -0.4239366, -1.883236, -1.305297],
+        [-1.305297, 1.440064, -0.9118412, 1.386686, -1.074588, -0.05830168, 0.526417, -0.3009311],
+    ),
+    ("19b", "cond_tokens_clean_first_frame", "a"): (
+        [-0.6525931, 0.6876538, 0.4294946, 0.9106827, -0.382274, -0.09150064, 0.5944099, -1.135817],
+        [-1.135817, 1.199924, 0.07119497, -0.2357579, 1.00464, -1.089867, -1.061164, -0.2122439],
+    ),
+    ("19b", "frozen_audio", "v"): (
+        [-1.202602, -0.652033, -1.699421, -0.8384712, -1.395533, -0.8292812, -0.6207868, -1.274219,
+         -0.1851756, -0.4226658, -0.5182325, -0.3351749],
+        [-0.3351749, -0.7217971, -0.5320017, -0.4440734, 0.2746006, -0.9015358, 0.2119617, 0.395855],
+    ),
+    ("19b", "frozen_audio", "a"): (
+        [-0.4562923, 0.5476321, 0.9075971, 0.9654781, -0.2975961, -0.3129262],
+        [-0.3129262, 2.275983, 0.4424132, 0.09281535, 1.410648, -0.2462745, -0.2826561, 0.1899178],
+    ),
+    ("19b", "different_sigmas", "v"): (
+        [-1.618423, -1.012182, -1.815449, -1.032358, -0.9515208, -1.325442, -1.524662, -1.079383,
+         -1.240833, -1.655392, -1.58769, -1.297435],
+        [-1.297435, -0.9150156, -0.1461724, 1.05353, 0.0368886, -0.361813, -0.2351829, 0.7593151],
+    ),
+    ("19b", "different_sigmas", "a"): (
+        [0.4979987, -1.21615, -0.5645756, 0.585047, 1.307048, 0.04740322],
+        [0.04740322, 0.7592386, 0.2521286, 0.7907439, -0.8560395, -0.2135907, 1.43548, 0.5921593],
+    ),
+    ("22b", "cond_tokens_clean_first_frame", "v"): (
+        [0.5320436, -1.248871, 0.7216094, -0.3884344, -0.6297324, -0.3231879, -0.2871575, -0.3024929,
+         -0.3815488, -0.5247448, -0.4974635, -0.2803094, 0.147371, 0.3232946],
+        [0.3232946, -2.034819, -0.6655784, -1.182, 0.3295374, -1.558897, -1.233216, -1.182584],
+    ),
+    ("22b", "cond_tokens_clean_first_frame", "a"): (
+        [0.844272, -0.09001719, 0.6194465, -0.7939722, -0.6778013, -0.8226572, 0.2530858, -0.5398563],
+        [-0.5398563, -1.214521, -1.835627, 0.4487912, -1.731225, -0.7703527, 0.4843081, -0.07716355],
+    ),
+    ("22b", "frozen_audio", "v"): (
+        [0.5360099, -1.423073, 0.792643, -0.383165, -0.5306129, -0.2163799, -0.146857, 0.1115814,
+         -0.2755263, -0.4583129, -0.8089118, -0.2144216],
+        [-0.2144216, -0.3099672, 0.1724422, -1.052236, -0.003992975, -0.5817145, -0.3710641, -0.8342583],
+    ),
+    ("22b", "frozen_audio", "a"): (
+        [0.9913892, -0.1481625, 0.5838024, -0.7661322, -0.6579006, -0.5272563],
+        [-0.5272563, -0.4931512, -0.7459735, 0.3184543, -1.364688, -0.1421134, 0.3581077, -0.360317],
+    ),
+    ("22b", "different_sigmas", "v"): (
+        [-0.2615355, -0.2191668, 0.160093, -0.7634826, 0.2569764, -0.3035201, 0.2218428, -0.9688179,
+         0.1777758, 0.2056645, -0.8857205, -1.043292],
+        [-1.043292, 0.467166, 0.4379215, -0.6469061, 0.1790614, 0.1811534, 0.5153447, 0.0704565],
+    ),
+    ("22b", "different_sigmas", "a"): (
+        [0.1074957, -0.631011, 0.2443757, -0.375345, -1.081899, -1.611495],
+        [-1.611495, -0.3465106, -0.6999825, 0.07901502, -1.569287, -0.2144048, 0.6727728, 0.2522467],
+    ),
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", HEAD_CASES)
+def test_transformer_head_golden_mixed_timesteps(form: str, name: str) -> None:
+    """Cross-modal AdaLN fed with the stream's own per-token timesteps (HEAD), checked against HEAD's outputs;
+    ltx-core 1.0.0 differs here by far more than the tolerance, which shows the case exercises the difference."""
+    config = FORMS[form]()
+    ours, ref = build_pair(config)
+    video, audio = make_inputs(config, HEAD_CASES[name])
+    if name == "frozen_audio":
+        audio = dataclasses.replace(audio, timesteps=audio.timesteps * 0)
+    with torch.no_grad():
+        got = ours(video, audio)
+        old = ref(to_reference(video), to_reference(audio), None)
+    for stream, out, out_1_0 in zip("va", got, old, strict=True):
+        tokens, channels = GOLDEN[(form, name, stream)]
+        torch.testing.assert_close(out[-1, :, 0], torch.tensor(tokens), atol=HEAD_ATOL, rtol=0)
+        torch.testing.assert_close(out[-1, -1, :], torch.tensor(channels), atol=HEAD_ATOL, rtol=0)
+        assert (out - out_1_0).abs().max() > 1e-3
