@@ -1,0 +1,36 @@
+"""Conditioning items acting on the patchified :class:`~ltx_model.sampling.state.LatentState`."""
+
+from ltx_model.conditioning.attention import (
+    attention_bias,
+    build_attention_mask,
+    extend_attention_mask,
+    pixel_mask_to_latent,
+    resolve_cross_mask,
+)
+from ltx_model.conditioning.errors import ConditioningError
+from ltx_model.conditioning.items import (
+    ConditioningItem,
+    ImageAtLatentIndex,
+    KeyframeAtFrame,
+    ReferenceVideo,
+    WithAttentionStrength,
+)
+from ltx_model.conditioning.regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds
+
+__all__ = [
+    "ConditioningError",
+    "ConditioningItem",
+    "FrozenAudio",
+    "ImageAtLatentIndex",
+    "KeyframeAtFrame",
+    "ReferenceVideo",
+    "TemporalRegionMask",
+    "WithAttentionStrength",
+    "attention_bias",
+    "build_attention_mask",
+    "clear_conditioning",
+    "extend_attention_mask",
+    "pixel_mask_to_latent",
+    "resolve_cross_mask",
+    "token_time_bounds",
+]
