@@ -1,4 +1,4 @@
-"""Text path: Gemma 3 hidden states -> feature extractor (``TextProjection``) -> ``EmbeddingsConnectors``.
+"""Text path: prompts -> Gemma 3 hidden states -> feature extractor (``TextProjection``) -> ``EmbeddingsConnectors``.
 
 ``TextConfig`` is read from the checkpoint's ``transformer`` metadata section (connector / caption keys only).
 """
@@ -12,7 +12,10 @@ from ltx_model.text.config import (
 )
 from ltx_model.text.connector import EmbeddingsConnector
 from ltx_model.text.connectors import ConnectorOutput, EmbeddingsConnectors
+from ltx_model.text.encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
+from ltx_model.text.gemma import gemma_hidden_states, load_gemma_text_model
 from ltx_model.text.projection import TextProjection
+from ltx_model.text.tokenizer import TokenBatch, load_tokenizer, tokenize_prompts
 
 __all__ = [
     "ConnectorConfig",
@@ -21,7 +24,16 @@ __all__ = [
     "EmbeddingsConnector",
     "EmbeddingsConnectors",
     "ExtractorKind",
+    "GemmaTextEncoder",
     "RopeLayout",
     "TextConfig",
+    "TextEncoding",
     "TextProjection",
+    "TokenBatch",
+    "encode_hidden_states",
+    "encode_prompts",
+    "gemma_hidden_states",
+    "load_gemma_text_model",
+    "load_tokenizer",
+    "tokenize_prompts",
 ]

@@ -1,0 +1,134 @@
+"""Prompt encoding end to end: tokens -> Gemma hidden states -> feature extractor -> connectors -> context.
+
+Shapes for the real models (T = 1024 tokens, L = 49 hidden states, D_g = 3840):
+Gemma hidden states L x (B, T, D_g) -> TextProjection -> video (B, T, 3840 | 4096), audio (B, T, 3840 | 2048)
+-> EmbeddingsConnectors -> same widths (19B: 3840 both; the transformer's caption projections then map them to
+4096 / 2048; 22B: 4096 / 2048 directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+
+from ltx_model.text.connectors import EmbeddingsConnectors
+from ltx_model.text.gemma import gemma_hidden_states, load_gemma_text_model
+from ltx_model.text.projection import TextProjection
+from ltx_model.text.tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
+
+
+class TextEncoding(NamedTuple):
+    """Transformer text context for B prompts.
+
+    Attributes:
+        video_context: (B, T, D_video) video cross-attention context.
+        audio_context: (B, T, D_audio) audio cross-attention context, None for a video-only model.
+        context_mask: (B, T) int64 binary mask for both contexts (all ones: padding became learnable registers).
+    """
+
+    video_context: torch.Tensor
+    audio_context: torch.Tensor | None
+    context_mask: torch.Tensor
+
+
+class GemmaTextEncoder:
+    """A Gemma 3 language model with its tokenizer; produces the hidden states the LTX text path consumes."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, *, max_length: int = MAX_TOKENS) -> None:
+        """Args: model: a ``Gemma3TextModel``; tokenizer: its Hugging Face tokenizer; max_length: T."""
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        tokenizer_path: str | Path | None = None,
+        dtype: torch.dtype = torch.bfloat16,
+        device: torch.device | str = "cpu",
+        config: Mapping[str, Any] | None = None,
+        max_length: int = MAX_TOKENS,
+    ) -> GemmaTextEncoder:
+        """Load from a local Gemma folder or single ``.safetensors`` file (then ``tokenizer_path`` is required).
+
+        Never downloads; see :func:`~ltx_model.text.gemma.load_gemma_text_model` for the accepted layouts and the
+        ``config`` fallbacks (folder ``config.json``, file ``gemma_config`` metadata, Gemma 3 12B).
+        """
+        path = Path(path)
+        if tokenizer_path is None:
+            if not path.is_dir():
+                raise ValueError(f"{path} is a single weights file; pass tokenizer_path (a tokenizer folder)")
+            tokenizer_path = path
+        tokenizer = load_tokenizer(tokenizer_path)
+        model = load_gemma_text_model(path, dtype=dtype, device=device, config=config)
+        return cls(model, tokenizer, max_length=max_length)
+
+    def tokenize(self, prompts: Sequence[str]) -> TokenBatch:
+        """(B, T) left-padded ids and mask, see :func:`~ltx_model.text.tokenizer.tokenize_prompts`."""
+        return tokenize_prompts(self.tokenizer, prompts, max_length=self.max_length)
+
+    def hidden_states(self, prompts: Sequence[str]) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Run Gemma on B prompts in one batch.
+
+        Returns:
+            (L hidden states (B, T, D_g) in the model dtype, attention mask (B, T) int64 on the model device).
+        """
+        tokens = self.tokenize(prompts)
+        hidden = gemma_hidden_states(self.model, tokens.input_ids, tokens.attention_mask)
+        return hidden, tokens.attention_mask.to(hidden[0].device)
+
+
+def encode_hidden_states(
+    hidden_states: Sequence[torch.Tensor] | torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    projection: TextProjection,
+    connectors: EmbeddingsConnectors,
+) -> TextEncoding:
+    """Gemma hidden states -> transformer context.
+
+    Args:
+        hidden_states: L tensors (B, T, D_g) or a stacked (B, T, D_g, L) tensor; moved to the projection's device
+            and dtype.
+        attention_mask: (B, T) binary tokenizer mask (left padding).
+        projection: the V1 / V2 feature extractor.
+        connectors: the video / audio embeddings connectors.
+    Returns:
+        :class:`TextEncoding`.
+    """
+    weight = next(projection.parameters())
+    if isinstance(hidden_states, torch.Tensor):
+        hidden_states = hidden_states.to(weight.device, weight.dtype)
+    else:
+        hidden_states = tuple(h.to(weight.device, weight.dtype) for h in hidden_states)
+    mask = attention_mask.to(weight.device)
+    with torch.no_grad():
+        video, audio = projection(hidden_states, mask)
+        out = connectors(video, audio, mask)
+    return TextEncoding(out.video, out.audio, out.mask)
+
+
+def encode_prompts(
+    prompts: Sequence[str],
+    *,
+    text_encoder: GemmaTextEncoder,
+    projection: TextProjection,
+    connectors: EmbeddingsConnectors,
+) -> TextEncoding:
+    """Encode B prompts: tokenize (left pad to 1024) -> Gemma (all 49 hidden states) -> extractor -> connectors.
+
+    Args:
+        prompts: B strings (each is ``.strip()``-ed).
+        text_encoder: Gemma model + tokenizer.
+        projection: :class:`TextProjection` of the checkpoint (``text_embedding_projection.*``).
+        connectors: :class:`EmbeddingsConnectors` of the checkpoint (``*embeddings_connector.*``).
+    Returns:
+        :class:`TextEncoding` with (B, 1024, D_video), (B, 1024, D_audio) contexts and a (B, 1024) mask.
+    """
+    hidden, mask = text_encoder.hidden_states(prompts)
+    return encode_hidden_states(hidden, mask, projection=projection, connectors=connectors)
