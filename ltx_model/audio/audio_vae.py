@@ -36,7 +36,9 @@ class PerChannelStatistics(nn.Module):
     them uninitialised); real values come from the checkpoint.
     """
 
-    def __init__(self, channels: int, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self, channels: int, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None
+    ) -> None:
         super().__init__()
         self.register_buffer("std-of-means", torch.ones(channels, dtype=dtype, device=device))
         self.register_buffer("mean-of-means", torch.zeros(channels, dtype=dtype, device=device))

@@ -80,8 +80,10 @@ class AudioVAEConfig:
                 f"{self.downsample_factor}"
             )
         if self.in_channels != 2:
-            raise ConfigError(f"{_SECTION} config: unsupported {_SECTION}.model.params.ddconfig.in_channels "
-                              f"{self.in_channels} (supported: 2, stereo)")
+            raise ConfigError(
+                f"{_SECTION} config: unsupported {_SECTION}.model.params.ddconfig.in_channels "
+                f"{self.in_channels} (supported: 2, stereo)"
+            )
 
     @property
     def downsample_factor(self) -> int:
@@ -156,9 +158,21 @@ def tiny_audio_vae_section() -> dict[str, Any]:
     """Metadata ``audio_vae`` section of a small test VAE: real layout and 16 kHz, but ch 8, 1 ResNet block per
     level, 2 latent channels, 16 mel bins, STFT 256 / hop 64 (so 250 mel frames/s)."""
     ddconfig = {
-        "double_z": True, "mel_bins": 16, "z_channels": 2, "resolution": 256, "downsample_time": False,
-        "in_channels": 2, "out_ch": 2, "ch": 8, "ch_mult": [1, 2, 4], "num_res_blocks": 1, "attn_resolutions": [],
-        "dropout": 0.0, "mid_block_add_attention": False, "norm_type": "pixel", "causality_axis": "height",
+        "double_z": True,
+        "mel_bins": 16,
+        "z_channels": 2,
+        "resolution": 256,
+        "downsample_time": False,
+        "in_channels": 2,
+        "out_ch": 2,
+        "ch": 8,
+        "ch_mult": [1, 2, 4],
+        "num_res_blocks": 1,
+        "attn_resolutions": [],
+        "dropout": 0.0,
+        "mid_block_add_attention": False,
+        "norm_type": "pixel",
+        "causality_axis": "height",
     }
     return {
         "model": {"params": {"ddconfig": ddconfig, "sampling_rate": 16000}},
@@ -185,7 +199,7 @@ def _check_no_attention(dd: Mapping[str, Any], name: str, *, num_levels: int) ->
     """
     if dd.get("mid_block_add_attention", True) is not False:
         raise ConfigError(
-            f"{name.split('.')[0]} config: {name}.mid_block_add_attention must be false (mid-block attention, "
+            f"{_SECTION} config: {name}.mid_block_add_attention must be false (mid-block attention, "
             "ltx-core's default when the key is missing, is not supported)"
         )
     resolution = int(dd.get("resolution", 256))
@@ -207,9 +221,7 @@ def _read_stft(stft: Mapping[str, Any], name: str) -> tuple[int, int]:
     return n_fft, int(stft.get("hop_length", 160))
 
 
-def _read_mel(
-    mel: Mapping[str, Any], dd: Mapping[str, Any], variables: Mapping[str, Any], *, sample_rate: int
-) -> int:
+def _read_mel(mel: Mapping[str, Any], dd: Mapping[str, Any], variables: Mapping[str, Any], *, sample_rate: int) -> int:
     """Validate ``preprocessing.mel`` and return the number of mel bins (all spellings must agree)."""
     name = f"{_SECTION}.preprocessing.mel"
     validate_section(mel, name=name, known=("n_mel_channels", "mel_fmin", "mel_fmax"))

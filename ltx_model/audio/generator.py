@@ -53,7 +53,7 @@ class ResBlock1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, L) → (B, C, L)."""
-        for conv1, conv2 in zip(self.convs1, self.convs2):
+        for conv1, conv2 in zip(self.convs1, self.convs2, strict=True):
             h = conv1(F.leaky_relu(x, _LRELU_SLOPE))
             x = x + conv2(F.leaky_relu(h, _LRELU_SLOPE))
         return x
@@ -79,7 +79,7 @@ class AMPBlock1(ResBlock1):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, L) → (B, C, L)."""
-        for conv1, conv2, act1, act2 in zip(self.convs1, self.convs2, self.acts1, self.acts2):
+        for conv1, conv2, act1, act2 in zip(self.convs1, self.convs2, self.acts1, self.acts2, strict=True):
             x = x + conv2(act2(conv1(act1(x))))
         return x
 
@@ -100,13 +100,13 @@ def build_generator_layers(
     module.conv_pre = operations.Conv1d(config.in_channels, width, 7, padding=3, **kw)
     module.ups = nn.ModuleList(
         operations.ConvTranspose1d(width // 2**i, width // 2 ** (i + 1), k, stride=r, padding=(k - r) // 2, **kw)
-        for i, (r, k) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes))
+        for i, (r, k) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes, strict=True))
     )
     block_cls = AMPBlock1 if config.kind is GeneratorKind.BIGVGAN else ResBlock1
     module.resblocks = nn.ModuleList(
         block_cls(width // 2 ** (i + 1), k, d, operations=operations, **kw)
         for i in range(len(config.upsample_rates))
-        for k, d in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes)
+        for k, d in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes, strict=True)
     )
     if config.kind is GeneratorKind.BIGVGAN:
         module.act_post = Activation1d(config.final_channels, **kw)

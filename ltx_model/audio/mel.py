@@ -66,9 +66,7 @@ def resample(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Ten
     return out[..., :target].reshape(*shape[:-1], -1)
 
 
-def _sinc_resample_kernel(
-    orig: int, new: int, *, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, int]:
+def _sinc_resample_kernel(orig: int, new: int, *, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, int]:
     """Polyphase Hann-windowed sinc kernel (new, 1, taps) for coprime rates ``orig``/``new`` and its half width."""
     base = min(orig, new) * _RESAMPLE_ROLLOFF
     width = math.ceil(_RESAMPLE_WIDTH * orig / base)

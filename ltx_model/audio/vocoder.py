@@ -55,7 +55,10 @@ class CausalMelSTFT(nn.Module):
     """Causal log-mel of the BWE input: buffers ``mel_basis`` (n_mels, F) and ``stft_fn.*``."""
 
     def __init__(
-        self, config: BandwidthExtensionConfig, *, dtype: torch.dtype | None = None,
+        self,
+        config: BandwidthExtensionConfig,
+        *,
+        dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()

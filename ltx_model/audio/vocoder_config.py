@@ -142,9 +142,7 @@ class VocoderConfig:
         validate_section(section, name=_SECTION, known=("vocoder", "bwe"))
         bwe = _read_bwe(_mapping(section, "bwe"))
         base_name = f"{_SECTION}.vocoder"
-        generator, rate = _read_generator(
-            _mapping(section, "vocoder"), base_name, GeneratorKind.BIGVGAN
-        )
+        generator, rate = _read_generator(_mapping(section, "vocoder"), base_name, GeneratorKind.BIGVGAN)
         # ltx-core sets the base generator's rate to the BWE input rate, whatever the section says.
         if rate is not None and rate != bwe.input_sample_rate:
             raise ConfigError(
@@ -173,16 +171,35 @@ def tiny_vocoder_section(*, bwe: bool = False) -> dict[str, Any]:
         "stereo": True,
     }
     if not bwe:
-        return {**common, "resblock": "1", "upsample_rates": [4, 2], "upsample_kernel_sizes": [8, 4],
-                "output_sampling_rate": 800}
-    amp = {**common, "resblock": "AMP1", "activation": "snakebeta", "use_tanh_at_final": False,
-           "use_bias_at_final": False}
+        return {
+            **common,
+            "resblock": "1",
+            "upsample_rates": [4, 2],
+            "upsample_kernel_sizes": [8, 4],
+            "output_sampling_rate": 800,
+        }
+    amp = {
+        **common,
+        "resblock": "AMP1",
+        "activation": "snakebeta",
+        "use_tanh_at_final": False,
+        "use_bias_at_final": False,
+    }
     return {
         "vocoder": {**amp, "upsample_rates": [2, 2], "upsample_kernel_sizes": [4, 4]},
         # hop 3 does not divide the base generator's 4 samples/frame, so the padding path is exercised.
-        "bwe": {**amp, "upsample_rates": [3, 3], "upsample_kernel_sizes": [7, 7],
-                "apply_final_activation": False, "input_sampling_rate": 400, "output_sampling_rate": 1200,
-                "hop_length": 3, "n_fft": 12, "win_size": 12, "num_mels": _MEL_BINS},
+        "bwe": {
+            **amp,
+            "upsample_rates": [3, 3],
+            "upsample_kernel_sizes": [7, 7],
+            "apply_final_activation": False,
+            "input_sampling_rate": 400,
+            "output_sampling_rate": 1200,
+            "hop_length": 3,
+            "n_fft": 12,
+            "win_size": 12,
+            "num_mels": _MEL_BINS,
+        },
     }
 
 
@@ -213,16 +230,11 @@ def _read_generator(
     validate_section(section, name=name, known=known, fixed=fixed)
     for key in ("stereo", "resblock"):
         require(section, key, name=name)
-    if is_bwe:
-        final = FinalActivation.NONE
-    else:
-        final = FinalActivation.TANH if section.get("use_tanh_at_final", True) else FinalActivation.CLAMP
+    final = FinalActivation.TANH if section.get("use_tanh_at_final", True) else FinalActivation.CLAMP
     rates = tuple(int(r) for r in section.get("upsample_rates", (6, 5, 2, 2, 2)))
     kernels = tuple(int(k) for k in section.get("upsample_kernel_sizes", (16, 15, 8, 4, 4)))
     res_kernels = tuple(int(k) for k in section.get("resblock_kernel_sizes", (3, 7, 11)))
-    dilations = tuple(
-        tuple(int(d) for d in ds) for ds in section.get("resblock_dilation_sizes", ((1, 3, 5),) * 3)
-    )
+    dilations = tuple(tuple(int(d) for d in ds) for ds in section.get("resblock_dilation_sizes", ((1, 3, 5),) * 3))
     _check_generator_shapes(name, rates, kernels, res_kernels, dilations)
     config = GeneratorConfig(
         kind=kind,
@@ -231,7 +243,7 @@ def _read_generator(
         upsample_kernel_sizes=kernels,
         resblock_kernel_sizes=res_kernels,
         resblock_dilation_sizes=dilations,
-        final_activation=final,
+        final_activation=FinalActivation.NONE if is_bwe else final,
         final_bias=bool(section.get("use_bias_at_final", True)),
     )
     rate = section.get("output_sampling_rate")
@@ -246,7 +258,7 @@ def _check_generator_shapes(
     dilations: tuple[tuple[int, ...], ...],
 ) -> None:
     """Reject generator geometries the reference cannot build or that would not upsample by exactly the rate."""
-    if len(rates) != len(kernels) or any((k - r) % 2 for r, k in zip(rates, kernels)):
+    if len(rates) != len(kernels) or any((k - r) % 2 for r, k in zip(rates, kernels, strict=False)):
         raise ConfigError(
             f"{_SECTION} config: {name}.upsample_kernel_sizes {list(kernels)} must pair with upsample_rates "
             f"{list(rates)} (same length, kernel - rate even)"
