@@ -11,8 +11,6 @@ State-dict keys equal the checkpoint keys minus exactly one leading ``vocoder.``
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -117,44 +115,35 @@ class Vocoder(nn.Module):
 
     def _forward_bwe(self, mel: torch.Tensor) -> torch.Tensor:
         """2.3 path. Runs entirely in float32 whatever the weight dtype and returns the input's dtype — the
-        behaviour of current Lightricks code (ltx-core ≥ 1.1, ``VocoderWithBWE.forward``); ltx-core 1.0.0 computed
+        behaviour of current Lightricks code (ltx-core >= 1.1, ``VocoderWithBWE.forward``); ltx-core 1.0.0 computed
         in the weights' dtype. With fp32 weights the two agree exactly."""
         bwe = self.config.bwe
-        with _float32_compute(self, mel.device):
-            wave = self.vocoder(mel.float())  # (B, 2, L) at the input rate
-            length = wave.shape[-1]
-            remainder = length % bwe.hop_length
-            if remainder:
-                wave = F.pad(wave, (0, bwe.hop_length - remainder))
-            residual = self.bwe_generator(self.mel_stft(wave))  # (B, 2, ratio · L_padded)
-            taps, half = hann_sinc_upsample_filter(bwe.ratio)
-            skip = upsample_with_filter(wave, taps, ratio=bwe.ratio, pad=half)
-            out = torch.clamp(residual + skip, -1, 1)[..., : length * bwe.ratio]
+        wave = _run_in_float32(self.vocoder, mel.float())  # (B, 2, L) at the input rate
+        length = wave.shape[-1]
+        remainder = length % bwe.hop_length
+        if remainder:
+            wave = F.pad(wave, (0, bwe.hop_length - remainder))
+        log_mel = _run_in_float32(self.mel_stft, wave)  # (B, 2, L_padded / hop, n_mels)
+        residual = _run_in_float32(self.bwe_generator, log_mel)  # (B, 2, ratio · L_padded)
+        taps, half = hann_sinc_upsample_filter(bwe.ratio)
+        skip = upsample_with_filter(wave, taps, ratio=bwe.ratio, pad=half)
+        out = torch.clamp(residual + skip, -1, 1)[..., : length * bwe.ratio]
         return out.to(mel.dtype)
 
 
-@contextlib.contextmanager
-def _float32_compute(module: nn.Module, device: torch.device) -> Iterator[None]:
-    """Make float32 inputs run against ``module``'s layers whatever their stored dtype.
+def _run_in_float32(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)`` for a float32 ``x``, computed in float32 whatever the module's stored dtype.
 
     CUDA: ``torch.autocast(dtype=float32)`` up-casts weights per op (what Lightricks does; no weight copy).
-    Elsewhere (CPU autocast has no float32 mode): temporarily cast the module's floating-point parameters and
-    buffers to float32 and restore them afterwards.
+    Elsewhere (CPU autocast has no float32 mode): ``torch.func.functional_call`` with float32 copies of the
+    module's floating-point parameters and buffers; the module itself is not modified.
     """
-    dtypes = {t.dtype for t in list(module.parameters()) + list(module.buffers()) if t.is_floating_point()}
-    if dtypes <= {torch.float32}:
-        yield
-        return
-    if device.type == "cuda":
+    tensors = dict(module.named_parameters())
+    tensors.update(module.named_buffers())
+    if all(t.dtype == torch.float32 for t in tensors.values() if t.is_floating_point()):
+        return module(x)
+    if x.device.type == "cuda":
         with torch.autocast(device_type="cuda", dtype=torch.float32):
-            yield
-        return
-    saved = {name: t.data for name, t in list(module.named_parameters()) + list(module.named_buffers())}
-    try:
-        for tensor in list(module.parameters()) + list(module.buffers()):
-            if tensor.is_floating_point():
-                tensor.data = tensor.data.float()
-        yield
-    finally:
-        for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
-            tensor.data = saved[name]
+            return module(x)
+    fp32 = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+    return torch.func.functional_call(module, fp32, (x,))
