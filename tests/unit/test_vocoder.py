@@ -141,3 +141,29 @@ def test_vocoder_uses_injected_operations(bwe: bool) -> None:
     assert len(created) == n_layers > 0
     with torch.no_grad():
         assert vocoder(torch.randn(1, 2, 3, 64, dtype=torch.float64)).dtype == torch.float64
+
+
+# Golden values from current Lightricks code (ltx-core 1.2.0, Lightricks/LTX-2 HEAD ``VocoderWithBWE``) for the tiny
+# BWE section, the deterministic weights below and a bf16 mel: HEAD computes in float32 and returns the input's dtype
+# (ltx-core 1.0.0 fails on this input: bf16 mel vs fp32 weights).
+HEAD_FIRST_12_LEFT = [-0.038818, -0.013, 0.097168, -0.004395, -0.019287, 0.071289,
+                      0.061279, -0.026001, -0.149414, -0.115234, 0.036133, 0.069824]  # fmt: skip
+HEAD_LAST_12_RIGHT = [-0.018921, -0.100586, 0.060059, -0.045166, -0.060303, -0.043945,
+                      0.0005, -0.139648, -0.000973, 0.083984, -0.019409, 0.131836]  # fmt: skip
+HEAD_SUM = -0.2675943374633789
+
+
+def test_vocoder_bwe_matches_head_golden_for_bf16_input() -> None:
+    vocoder = Vocoder(VocoderConfig.tiny_bwe()).eval()
+    generator = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for name, tensor in sorted(vocoder.state_dict().items()):
+            if not name.endswith("filter"):  # keep the computed anti-aliasing filters
+                values = torch.randn(tensor.shape, generator=generator) * 0.05
+                tensor.copy_(values.abs() if name.endswith("mel_basis") else values)
+        mel = torch.randn(1, 2, 5, 64, generator=torch.Generator().manual_seed(99)) - 2.0
+        out = vocoder(mel.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and out.shape == (1, 2, 60)
+    torch.testing.assert_close(out[0, 0, :12].float(), torch.tensor(HEAD_FIRST_12_LEFT), atol=2e-3, rtol=0)
+    torch.testing.assert_close(out[0, 1, -12:].float(), torch.tensor(HEAD_LAST_12_RIGHT), atol=2e-3, rtol=0)
+    assert out.float().sum().item() == pytest.approx(HEAD_SUM, abs=2e-2)
