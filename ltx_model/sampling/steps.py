@@ -31,7 +31,7 @@ def to_velocity(
         sigma: scalar noise level (must be non-zero).
         denoised: ``x0`` prediction, same shape.
     """
-    sigma_value = _as_f32(sigma).to(calc_dtype).item()
+    sigma_value = sigma.to(calc_dtype).item() if isinstance(sigma, torch.Tensor) else float(sigma)
     if sigma_value == 0:
         raise ValueError("sigma must be non-zero to compute a velocity")
     return ((sample.to(calc_dtype) - denoised.to(calc_dtype)) / sigma_value).to(sample.dtype)
