@@ -207,8 +207,9 @@ class VideoVAE(nn.Module):
                 overlap = pending_start + pending.shape[2] - t.dst.start
                 if overlap > 0:
                     buf[:, :, :overlap] += pending[:, :, pending.shape[2] - overlap :]
-                finished = t.dst.start - pending_start
-                yield pending_start, _normalize_chunk(pending[:, :, :finished], pending_start, weights)
+                finished = t.dst.start - pending_start  # frames no later tile touches (0 if both start at 0)
+                if finished > 0:
+                    yield pending_start, _normalize_chunk(pending[:, :, :finished], pending_start, weights)
             pending, pending_start = buf, t.dst.start
             del buf
         if pending is not None:
