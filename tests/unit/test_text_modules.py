@@ -120,3 +120,60 @@ def test_connector_rejects_missing_audio_features() -> None:
     cfg = TextConfig.tiny(ExtractorKind.V1)
     with pytest.raises(ValueError, match="audio"):
         EmbeddingsConnectors(cfg)(torch.randn(1, SEQ, 16), None, torch.ones(1, SEQ, dtype=torch.int64))
+
+
+# HEAD golden values (Lightricks/LTX-2 400fd31, ltx-core 1.2.0 EmbeddingsProcessor.process_hidden_states, batched, fp32)
+# for the setup in test_connector_matches_head_golden_for_batched_non_left_padding: channel 0 of each token.
+# ltx-core 1.0.0 only handles batch 1 with left padding; HEAD (and ours) reorder valid tokens first per prompt.
+_HEAD_VIDEO_CH0 = [
+    [-0.3729, -0.32329, -0.2928, -0.07909, 0.3303, -0.38965, -0.63882, -0.04255,
+     -0.94747, -0.38411, -0.63887, -0.0506, -0.96322, -0.40308, -0.64203, -0.03514],
+    [-0.16274, -0.76651, -0.39969, 0.04187, -0.75588, 0.26748, 0.35338, 0.94713,
+     -0.19121, -0.73511, -0.05439, 0.60132, -0.59379, 0.7067, -0.09272, 0.55749],
+    [-0.69785, 0.62801, -1.42148, -0.18796, -0.84824, -0.03816, -0.23269, 0.29505,
+     -0.862, -0.02196, -0.23354, 0.25205, -0.82562, -0.02773, -0.24525, 0.30498],
+]  # fmt: skip
+_HEAD_AUDIO_CH0 = [
+    [0.37439, -1.16553, -0.6864, -1.81787, -0.07858, 0.2096, -1.34753, -0.47541,
+     0.0371, 0.19766, -1.31467, -0.49338, 0.08634, 0.17406, -1.29456, -0.52325],
+    [-1.2326, -1.03581, -1.44015, -0.64616, -1.60261, -0.83111, -0.82442, 0.5912,
+     0.17097, -1.36623, -1.37317, -1.10569, -0.03231, -0.18436, -1.32333, -1.17782],
+    [-1.25929, -0.64587, -0.51107, 0.37568, 0.50843, 0.57515, -0.78457, 0.14405,
+     0.54009, 0.57765, -0.7741, 0.13515, 0.55343, 0.56758, -0.75715, 0.11284],
+]  # fmt: skip
+
+
+def test_connector_matches_head_golden_for_batched_non_left_padding() -> None:
+    """Batch of 3: left padding, right padding with a hole, and a valid run in the middle (HEAD behaviour)."""
+    cfg = TextConfig.tiny(ExtractorKind.V2)
+    projection, connectors = TextProjection(cfg).eval(), EmbeddingsConnectors(cfg).eval()
+    torch.manual_seed(1234)
+    with torch.no_grad():
+        for param in (*projection.parameters(), *connectors.parameters()):
+            param.copy_(torch.randn_like(param) * 0.3)
+    hidden = tuple(torch.randn(3, SEQ, cfg.gemma_width) for _ in range(cfg.gemma_hidden_states))
+    mask = torch.zeros(3, SEQ, dtype=torch.int64)
+    mask[0, -5:], mask[1, :9], mask[1, 12], mask[2, 2:6] = 1, 1, 1, 1
+    with torch.no_grad():
+        out = connectors(*projection(hidden, mask), mask)
+    torch.testing.assert_close(out.video[:, :, 0], torch.tensor(_HEAD_VIDEO_CH0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.audio[:, :, 0], torch.tensor(_HEAD_AUDIO_CH0), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("extractor", list(ExtractorKind))
+def test_text_video_only_layout_runs_without_audio(extractor: ExtractorKind) -> None:
+    cfg = TextConfig.tiny(extractor, layout=ConnectorLayout.VIDEO_ONLY)
+    av_cfg = TextConfig.tiny(extractor)
+    projection, connectors = TextProjection(cfg).eval(), EmbeddingsConnectors(cfg).eval()
+    av_projection, av_connectors = TextProjection(av_cfg).eval(), EmbeddingsConnectors(av_cfg).eval()
+    av_projection.load_state_dict(projection.state_dict(), strict=False)
+    av_connectors.video_embeddings_connector.load_state_dict(connectors.embeddings_connector.state_dict())
+    hidden = [torch.randn(1, SEQ, cfg.gemma_width) for _ in range(cfg.gemma_hidden_states)]
+    mask = torch.zeros(1, SEQ, dtype=torch.int64)
+    mask[0, -4:] = 1
+    with torch.no_grad():
+        video, audio = projection(hidden, mask)
+        out = connectors(video, audio, mask)
+        av_out = av_connectors(*av_projection(hidden, mask), mask)
+    assert audio is None and out.audio is None
+    torch.testing.assert_close(out.video, av_out.video, atol=0, rtol=0)
