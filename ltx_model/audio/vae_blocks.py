@@ -135,8 +135,9 @@ class Level(nn.Module):
         for block in self.block:
             x = block(x)
         for name in ("downsample", "upsample"):
-            if name in self._modules:
-                x = self._modules[name](x)
+            resampler = getattr(self, name, None)
+            if resampler is not None:
+                x = resampler(x)
         return x
 
 
