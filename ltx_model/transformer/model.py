@@ -16,6 +16,12 @@ from ltx_model.transformer.options import DEFAULT_OPTIONS, NO_PERTURBATIONS, Per
 from ltx_model.transformer.rope import RopeSpec
 from ltx_model.transformer.stream import StreamParts, StreamState, prepare_stream
 
+# (scale/shift, gate) AdaLN module names of the audio<->video cross-attention, for the video (False) / audio stream.
+_CROSS_ADALN = {
+    False: ("av_ca_video_scale_shift_adaln_single", "av_ca_a2v_gate_adaln_single"),
+    True: ("av_ca_audio_scale_shift_adaln_single", "av_ca_v2a_gate_adaln_single"),
+}
+
 
 class LTXTransformer(nn.Module):
     """Velocity-predicting audio+video DiT.
@@ -89,9 +95,8 @@ class LTXTransformer(nn.Module):
             timestep_multiplier=config.timestep_scale_multiplier,
             prompt_adaln=getattr(self, prefix + "prompt_adaln_single", None),
             caption_projection=getattr(self, prefix + "caption_projection", None),
-            cross_scale_shift_adaln=getattr(self, f"av_ca_{'audio' if audio else 'video'}_scale_shift_adaln_single",
-                                            None),
-            cross_gate_adaln=getattr(self, f"av_ca_{'v2a' if audio else 'a2v'}_gate_adaln_single", None),
+            cross_scale_shift_adaln=getattr(self, _CROSS_ADALN[audio][0], None),
+            cross_gate_adaln=getattr(self, _CROSS_ADALN[audio][1], None),
             # Cross-modal RoPE: time axis only, width = the A/V attention width, the stream's own head count.
             cross_rope=RopeSpec(dim=config.audio_cross_attention_dim, heads=heads,
                                 max_pos=(config.cross_pe_max_pos,), **rope) if both else None,
@@ -126,14 +131,15 @@ class LTXTransformer(nn.Module):
             raise ValueError("at least one of video or audio must be given")
         perturbations = NO_PERTURBATIONS if perturbations is None else perturbations
         attention_fn = (options or DEFAULT_OPTIONS).attention_fn
-        vs = prepare_stream(self._stream_parts(audio=False), video, audio) if video is not None else None
-        as_ = prepare_stream(self._stream_parts(audio=True), audio, video) if audio is not None else None
+        # Everything block-independent (AdaLN values, context, masks, RoPE tables) is computed once here.
+        v_state = prepare_stream(self._stream_parts(audio=False), video, audio) if video is not None else None
+        a_state = prepare_stream(self._stream_parts(audio=True), audio, video) if audio is not None else None
         for block in self.transformer_blocks:
-            vx, ax = block(vs, as_, perturbations=perturbations, attention_fn=attention_fn)
-            vs = replace(vs, x=vx) if vs is not None else None
-            as_ = replace(as_, x=ax) if as_ is not None else None
-        video_out = self._output(vs, audio=False) if vs is not None else None
-        audio_out = self._output(as_, audio=True) if as_ is not None else None
+            vx, ax = block(v_state, a_state, perturbations=perturbations, attention_fn=attention_fn)
+            v_state = replace(v_state, x=vx) if v_state is not None else None
+            a_state = replace(a_state, x=ax) if a_state is not None else None
+        video_out = self._output(v_state, audio=False) if v_state is not None else None
+        audio_out = self._output(a_state, audio=True) if a_state is not None else None
         return video_out, audio_out
 
     def _output(self, state: StreamState, *, audio: bool) -> torch.Tensor:
