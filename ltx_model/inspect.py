@@ -12,7 +12,6 @@ Exit status: 0 valid; 1 invalid or unreadable, with ONE line on stderr (no trace
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -41,19 +40,41 @@ def _gb(nbytes: float) -> str:
     return f"{nbytes / 1e9:.2f} GB"
 
 
+def _proc_status_kb(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status (Linux), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux ``clear_refs`` 5) so the next peak covers only what follows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (bytes)."""
+    """Peak resident set size (bytes): VmHWM on Linux (honours :func:`reset_peak_rss`), else ``ru_maxrss``."""
+    hwm = _proc_status_kb("VmHWM")
+    if hwm is not None:
+        return hwm * 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
 
 def current_rss_bytes() -> int:
-    """Current resident set size (bytes), from /proc when available."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return peak_rss_bytes()
+    """Current resident set size (bytes): VmRSS on Linux, else the peak."""
+    rss = _proc_status_kb("VmRSS")
+    return rss * 1024 if rss is not None else peak_rss_bytes()
 
 
 def describe(header: SafetensorsHeader, info: CheckpointInfo) -> list[str]:
@@ -117,6 +138,7 @@ def validate(header: SafetensorsHeader, info: CheckpointInfo, only: Sequence[Com
 def load_report(header: SafetensorsHeader, name: str, *, dtype: torch.dtype | None, device: str) -> list[str]:
     """Load one component for real and report its size, time and peak RSS."""
     component = parse_component(name)
+    reset_peak_rss()
     before = current_rss_bytes()
     start = time.perf_counter()
     model = load_component(header, component, dtype=dtype, device=device)
@@ -126,7 +148,7 @@ def load_report(header: SafetensorsHeader, name: str, *, dtype: torch.dtype | No
     peak = peak_rss_bytes()
     return [
         f"loaded {component.value}: {count / 1e9:.3f} B parameters, {_gb(size)} on {device} in {seconds:.1f} s",
-        f"peak RSS: {_gb(peak)} (RSS before loading {_gb(before)}; peak above that {_gb(max(peak - before, 0))})",
+        f"peak RSS while loading: {_gb(peak)} (RSS before {_gb(before)}; peak above that {_gb(max(peak - before, 0))})",
     ]
 
 
