@@ -1,9 +1,9 @@
 """Parity of ltx_model.transformer against ltx-core 1.0.0 (fp32, tiny random weights shared by both models).
 
-Tolerance: atol 1e-5, rtol 1e-5 on the velocity outputs (O(1) values). Cases cover the 19B and 22B forms ×
-audio+video / video-only / audio-only, appended conditioning tokens with an attention-strength mask, STG and
-a2v / v2a perturbations (whole batch and per sample), per-token timesteps, interleaved RoPE with a float32 grid,
-bf16 positions and a binary text mask.
+Tolerance: atol 1e-5, rtol 1e-5 on the fp32 velocity outputs (O(1) values); bf16 runs are bit-exact.
+Cases cover the 19B and 22B forms × audio+video / video-only / audio-only, appended conditioning tokens with an
+attention-strength mask, STG and a2v / v2a perturbations (whole batch and per sample), per-token timesteps,
+interleaved RoPE with a float32 grid, bf16 positions and a binary text mask.
 
 ltx-core 1.0.0 and HEAD differ in the audio<->video cross-attention AdaLN inputs (we implement HEAD); they agree
 when every token of both streams is at one sigma, so the audio+video cases here use uniform timesteps; mixed
@@ -266,6 +266,25 @@ def test_transformer_parity_bf16_positions_and_context_mask() -> None:
     assert_parity(TransformerConfig.tiny_22b(), Case(batch=2, bf16_positions=True, context_mask=True))
     assert_parity(TransformerConfig.tiny(), Case(bf16_positions=True, context_mask=True))
 
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_transformer_parity_bf16_bit_exact(form: str) -> None:
+    """bf16 weights and activations (the reference's precision), bf16 video positions as the pipelines store
+    them: same operations in the same order, so the outputs are identical (tolerance 0)."""
+    config = FORMS[form]()
+    ours, ref = build_pair(config)
+    ours.to(torch.bfloat16)
+    ref.to(torch.bfloat16)
+    video, audio = make_inputs(config, Case(batch=2, cond_tokens=2, strength_mask=True))
+    video, audio = (dataclasses.replace(m, latent=m.latent.bfloat16(), context=m.context.bfloat16())
+                    for m in (video, audio))
+    video = dataclasses.replace(video, positions=video.positions.bfloat16())
+    with torch.no_grad():
+        got = ours(video, audio)
+        want = ref(to_reference(video), to_reference(audio), None)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == torch.bfloat16 and torch.equal(g, w)
 
 # --- ltx-core HEAD behaviour (ltx2-model.md §2.7): mixed timesteps in audio+video models ---------------------------
 # Golden values computed by running ltx-core HEAD (Lightricks/LTX-2 400fd31, ltx-core 1.2.0) from a checkout
