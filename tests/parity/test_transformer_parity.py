@@ -7,7 +7,7 @@ interleaved RoPE with a float32 grid, bf16 positions and a binary text mask.
 
 ltx-core 1.0.0 and HEAD differ in the audio<->video cross-attention AdaLN inputs (we implement HEAD); they agree
 when every token of both streams is at one sigma, so the audio+video cases here use uniform timesteps; mixed
-timesteps of A/V models are checked against HEAD golden values in test_transformer_head.py. Single-stream
+timesteps of A/V models are checked against HEAD golden values (end of this file). Single-stream
 models have no cross-modal AdaLN, so their per-token cases are compared to 1.0.0 directly.
 """
 
