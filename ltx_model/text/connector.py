@@ -50,8 +50,8 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, layout: Ro
     b, s, _ = x.shape
     halves = x.reshape(b, s, heads, 2, -1).transpose(1, 2)  # (B, H, S, 2, Dh/2)
     first, second = halves[..., 0, :], halves[..., 1, :]
-    out_first = first * cos - sin * second
-    out_second = second * cos + sin * first
+    out_first = torch.addcmul(first * cos, -sin, second)  # addcmul (one rounding) as ltx-core, for bf16 parity
+    out_second = torch.addcmul(second * cos, sin, first)
     out = torch.stack((out_first, out_second), dim=-2)  # (B, H, S, 2, Dh/2)
     return out.transpose(1, 2).reshape(b, s, -1)
 

@@ -2,7 +2,7 @@
 
 fp32, tiny random weights copied into both implementations; tolerance atol 1e-5 / rtol 1e-5. ltx-core 1.0.0's
 connector only supports batch 1, so batched runs of ours are compared with per-prompt reference runs (HEAD made the
-connector batched with the same per-prompt result).
+connector batched with the same per-prompt result). A bf16 case checks bit-exactness (atol 0) on CPU.
 """
 
 from __future__ import annotations
@@ -139,3 +139,18 @@ def test_connector_rope_variants_match_ltx_core(rope_layout: RopeLayout, double_
         expected, expected_mask = ref(features, convert_to_additive_mask(mask, torch.float32))
     torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
     assert valid.all() and not expected_mask.any()
+
+
+@pytest.mark.parametrize("extractor", [ExtractorKind.V1, ExtractorKind.V2])
+def test_connector_pipeline_bf16_is_bit_exact_with_ltx_core_on_cpu(extractor: ExtractorKind) -> None:
+    """bf16 (the inference dtype): same op order and dtype promotions as ltx-core, so CPU results are identical."""
+    cfg = TextConfig.tiny(extractor)
+    projection, connectors, ref = (m.to(torch.bfloat16) for m in _pair(cfg))
+    hidden, mask = _inputs(cfg, [6])
+    hidden = tuple(h.to(torch.bfloat16) for h in hidden)
+    with torch.no_grad():
+        ours = connectors(*projection(hidden, mask), mask)
+        expected = ref.process_hidden_states(hidden, mask)
+    assert ours.video.dtype == expected.video_encoding.dtype == torch.bfloat16
+    torch.testing.assert_close(ours.video, expected.video_encoding, atol=0, rtol=0)
+    torch.testing.assert_close(ours.audio, expected.audio_encoding, atol=0, rtol=0)
