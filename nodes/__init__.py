@@ -14,8 +14,9 @@ import logging
 from comfy_api.latest import ComfyExtension, io
 
 from .latents import LTX2NEmptyAVLatent
+from .loaders import LTX2NCheckpointLoader
 
-_REQUIRED: list[type[io.ComfyNode]] = [LTX2NEmptyAVLatent]
+_REQUIRED: list[type[io.ComfyNode]] = [LTX2NCheckpointLoader, LTX2NEmptyAVLatent]
 
 # (module relative to this package, node class names); nothing optional yet.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = []
@@ -37,13 +38,13 @@ NODES: list[type[io.ComfyNode]] = _REQUIRED + _optional_nodes()
 
 
 def node_mappings() -> dict[str, type[io.ComfyNode]]:
-    """``{node_id: class}`` for every class in ``NODES``."""
-    return {cls.define_schema().node_id: cls for cls in NODES}
+    """``{node_id: class}`` for every class in ``NODES`` (the id is the class name, see ``schema.make_schema``)."""
+    return {cls.__name__: cls for cls in NODES}
 
 
 def node_display_names() -> dict[str, str]:
     """``{node_id: display name}`` for every class in ``NODES``."""
-    return {s.node_id: s.display_name for s in (cls.define_schema() for cls in NODES)}
+    return {cls.__name__: cls.DISPLAY_NAME for cls in NODES}
 
 
 class LTX2NativeExtension(ComfyExtension):

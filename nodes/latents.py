@@ -11,11 +11,12 @@ from .schema import make_schema
 class LTX2NEmptyAVLatent(io.ComfyNode):
     """Zeros for one audio+video clip, sized from pixels, frames and frame rate."""
 
+    DISPLAY_NAME = "Empty Audio+Video Latent"
+
     @classmethod
     def define_schema(cls) -> io.Schema:
         return make_schema(
-            "EmptyAVLatent",
-            display_name="Empty Audio+Video Latent",
+            cls,
             group="latent",
             description="Empty video and audio latents for a clip of the given size, length and frame rate, "
                         "combined into one audio+video LATENT.",

@@ -22,13 +22,16 @@ def category(group: str) -> str:
     return f"{CATEGORY_ROOT}/{group}"
 
 
-def make_schema(name: str, *, display_name: str, group: str, optional: dict[str, Any] | None = None,
-                **fields: Any) -> io.Schema:
-    """Build an ``io.Schema`` with the prefixed id ``LTX2N<name>`` in ``LTX-2 Native/<group>``.
+def make_schema(node: type, *, group: str, optional: dict[str, Any] | None = None, **fields: Any) -> io.Schema:
+    """Build the ``io.Schema`` of node class ``node`` in ``LTX-2 Native/<group>``.
 
-    ``optional`` holds keywords that only newer hosts accept (``search_aliases``, ``essentials_category``, ...);
-    each one is dropped when the running host's ``io.Schema`` has no such parameter.
+    The node id is the class name (it carries the ``LTX2N`` prefix) and the display name the class attribute
+    ``DISPLAY_NAME``, so the pack entry can build its mappings without calling ``define_schema`` (which may list
+    model folders). ``optional`` holds keywords that only newer hosts accept (``search_aliases``,
+    ``essentials_category``, ...); each one is dropped when the running host's ``io.Schema`` lacks it.
     """
+    if not node.__name__.startswith(NODE_ID_PREFIX):
+        raise ValueError(f"node class {node.__name__} lacks the {NODE_ID_PREFIX} prefix")
     extras = {k: v for k, v in (optional or {}).items() if k in _SCHEMA_PARAMETERS}
-    return io.Schema(node_id=NODE_ID_PREFIX + name, display_name=display_name, category=category(group),
+    return io.Schema(node_id=node.__name__, display_name=node.DISPLAY_NAME, category=category(group),
                      **fields, **extras)

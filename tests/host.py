@@ -89,6 +89,11 @@ class ComfyHost:
         """ComfyUI's ``nodes`` module (the registry)."""
         return sys.modules["nodes"]
 
+    @property
+    def pack_nodes(self) -> ModuleType:
+        """The pack's ``nodes`` package as ComfyUI loaded it."""
+        return sys.modules[self.pack.__name__ + ".nodes"]
+
     def node_class(self, node_id: str) -> type:
         """The registered class for ``node_id`` (core or pack)."""
         return self.nodes.NODE_CLASS_MAPPINGS[node_id]
@@ -202,8 +207,9 @@ def boot(workdir: Path) -> ComfyHost:
     import utils.extra_config  # noqa: F401  binds ComfyUI's top-level `utils` before nodes.py shadows it
 
     custom_nodes = _prepare_folders(folder_paths, workdir)
-    import nodes
     import server
+
+    import nodes
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -265,4 +271,4 @@ def comfy_host(tmp_path_factory: pytest.TempPathFactory) -> ComfyHost:
 @pytest.fixture(scope="session")
 def pack_nodes(comfy_host: ComfyHost) -> ModuleType:
     """The pack's ``nodes`` package as ComfyUI loaded it."""
-    return sys.modules[comfy_host.pack.__name__ + ".nodes"]
+    return comfy_host.pack_nodes

@@ -5,12 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import host
 import pytest
-from host import comfy_host, pack_nodes  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.comfy
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def comfy_host(tmp_path_factory):
+    """The session's in-process ComfyUI (booted here if no other test did it first)."""
+    return host.boot(tmp_path_factory.mktemp("comfy_host"))
+
+
+@pytest.fixture(scope="module")
+def pack_nodes(comfy_host):
+    return comfy_host.pack_nodes
 
 
 def _schemas(pack_nodes):
@@ -21,8 +32,8 @@ def test_node_schema_nodes_list_matches_mappings(comfy_host, pack_nodes):
     mappings = comfy_host.pack.NODE_CLASS_MAPPINGS
     assert pack_nodes.NODES, "the pack registers no nodes"
     assert len({s.node_id for s in _schemas(pack_nodes)}) == len(pack_nodes.NODES), "duplicate node ids"
-    assert mappings == {s.node_id: cls for s, cls in zip(_schemas(pack_nodes), pack_nodes.NODES)}
-    assert comfy_host.pack.NODE_DISPLAY_NAME_MAPPINGS == {s.node_id: s.display_name for s in _schemas(pack_nodes)}
+    assert mappings == {s.node_id: cls for s, cls in zip(_schemas(pack_nodes), pack_nodes.NODES, strict=True)}
+    assert {s.node_id: s.display_name for s in _schemas(pack_nodes)} == comfy_host.pack.NODE_DISPLAY_NAME_MAPPINGS
     assert comfy_host.pack.WEB_DIRECTORY == "./js"
 
 

@@ -1,0 +1,35 @@
+"""Model loader nodes."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from .host import load_transformer, model_files, model_path
+from .schema import make_schema
+
+
+class LTX2NCheckpointLoader(io.ComfyNode):
+    """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint as a ComfyUI MODEL."""
+
+    DISPLAY_NAME = "Load LTX-2 Model"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls,
+            group="loaders",
+            description="Loads the audio+video diffusion model from an official LTX-2 / LTX-2.3 checkpoint "
+                        "(models/checkpoints) with this pack's own implementation.",
+            inputs=[io.Combo.Input("ckpt_name", options=model_files("checkpoints"),
+                                   tooltip="LTX-2 or LTX-2.3 single-file checkpoint (.safetensors) in "
+                                           "models/checkpoints.")],
+            outputs=[io.Model.Output(display_name="model", tooltip="The diffusion model, usable with core "
+                                                                  "samplers and LoRA loaders.")],
+        )
+
+    @classmethod
+    def execute(cls, ckpt_name: str) -> io.NodeOutput:
+        try:
+            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name)))
+        except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
+            raise ValueError(f"{ckpt_name} is not a loadable LTX-2 checkpoint: {exc}") from None
