@@ -95,8 +95,14 @@ def read_gemma_config(path: str | Path) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def gemma_text_state_dict(files: Iterable[Path], *, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-    """Read the language-model tensors of Gemma safetensors files under ``Gemma3TextModel`` names (cast to dtype)."""
+def gemma_text_state_dict(
+    files: Iterable[Path], *, dtype: torch.dtype | None = None, device: torch.device | str = "cpu"
+) -> dict[str, torch.Tensor]:
+    """Read the language-model tensors of Gemma safetensors files under ``Gemma3TextModel`` names.
+
+    Each tensor is moved to ``device`` and cast to ``dtype`` as it is read (so host memory holds one tensor at a time
+    when the device is an accelerator); other parts' tensors are never read.
+    """
     from safetensors import safe_open
 
     state: dict[str, torch.Tensor] = {}
@@ -108,7 +114,7 @@ def gemma_text_state_dict(files: Iterable[Path], *, dtype: torch.dtype | None = 
                     continue
                 if name in state:
                     raise ValueError(f"Gemma weight {name!r} appears twice (last in {file})")
-                tensor = handle.get_tensor(key)
+                tensor = handle.get_tensor(key).to(device)
                 state[name] = tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
     return state
 
@@ -137,7 +143,7 @@ def load_gemma_text_model(
     hf_config._attn_implementation = "sdpa"
     with torch.device("meta"):
         model = Gemma3TextModel(hf_config)
-    state = gemma_text_state_dict(gemma_weight_files(path), dtype=dtype)
+    state = gemma_text_state_dict(gemma_weight_files(path), dtype=dtype, device=device)
     model.load_state_dict(state, strict=True, assign=True)
     _materialise_buffers(model, hf_config, device=torch.device(device))
     return model.to(device).eval()
