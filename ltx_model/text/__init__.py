@@ -15,7 +15,7 @@ from ltx_model.text.connectors import ConnectorOutput, EmbeddingsConnectors
 from ltx_model.text.encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
 from ltx_model.text.gemma import gemma_hidden_states, load_gemma_text_model
 from ltx_model.text.projection import TextProjection
-from ltx_model.text.tokenizer import TokenBatch, load_tokenizer, tokenize_prompts
+from ltx_model.text.tokenizer import SentencePieceTokenizer, TokenBatch, load_tokenizer, tokenize_prompts
 
 __all__ = [
     "ConnectorConfig",
@@ -26,6 +26,7 @@ __all__ = [
     "ExtractorKind",
     "GemmaTextEncoder",
     "RopeLayout",
+    "SentencePieceTokenizer",
     "TextConfig",
     "TextEncoding",
     "TextProjection",

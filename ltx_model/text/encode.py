@@ -54,17 +54,15 @@ class GemmaTextEncoder:
         config: Mapping[str, Any] | None = None,
         max_length: int = MAX_TOKENS,
     ) -> GemmaTextEncoder:
-        """Load from a local Gemma folder or single ``.safetensors`` file (then ``tokenizer_path`` is required).
+        """Load from a local Gemma folder or single ``.safetensors`` file.
+
+        The tokenizer comes from ``tokenizer_path`` or else from ``path`` itself (the folder, or the single file's
+        embedded ``spiece_model``; see :func:`~ltx_model.text.tokenizer.load_tokenizer`).
 
         Never downloads; see :func:`~ltx_model.text.gemma.load_gemma_text_model` for the accepted layouts and the
         ``config`` fallbacks (folder ``config.json``, file ``gemma_config`` metadata, Gemma 3 12B).
         """
-        path = Path(path)
-        if tokenizer_path is None:
-            if not path.is_dir():
-                raise ValueError(f"{path} is a single weights file; pass tokenizer_path (a tokenizer folder)")
-            tokenizer_path = path
-        tokenizer = load_tokenizer(tokenizer_path)
+        tokenizer = load_tokenizer(path if tokenizer_path is None else tokenizer_path)
         model = load_gemma_text_model(path, dtype=dtype, device=device, config=config)
         return cls(model, tokenizer, max_length=max_length)
 

@@ -27,14 +27,44 @@ class TokenBatch(NamedTuple):
     attention_mask: torch.Tensor
 
 
-def load_tokenizer(path: str | Path) -> Any:
-    """Load a Hugging Face tokenizer from a local folder (``tokenizer.json`` / ``tokenizer.model`` + configs).
+class SentencePieceTokenizer:
+    """Minimal tokenizer over a serialized SentencePiece model (ComfyUI stores Gemma's as a ``spiece_model`` tensor).
 
-    ``path`` may be the Gemma folder itself or a folder containing it somewhere below; never downloads.
+    Implements the part of the Hugging Face tokenizer interface :func:`tokenize_prompts` uses; like Gemma 3's
+    tokenizer it prepends BOS and never appends EOS.
     """
+
+    def __init__(self, model_proto: bytes) -> None:
+        import sentencepiece
+
+        self.sp = sentencepiece.SentencePieceProcessor(model_proto=model_proto)
+        self.bos_token_id, self.eos_token_id, self.pad_token_id = (
+            (i if i >= 0 else None) for i in (self.sp.bos_id(), self.sp.eos_id(), self.sp.pad_id())
+        )
+
+    def __call__(
+        self, text: str, *, padding: bool = False, truncation: bool = True, max_length: int | None = None
+    ) -> dict[str, list[int]]:
+        """``{"input_ids": [BOS, ...]}`` for one text, cut to ``max_length`` when ``truncation`` (no padding)."""
+        if padding:
+            raise ValueError("SentencePieceTokenizer does not pad; use tokenize_prompts")
+        ids = [self.bos_token_id, *self.sp.encode(text)] if self.bos_token_id is not None else self.sp.encode(text)
+        return {"input_ids": ids[:max_length] if truncation and max_length else ids}
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    """Load a tokenizer from local files only (never downloads).
+
+    Args:
+        path: a folder with a Hugging Face tokenizer (``tokenizer.json`` / ``tokenizer.model`` + configs), possibly
+            somewhere below it; or a ``.safetensors`` file embedding a SentencePiece model as a ``spiece_model``
+            uint8 tensor (ComfyUI's single-file Gemma text encoder).
+    """
+    path = Path(path)
+    if path.is_file():
+        return _embedded_sentencepiece(path)
     from transformers import AutoTokenizer
 
-    path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"tokenizer folder {path} does not exist")
     candidates = sorted({p.parent for name in ("tokenizer.json", "tokenizer.model") for p in path.rglob(name)})
@@ -81,3 +111,13 @@ def tokenize_prompts(tokenizer: Any, prompts: Sequence[str], *, max_length: int 
         input_ids[row, max_length - len(ids) :] = torch.tensor(ids, dtype=torch.int64)
         mask[row, max_length - len(ids) :] = 1
     return TokenBatch(input_ids, mask)
+
+
+def _embedded_sentencepiece(path: Path) -> SentencePieceTokenizer:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        if "spiece_model" not in handle.keys():  # noqa: SIM118 - safe_open is not a Mapping
+            raise FileNotFoundError(f"{path} embeds no tokenizer (no 'spiece_model' tensor); pass a tokenizer folder")
+        data = handle.get_tensor("spiece_model")
+    return SentencePieceTokenizer(data.to(torch.uint8).numpy().tobytes())

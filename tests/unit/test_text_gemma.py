@@ -117,7 +117,7 @@ def test_text_gemma_strict_load_rejects_missing_weights(tmp_path: Path) -> None:
 def test_text_encode_prompts_end_to_end(tmp_path: Path, extractor: ExtractorKind) -> None:
     save_word_tokenizer(tmp_path / "tok", WORDS)
     save_file(random_gemma_text_model(seed=2).state_dict(), str(tmp_path / "gemma.safetensors"))
-    with pytest.raises(ValueError, match="tokenizer_path"):
+    with pytest.raises(FileNotFoundError, match="tokenizer"):
         GemmaTextEncoder.from_pretrained(tmp_path / "gemma.safetensors")
     encoder = GemmaTextEncoder.from_pretrained(
         tmp_path / "gemma.safetensors",
@@ -137,3 +137,26 @@ def test_text_encode_prompts_end_to_end(tmp_path: Path, extractor: ExtractorKind
     single = encode_hidden_states(torch.stack(hidden, dim=-1), mask, projection=projection, connectors=connectors)
     torch.testing.assert_close(single.video_context, out.video_context[1:], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(single.audio_context, out.audio_context[1:], atol=1e-5, rtol=1e-5)
+
+
+def test_text_tokenizer_embedded_sentencepiece_model(tmp_path: Path) -> None:
+    """ComfyUI-style single file: the SentencePiece model travels as a uint8 ``spiece_model`` tensor."""
+    import io
+
+    import sentencepiece
+
+    proto = io.BytesIO()
+    sentences = [" ".join(WORDS[i:] + WORDS[:i]) for i in range(len(WORDS))] * 4
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences), model_writer=proto, vocab_size=40, model_type="bpe",
+        pad_id=0, eos_id=1, bos_id=2, unk_id=3, add_dummy_prefix=False, minloglevel=2,
+    )  # fmt: skip
+    blob = torch.frombuffer(bytearray(proto.getvalue()), dtype=torch.uint8)
+    save_file({"spiece_model": blob, "model.norm.weight": torch.ones(16)}, str(tmp_path / "te.safetensors"))
+    tok = load_tokenizer(tmp_path / "te.safetensors")
+    reference = sentencepiece.SentencePieceProcessor(model_proto=proto.getvalue())
+    batch = tokenize_prompts(tok, [" a cat walks "], max_length=12)
+    ids = [2, *reference.encode("a cat walks")]
+    assert batch.input_ids[0].tolist() == [0] * (12 - len(ids)) + ids
+    assert batch.attention_mask[0].tolist() == [0] * (12 - len(ids)) + [1] * len(ids)
+    assert tokenize_prompts(tok, [" ".join(WORDS)], max_length=3).input_ids[0, 0].item() == 2
