@@ -96,3 +96,64 @@ def test_model_sampler_custom_advanced_with_core_nodes(comfy_host, pack_nodes, m
     video, audio = output["samples"].unbind()
     assert tuple(video.shape) == (1, 128, 2, 2, 2) and tuple(audio.shape) == (1, 8, 9, 16)
     assert torch.isfinite(denoised["samples"].unbind()[1]).all()
+
+
+def test_model_adapter_matches_library_transformer(model):
+    """ComfyUI's call (grids, sigma, concatenated context) == the library forward on hand-built Modality inputs."""
+    from ltx_model.sampling import (
+        AudioGrid,
+        VideoGrid,
+        audio_positions,
+        patchify_audio,
+        patchify_video,
+        unpatchify_audio,
+        unpatchify_video,
+        video_positions,
+    )
+    from ltx_model.transformer import LTXTransformer, Modality
+
+    dm = model.model.diffusion_model
+    g = torch.Generator().manual_seed(5)
+    video, audio = torch.randn(1, 128, 2, 2, 3, generator=g), torch.randn(1, 8, 7, 16, generator=g)
+    wv, wa = dm.context_widths()
+    context, sigma = torch.randn(1, 4, wv + wa, generator=g), torch.tensor([0.6])
+    out_v, out_a = dm([video, audio], sigma, context=context, frame_rate=24.0)
+    ref = LTXTransformer(dm.config, dtype=torch.float32)
+    ref.load_state_dict(dm.state_dict())
+    vm = Modality(latent=patchify_video(video), sigma=sigma, timesteps=sigma.view(1, 1), context=context[..., :wv],
+                  positions=video_positions(VideoGrid(frames=2, height=2, width=3, fps=24.0)))
+    am = Modality(latent=patchify_audio(audio), sigma=sigma, timesteps=sigma.view(1, 1), context=context[..., wv:],
+                  positions=audio_positions(AudioGrid(frames=7)))
+    rv, ra = ref(vm, am)
+    torch.testing.assert_close(out_v, unpatchify_video(rv, frames=2, height=2, width=3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(out_a, unpatchify_audio(ra, channels=8, mel_bins=16), atol=1e-6, rtol=0)
+
+
+def test_model_apply_model_returns_flow_x0_on_packed_av(model):
+    """BaseModel path with latent_shapes: x0 = x - sigma * v per part, re-packed like core."""
+    import comfy.utils
+
+    g = torch.Generator().manual_seed(6)
+    parts = [torch.randn(1, 128, 2, 2, 2, generator=g), torch.randn(1, 8, 5, 16, generator=g)]
+    packed, shapes = comfy.utils.pack_latents(parts)
+    context = _conditioning(model, 3)[0][0]
+    sigma = torch.tensor([0.5])
+    x0 = model.model.apply_model(packed, sigma, c_crossattn=context, frame_rate=24.0, latent_shapes=shapes)
+    v = model.model.diffusion_model(parts, sigma, context=context, frame_rate=24.0)
+    expected, _ = comfy.utils.pack_latents([p - 0.5 * vp for p, vp in zip(parts, v, strict=True)])
+    torch.testing.assert_close(x0, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_model_core_lora_loader_patches_official_keys(comfy_host, model):
+    """Core LoraLoaderModelOnly maps an LTX-2 'ComfyUI format' LoRA onto our parameter names."""
+    from ltx_model.loading import write_safetensors
+
+    target = "transformer_blocks.0.attn1.to_q"
+    weight = model.model.diffusion_model.state_dict()[target + ".weight"]
+    lora = {f"diffusion_model.{target}.lora_A.weight": torch.full((1, weight.shape[1]), 0.1),
+            f"diffusion_model.{target}.lora_B.weight": torch.full((weight.shape[0], 1), 0.2)}
+    write_safetensors(comfy_host.model_dir("loras") / "ltx2n_tiny_lora.safetensors", lora)
+    patched = comfy_host.node_class("LoraLoaderModelOnly")().load_lora_model_only(
+        model, "ltx2n_tiny_lora.safetensors", 1.0)[0]
+    assert list(patched.patches) == [f"diffusion_model.{target}.weight"]
+    assert model.patches == {}  # the original MODEL is untouched (clone semantics)
