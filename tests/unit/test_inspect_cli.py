@@ -144,3 +144,22 @@ def test_inspect_lora_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     write_safetensors(path, tensors)
     assert main([str(path)]) == 1
     assert "do not pair up" in capsys.readouterr().err
+
+
+UPSAMPLERS = {
+    "latent-upscaler-spatial-x2.json": "spatial x2",
+    "latent-upscaler-spatial-x1.5.json": "spatial x1.5",
+    "latent-upscaler-temporal-x2-ltx2.5.json": "temporal x2",
+}
+
+
+@pytest.mark.parametrize("manifest", sorted(UPSAMPLERS))
+def test_inspect_accepts_real_size_upsampler_files(
+    tmp_path: Path, manifests_dir: Path, manifest: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "upsampler.safetensors"
+    write_sparse_checkpoint(json.loads((manifests_dir / manifest).read_text()), path)
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "kind: latent upsampler" in out and f"upsampler: {UPSAMPLERS[manifest]}" in out
+    assert "  upsampler: ok (" in out

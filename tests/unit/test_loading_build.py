@@ -166,3 +166,19 @@ def test_loading_builds_real_size_components_on_meta(tmp_path: Path, manifests_d
         count = sum(t.numel() for t in model.state_dict().values())
         if component in elements:
             assert count == elements[component], component
+
+
+@pytest.mark.parametrize("manifest", ["latent-upscaler-spatial-x1.5.json", "latent-upscaler-temporal-x2-ltx2.5.json"])
+def test_loading_upsampler_file_exact_tensors(tmp_path: Path, manifests_dir: Path, manifest: str) -> None:
+    from ltx_model.loading.registry import make_config, make_module
+
+    config = json.loads((manifests_dir / manifest).read_text())["config"]
+    config.update(mid_channels=32, in_channels=8, num_blocks_per_stage=1)
+    module = make_module(Component.UPSAMPLER, make_config(Component.UPSAMPLER, config, set()), dtype=None, device="cpu")
+    gen = torch.Generator().manual_seed(3)
+    state = {k: torch.randn(v.shape, generator=gen).to(torch.bfloat16) for k, v in module.state_dict().items()}
+    path = tmp_path / "up.safetensors"
+    write_safetensors(path, state, metadata={"config": json.dumps(config)})
+    loaded = load_component(path, "upsampler", dtype=torch.float32).state_dict()
+    assert set(loaded) == set(state)
+    assert all(torch.equal(loaded[k], v.float()) for k, v in state.items())
