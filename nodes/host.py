@@ -23,6 +23,8 @@ import comfy.utils
 import folder_paths
 import torch
 
+from ..ltx_model.audio import AudioVAEConfig
+from ..ltx_model.audio.geometry import audio_latent_frames_for_video, audio_latent_shape
 from ..ltx_model.loading import Component, SafetensorsReader
 from ..ltx_model.loading.build import check_keys, component_source
 from ..ltx_model.loading.registry import make_config
@@ -47,8 +49,6 @@ class LTX2AudioLatentFormat(comfy.latent_formats.LatentFormat):
 
     latent_channels = 8
     latent_dimensions = 2
-    mel_bins = 16
-    latents_per_second = 25.0  # 16 kHz mel hop 160, 4x temporal down-sampling
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class AVLatentGeometry:
 
     def audio_shape(self, batch: int) -> tuple[int, int, int, int]:
         """``(B, 8, T, 16)`` with ``T = round(frames / fps * 25)`` as Lightricks' pipelines size it."""
-        a = LTX2AudioLatentFormat
-        return (batch, a.latent_channels, round(self.frames / self.fps * a.latents_per_second), a.mel_bins)
+        config = AudioVAEConfig()  # the released audio VAE geometry (same for LTX-2 and LTX-2.3)
+        return audio_latent_shape(batch, audio_latent_frames_for_video(self.frames, self.fps, config), config)
 
 
 def nested_tensor_class() -> type:

@@ -87,7 +87,9 @@ class ComfyHost:
     @property
     def nodes(self) -> ModuleType:
         """ComfyUI's ``nodes`` module (the registry)."""
-        return sys.modules["nodes"]
+        import nodes
+
+        return nodes
 
     @property
     def pack_nodes(self) -> ModuleType:
@@ -228,9 +230,10 @@ def boot(workdir: Path) -> ComfyHost:
 def _put_comfy_first_on_path(root: Path) -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != root.resolve()]
     sys.path.insert(0, str(root))
-    stale = sys.modules.get("nodes")
-    if stale is not None and Path(getattr(stale, "__file__", "") or "").resolve().parent.parent == REPO_ROOT:
-        del sys.modules["nodes"]  # this repo's nodes/ package, imported by accident; ComfyUI needs its own
+    imported = sys.modules.get("nodes")
+    if imported is not None and Path(getattr(imported, "__file__", "") or "").resolve().parent.parent == REPO_ROOT:
+        raise RuntimeError("this repository's nodes/ package was imported as top-level `nodes`, which hides "
+                           "ComfyUI's; use the `pack_nodes` fixture instead")
 
 
 def _prepare_folders(folder_paths: ModuleType, workdir: Path) -> Path:
