@@ -207,16 +207,27 @@ def load_component(
     with _parameters_on_meta():
         model = _instantiate(src, dtype=dtype or default_dtype(src), device="cpu", operations=operations)
     check_keys(src, model)
-    targets = model.state_dict(keep_vars=True)
+    state = _read_state(src, model.state_dict(keep_vars=True), device, fp8)
+    model.load_state_dict(state, strict=True, assign=True)
+    del state
+    return _finish(src, model, device)
+
+
+def _read_state(
+    src: ComponentSource, targets: Mapping[str, torch.Tensor], device: torch.device, fp8: Fp8Mode
+) -> dict[str, torch.Tensor]:
+    """Read the component's tensors in file order, converted and moved to ``device`` one at a time."""
     file_to_model = {file_key: key for key, file_key in src.keys.items()}
     state: dict[str, torch.Tensor] = {}
     with SafetensorsReader(src.header) as reader:
         for file_key in sorted(file_to_model, key=lambda k: src.header.tensors[k].start):
             key = file_to_model[file_key]
             state[key] = _convert(src, reader, file_key, targets[key], fp8).to(device)
-    del targets
-    model.load_state_dict(state, strict=True, assign=True)
-    del state
+    return state
+
+
+def _finish(src: ComponentSource, model: nn.Module, device: torch.device) -> nn.Module:
+    """Move constructed buffers to ``device``; refuse to return anything still on ``meta``; eval mode."""
     for module in model.modules():
         for bname, buf in list(module._buffers.items()):
             if buf is not None and buf.device != device:
