@@ -26,6 +26,9 @@ from ..ltx_model.sampling import (
 )
 from ..ltx_model.transformer import LTXTransformer, Modality, TransformerConfig, TransformerOptions
 
+# Conditioning that core LTX nodes can attach but this adapter does not implement yet (guides, reference audio).
+_UNSUPPORTED_CONDS = ("keyframe_idxs", "guide_attention_entries", "ref_audio")
+
 
 class HostTransformer(LTXTransformer):
     """:class:`LTXTransformer` with ComfyUI's constructor keywords and call contract.
@@ -68,6 +71,9 @@ class HostTransformer(LTXTransformer):
         Returns:
             velocities shaped like ``x``.
         """
+        unsupported = sorted(k for k in _UNSUPPORTED_CONDS if _conds.get(k) is not None)
+        if unsupported:  # never ignore conditioning silently
+            raise NotImplementedError(f"LTX-2 Native does not support {', '.join(unsupported)} yet")
         parts = list(x) if isinstance(x, (list, tuple)) else [x]
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
         v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4

@@ -157,3 +157,11 @@ def test_model_core_lora_loader_patches_official_keys(comfy_host, model):
         model, "ltx2n_tiny_lora.safetensors", 1.0)[0]
     assert list(patched.patches) == [f"diffusion_model.{target}.weight"]
     assert model.patches == {}  # the original MODEL is untouched (clone semantics)
+
+
+def test_model_refuses_unsupported_guides_loudly(model):
+    video, audio = torch.zeros(1, 128, 1, 1, 1), torch.zeros(1, 8, 2, 16)
+    context = _conditioning(model, 4)[0][0]
+    with pytest.raises(NotImplementedError, match="keyframe_idxs"):
+        model.model.diffusion_model([video, audio], torch.tensor([0.5]), context=context,
+                                    keyframe_idxs=torch.zeros(1, 3, 1, 2))
