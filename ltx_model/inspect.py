@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 import torch
 
-from ltx_model.loading.build import build_component, load_component, module_nbytes
-from ltx_model.loading.detect import CheckpointInfo, FileKind, detect
-from ltx_model.loading.keymaps import (
+from .loading.build import build_component, load_component, module_nbytes
+from .loading.detect import CheckpointInfo, FileKind, detect
+from .loading.keymaps import (
     KEYMAPS,
     MODEL_COMPONENTS,
     Component,
@@ -29,8 +29,8 @@ from ltx_model.loading.keymaps import (
     is_quantization_side_key,
     parse_component,
 )
-from ltx_model.loading.safetensors_io import CheckpointError, SafetensorsHeader, read_header
-from ltx_model.lora import LoraWeights, group_lora_keys, parse_reference_downscale_factor
+from .loading.safetensors_io import CheckpointError, SafetensorsHeader, read_header
+from .lora import LoraWeights, group_lora_keys, parse_reference_downscale_factor
 
 LOADABLE = [c.value for c in Component]
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ltx_model.loading.keymaps import split_lora_key
-from ltx_model.loading.safetensors_io import CheckpointError, SafetensorsReader, read_header
+from .loading.keymaps import split_lora_key
+from .loading.safetensors_io import CheckpointError, SafetensorsReader, read_header
 
 REFERENCE_DOWNSCALE_KEY = "reference_downscale_factor"
 FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)

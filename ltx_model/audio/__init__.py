@@ -8,9 +8,9 @@ Typical use::
     waveform = vocoder(vae.decode(latent))                            # (B, 2, samples) at vocoder.sample_rate
 """
 
-from ltx_model.audio.audio_vae import AudioDecoder, AudioEncoder, AudioVAE, AudioVAEParts, PerChannelStatistics
-from ltx_model.audio.config import AudioVAEConfig, tiny_audio_vae_section
-from ltx_model.audio.geometry import (
+from .audio_vae import AudioDecoder, AudioEncoder, AudioVAE, AudioVAEParts, PerChannelStatistics
+from .config import AudioVAEConfig, tiny_audio_vae_section
+from .geometry import (
     audio_latent_frames_for_duration,
     audio_latent_frames_for_video,
     audio_latent_shape,
@@ -20,9 +20,9 @@ from ltx_model.audio.geometry import (
     mel_frames_for_latent_frames,
     mel_frames_for_samples,
 )
-from ltx_model.audio.mel import log_mel_spectrogram, mel_filterbank, resample, to_stereo, waveform_to_mel
-from ltx_model.audio.vocoder import Vocoder
-from ltx_model.audio.vocoder_config import (
+from .mel import log_mel_spectrogram, mel_filterbank, resample, to_stereo, waveform_to_mel
+from .vocoder import Vocoder
+from .vocoder_config import (
     BandwidthExtensionConfig,
     FinalActivation,
     GeneratorConfig,

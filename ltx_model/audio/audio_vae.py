@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltx_model.audio.config import AudioVAEConfig
-from ltx_model.audio.geometry import mel_frames_for_latent_frames
-from ltx_model.audio.mel import waveform_to_mel
-from ltx_model.audio.vae_blocks import CausalConv2d, Downsample, Level, MidBlock, ResnetBlock, Upsample, pixel_norm
+from .config import AudioVAEConfig
+from .geometry import mel_frames_for_latent_frames
+from .mel import waveform_to_mel
+from .vae_blocks import CausalConv2d, Downsample, Level, MidBlock, ResnetBlock, Upsample, pixel_norm
 
 
 class AudioVAEParts(enum.Flag):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ltx_model.configbase import ConfigError, require, validate_section
+from ..configbase import ConfigError, require, validate_section
 
 _SECTION = "audio_vae"
 

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltx_model.audio.antialias import Activation1d
-from ltx_model.audio.vocoder_config import FinalActivation, GeneratorConfig, GeneratorKind
+from .antialias import Activation1d
+from .vocoder_config import FinalActivation, GeneratorConfig, GeneratorKind
 
 _LRELU_SLOPE = 0.1
 _POST_LRELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default, used by the reference after the last HiFi-GAN stage

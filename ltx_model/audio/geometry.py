@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ltx_model.audio.config import AudioVAEConfig
+from .config import AudioVAEConfig
 
 
 def audio_latent_frames_for_duration(duration_s: float, config: AudioVAEConfig) -> int:

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ltx_model.audio.config import AudioVAEConfig
+from .config import AudioVAEConfig
 
 _LOG_FLOOR = 1e-5
 _RESAMPLE_WIDTH = 6  # zero crossings of the windowed sinc on each side

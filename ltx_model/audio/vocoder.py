@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltx_model.audio.antialias import hann_sinc_upsample_filter, upsample_with_filter
-from ltx_model.audio.generator import MelGenerator, build_generator_layers, run_generator
-from ltx_model.audio.vocoder_config import BandwidthExtensionConfig, VocoderConfig
+from .antialias import hann_sinc_upsample_filter, upsample_with_filter
+from .generator import MelGenerator, build_generator_layers, run_generator
+from .vocoder_config import BandwidthExtensionConfig, VocoderConfig
 
 _LOG_FLOOR = 1e-5
 

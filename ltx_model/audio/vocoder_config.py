@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ltx_model.configbase import ConfigError, require, validate_section
+from ..configbase import ConfigError, require, validate_section
 
 _SECTION = "vocoder"
 _GENERATOR_KEYS = (

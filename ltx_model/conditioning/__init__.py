@@ -1,21 +1,21 @@
 """Conditioning items acting on the patchified :class:`~ltx_model.sampling.state.LatentState`."""
 
-from ltx_model.conditioning.attention import (
+from .attention import (
     attention_bias,
     build_attention_mask,
     extend_attention_mask,
     pixel_mask_to_latent,
     resolve_cross_mask,
 )
-from ltx_model.conditioning.errors import ConditioningError
-from ltx_model.conditioning.items import (
+from .errors import ConditioningError
+from .items import (
     ConditioningItem,
     ImageAtLatentIndex,
     KeyframeAtFrame,
     ReferenceVideo,
     WithAttentionStrength,
 )
-from ltx_model.conditioning.regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds
+from .regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds
 
 __all__ = [
     "ConditioningError",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ltx_model.conditioning.errors import ConditioningError
+from .errors import ConditioningError
 
 AttentionWeight = float | torch.Tensor
 

@@ -13,11 +13,11 @@ from typing import Protocol
 
 import torch
 
-from ltx_model.conditioning.attention import AttentionWeight, extend_attention_mask
-from ltx_model.conditioning.errors import ConditioningError
-from ltx_model.sampling.patchify import patchify_video
-from ltx_model.sampling.positions import VideoGrid, latent_bounds_to_pixels, video_latent_bounds
-from ltx_model.sampling.state import LatentState
+from .attention import AttentionWeight, extend_attention_mask
+from .errors import ConditioningError
+from ..sampling.patchify import patchify_video
+from ..sampling.positions import VideoGrid, latent_bounds_to_pixels, video_latent_bounds
+from ..sampling.state import LatentState
 
 
 class ConditioningItem(Protocol):

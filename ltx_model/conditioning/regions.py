@@ -14,16 +14,16 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ltx_model.conditioning.errors import ConditioningError
-from ltx_model.sampling.patchify import patchify_audio
-from ltx_model.sampling.positions import (
+from .errors import ConditioningError
+from ..sampling.patchify import patchify_audio
+from ..sampling.positions import (
     AudioGrid,
     VideoGrid,
     audio_positions,
     latent_bounds_to_pixels,
     video_latent_bounds,
 )
-from ltx_model.sampling.state import LatentState
+from ..sampling.state import LatentState
 
 
 @dataclass(frozen=True)

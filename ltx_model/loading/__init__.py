@@ -3,17 +3,17 @@
 Nothing here reads a whole file: headers are parsed by hand and tensors are read by byte range.
 """
 
-from ltx_model.loading.build import (
+from .build import (
     Fp8Mode,
     StateDictMismatchError,
     build_component,
     load_component,
     module_nbytes,
 )
-from ltx_model.loading.detect import CheckpointInfo, Family, FileKind, LoraKind, Variant, detect
-from ltx_model.loading.keymaps import KEYMAPS, Component, present_components
-from ltx_model.loading.registry import ComponentUnavailableError, is_available
-from ltx_model.loading.safetensors_io import (
+from .detect import CheckpointInfo, Family, FileKind, LoraKind, Variant, detect
+from .keymaps import KEYMAPS, Component, present_components
+from .registry import ComponentUnavailableError, is_available
+from .safetensors_io import (
     CheckpointError,
     NotSafetensorsError,
     SafetensorsHeader,

@@ -55,33 +55,36 @@ def _connector_layout(keys: Collection[str]) -> str:
     return "VIDEO_ONLY" if single else "AUDIO_VIDEO"
 
 
+# The library package, whatever name it was imported under (a ComfyUI pack loads it as "<pack>.ltx_model").
+_LIBRARY = __package__.rpartition(".")[0]
+
 COMPONENT_SPECS: dict[Component, ComponentSpec] = {
     Component.TRANSFORMER: ComponentSpec(
-        "ltx_model.transformer", "TransformerConfig", "LTXTransformer", (("ModelKind", "kind", _transformer_kind),)
+        ".transformer", "TransformerConfig", "LTXTransformer", (("ModelKind", "kind", _transformer_kind),)
     ),
     Component.CONNECTORS: ComponentSpec(
-        "ltx_model.text", "TextConfig", "EmbeddingsConnectors", (("ConnectorLayout", "layout", _connector_layout),)
+        ".text", "TextConfig", "EmbeddingsConnectors", (("ConnectorLayout", "layout", _connector_layout),)
     ),
     Component.TEXT_PROJECTION: ComponentSpec(
-        "ltx_model.text", "TextConfig", "TextProjection", (("ConnectorLayout", "layout", _connector_layout),)
+        ".text", "TextConfig", "TextProjection", (("ConnectorLayout", "layout", _connector_layout),)
     ),
-    Component.VIDEO_VAE: ComponentSpec("ltx_model.video_vae", "VideoVAEConfig", "VideoVAE"),
-    Component.AUDIO_VAE: ComponentSpec("ltx_model.audio", "AudioVAEConfig", "AudioVAE"),
-    Component.VOCODER: ComponentSpec("ltx_model.audio", "VocoderConfig", "Vocoder"),
-    Component.UPSAMPLER: ComponentSpec("ltx_model.upsampler", "UpsamplerConfig", "LatentUpsampler"),
+    Component.VIDEO_VAE: ComponentSpec(".video_vae", "VideoVAEConfig", "VideoVAE"),
+    Component.AUDIO_VAE: ComponentSpec(".audio", "AudioVAEConfig", "AudioVAE"),
+    Component.VOCODER: ComponentSpec(".audio", "VocoderConfig", "Vocoder"),
+    Component.UPSAMPLER: ComponentSpec(".upsampler", "UpsamplerConfig", "LatentUpsampler"),
 }
 
 
 def _symbol(package: str, name: str) -> Any:
     """``package.name``, falling back to ``package.config.name`` for config enums."""
     try:
-        module = importlib.import_module(package)
+        module = importlib.import_module(package, _LIBRARY)
     except ImportError as exc:
         raise ComponentUnavailableError(f"{package} is not available ({exc})") from None
     if hasattr(module, name):
         return getattr(module, name)
     try:
-        return getattr(importlib.import_module(package + ".config"), name)
+        return getattr(importlib.import_module(package + ".config", _LIBRARY), name)
     except (ImportError, AttributeError):
         raise ComponentUnavailableError(f"{package} does not export {name}") from None
 

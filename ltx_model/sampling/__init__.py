@@ -1,6 +1,6 @@
 """Sampling building blocks: patchify, positions, latent state, sigma schedules, steps, res_2s and guidance."""
 
-from ltx_model.sampling.guidance import (
+from .guidance import (
     LTX_2_3_HQ_PARAMS,
     LTX_2_3_PARAMS,
     LTX_2_PARAMS,
@@ -10,8 +10,8 @@ from ltx_model.sampling.guidance import (
     defaults_for_version,
     guide,
 )
-from ltx_model.sampling.patchify import patchify_audio, patchify_video, unpatchify_audio, unpatchify_video
-from ltx_model.sampling.positions import (
+from .patchify import patchify_audio, patchify_video, unpatchify_audio, unpatchify_video
+from .positions import (
     AudioGrid,
     VideoGrid,
     VideoScaleFactors,
@@ -21,16 +21,16 @@ from ltx_model.sampling.positions import (
     video_latent_bounds,
     video_positions,
 )
-from ltx_model.sampling.res2s import Res2sNoise, res2s_coefficients, res2s_loop, res2s_schedule, res2s_step, sde_step
-from ltx_model.sampling.schedules import (
+from .res2s import Res2sNoise, res2s_coefficients, res2s_loop, res2s_schedule, res2s_step, sde_step
+from .schedules import (
     DISTILLED_SIGMAS,
     STAGE2_DISTILLED_SIGMAS,
     distilled_sigmas,
     ltx2_sigmas,
     stage2_distilled_sigmas,
 )
-from ltx_model.sampling.state import LatentState, initial_state, unpatchify_state_latent
-from ltx_model.sampling.steps import (
+from .state import LatentState, initial_state, unpatchify_state_latent
+from .steps import (
     apply_noise,
     blend_denoised,
     denoise_to_next,

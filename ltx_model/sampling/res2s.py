@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ltx_model.sampling.state import LatentState
-from ltx_model.sampling.steps import blend_denoised
+from .state import LatentState
+from .steps import blend_denoised
 
 Denoiser = Callable[[Sequence[LatentState], torch.Tensor, int], Sequence[torch.Tensor]]
 """``denoise(states, sigmas, step_index) -> x0 per state`` (the sigma used is ``sigmas[step_index]``)."""

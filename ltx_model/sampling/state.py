@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ltx_model.sampling.patchify import patchify_audio, patchify_video, unpatchify_audio, unpatchify_video
-from ltx_model.sampling.positions import AudioGrid, VideoGrid, audio_positions, video_positions
+from .patchify import patchify_audio, patchify_video, unpatchify_audio, unpatchify_video
+from .positions import AudioGrid, VideoGrid, audio_positions, video_positions
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import torch
 
-from ltx_model.sampling.state import LatentState
+from .state import LatentState
 
 Sigma = float | torch.Tensor
 

@@ -3,19 +3,19 @@
 ``TextConfig`` is read from the checkpoint's ``transformer`` metadata section (connector / caption keys only).
 """
 
-from ltx_model.text.config import (
+from .config import (
     ConnectorConfig,
     ConnectorLayout,
     ExtractorKind,
     RopeLayout,
     TextConfig,
 )
-from ltx_model.text.connector import EmbeddingsConnector
-from ltx_model.text.connectors import ConnectorOutput, EmbeddingsConnectors
-from ltx_model.text.encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
-from ltx_model.text.gemma import gemma_hidden_states, load_gemma_text_model
-from ltx_model.text.projection import TextProjection
-from ltx_model.text.tokenizer import SentencePieceTokenizer, TokenBatch, load_tokenizer, tokenize_prompts
+from .connector import EmbeddingsConnector
+from .connectors import ConnectorOutput, EmbeddingsConnectors
+from .encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
+from .gemma import gemma_hidden_states, load_gemma_text_model
+from .projection import TextProjection
+from .tokenizer import SentencePieceTokenizer, TokenBatch, load_tokenizer, tokenize_prompts
 
 __all__ = [
     "ConnectorConfig",

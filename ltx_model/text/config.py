@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ltx_model.configbase import ConfigError, require, validate_section
+from ..configbase import ConfigError, require, validate_section
 
 SECTION = "transformer"
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltx_model.text.config import ConnectorConfig, RopeLayout, TextConfig
+from .config import ConnectorConfig, RopeLayout, TextConfig
 
 
 def rope_1d(

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ltx_model.text.config import ConnectorLayout, TextConfig
-from ltx_model.text.connector import EmbeddingsConnector
+from .config import ConnectorLayout, TextConfig
+from .connector import EmbeddingsConnector
 
 
 class ConnectorOutput(NamedTuple):

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ltx_model.text.connectors import EmbeddingsConnectors
-from ltx_model.text.gemma import gemma_hidden_states, load_gemma_text_model
-from ltx_model.text.projection import TextProjection
-from ltx_model.text.tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
+from .connectors import EmbeddingsConnectors
+from .gemma import gemma_hidden_states, load_gemma_text_model
+from .projection import TextProjection
+from .tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
 
 
 class TextEncoding(NamedTuple):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ltx_model.text.config import ConnectorLayout, ExtractorKind, TextConfig
+from .config import ConnectorLayout, ExtractorKind, TextConfig
 
 _EPS = 1e-6
 

@@ -71,7 +71,7 @@ def random_gemma_text_model(config: dict[str, Any] | None = None, *, seed: int =
     import torch
     from transformers import Gemma3TextModel
 
-    from ltx_model.text.gemma import gemma_text_config
+    from .gemma import gemma_text_config
 
     torch.manual_seed(seed)
     model = Gemma3TextModel(gemma_text_config(config or TINY_GEMMA_TEXT_CONFIG)).eval()

@@ -6,12 +6,12 @@ config section), :class:`Modality` (per-stream input), :class:`Perturbations` / 
 and the RoPE helpers (:class:`RopeSpec`, :func:`rope_table`) reused by the text connectors.
 """
 
-from ltx_model.transformer.attention import AttentionFn, sdpa_attention
-from ltx_model.transformer.config import ModelKind, RopeType, TransformerConfig
-from ltx_model.transformer.modality import Modality
-from ltx_model.transformer.model import LTXTransformer
-from ltx_model.transformer.options import Perturbation, Perturbations, SkipAttention, TransformerOptions
-from ltx_model.transformer.rope import RopeSpec, RopeTable, frequency_grid, rope_table
+from .attention import AttentionFn, sdpa_attention
+from .config import ModelKind, RopeType, TransformerConfig
+from .modality import Modality
+from .model import LTXTransformer
+from .options import Perturbation, Perturbations, SkipAttention, TransformerOptions
+from .rope import RopeSpec, RopeTable, frequency_grid, rope_table
 
 __all__ = [
     "AttentionFn",

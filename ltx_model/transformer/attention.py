@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltx_model.transformer.rope import RopeTable
+from .rope import RopeTable
 
 
 class AttentionFn(Protocol):

@@ -8,11 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ltx_model.transformer.adaln import FeedForward
-from ltx_model.transformer.attention import Attention, AttentionFn, rms_norm
-from ltx_model.transformer.config import TransformerConfig
-from ltx_model.transformer.options import Perturbations, SkipAttention
-from ltx_model.transformer.stream import StreamState
+from .adaln import FeedForward
+from .attention import Attention, AttentionFn, rms_norm
+from .config import TransformerConfig
+from .options import Perturbations, SkipAttention
+from .stream import StreamState
 
 # Rows of the per-block AdaLN table: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp,
 # (22B) 6 shift_q_ca, 7 scale_q_ca, 8 gate_ca. Cross-modal tables (5 rows): 0 scale_a2v, 1 shift_a2v,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ltx_model.configbase import ConfigError, validate_section
+from ..configbase import ConfigError, validate_section
 
 SECTION = "transformer"
 

@@ -8,13 +8,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ltx_model.transformer.adaln import AdaLayerNormSingle, CaptionProjection
-from ltx_model.transformer.block import TransformerBlock
-from ltx_model.transformer.config import TransformerConfig
-from ltx_model.transformer.modality import Modality
-from ltx_model.transformer.options import DEFAULT_OPTIONS, NO_PERTURBATIONS, Perturbations, TransformerOptions
-from ltx_model.transformer.rope import RopeSpec
-from ltx_model.transformer.stream import StreamParts, StreamState, prepare_stream
+from .adaln import AdaLayerNormSingle, CaptionProjection
+from .block import TransformerBlock
+from .config import TransformerConfig
+from .modality import Modality
+from .options import DEFAULT_OPTIONS, NO_PERTURBATIONS, Perturbations, TransformerOptions
+from .rope import RopeSpec
+from .stream import StreamParts, StreamState, prepare_stream
 
 # (scale/shift, gate) AdaLN module names of the audio<->video cross-attention, for the video (False) / audio stream.
 _CROSS_ADALN = {

@@ -7,7 +7,7 @@ from enum import Enum
 
 import torch
 
-from ltx_model.transformer.attention import AttentionFn, sdpa_attention
+from .attention import AttentionFn, sdpa_attention
 
 
 class SkipAttention(Enum):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ltx_model.transformer.config import RopeType
+from .config import RopeType
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from ltx_model.transformer.adaln import AdaLayerNormSingle, CaptionProjection, embed_timesteps
-from ltx_model.transformer.modality import Modality
-from ltx_model.transformer.rope import RopeSpec, RopeTable, rope_table
+from .adaln import AdaLayerNormSingle, CaptionProjection, embed_timesteps
+from .modality import Modality
+from .rope import RopeSpec, RopeTable, rope_table
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ltx_model.configbase import ConfigError, validate_section
+from ..configbase import ConfigError, validate_section
 
 RATIONAL_SCALES: dict[float, tuple[int, int]] = {0.75: (3, 4), 1.5: (3, 2), 2.0: (2, 1), 4.0: (4, 1)}
 """Supported rational spatial scales -> (pixel-shuffle factor, blur-downsample stride)."""

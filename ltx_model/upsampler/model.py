@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from ltx_model.upsampler.config import RATIONAL_SCALES, UpsamplerConfig, UpsamplerKind
+from .config import RATIONAL_SCALES, UpsamplerConfig, UpsamplerKind
 
 
 def _conv(operations: Any, dims: int) -> Any:  # noqa: ANN401
