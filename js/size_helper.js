@@ -1,0 +1,158 @@
+// Size and duration helper for the pack's latent/sampler nodes.
+//
+// Attaches to every pack node (id prefix LTX2N) whose definition has width+height and/or a frame-count input
+// (frames | length | num_frames), optionally with a frame rate (fps | frame_rate) and batch_size:
+// - width/height snap to the nearest multiple of 32 after every edit (1000 -> 992);
+// - frames snap to the nearest 1 + 8k after every edit (100 -> 97; rule in ltx2_geometry.js);
+// - a "seconds" widget (UI only, never saved) shows frames / fps and, when edited, sets frames to the nearest valid
+//   count for that duration (5 s at 25 fps -> 129 frames);
+// - a text line under the widgets shows the duration, the latent size (F_lat x H/32 x W/32, audio latent frames)
+//   and an estimated activation memory figure.
+// The node's own widgets stay the source of truth: nothing here is saved in workflows or sent in API prompts.
+
+import { app } from "../../scripts/app.js";
+import {
+  estimateActivationBytes, formatBytes, formatSeconds, latentGeometry, sizeProblems, snapFrames, snapMultiple,
+} from "./ltx2_geometry.js";
+import {
+  chainMethod, chainWidgetCallback, findWidget, fitNode, isWidgetLinked, NODE_ID_PREFIX, nodeDefInputNames,
+  registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
+} from "./ltx2_widgets.js";
+
+export const EXTENSION_NAME = "LTX2Native.SizeHelper";
+export const SECONDS_WIDGET = "seconds";
+export const INFO_WIDGET = "ltx2_size_info";
+
+const LINE_HEIGHT = 14;
+
+/** Which roles a node definition (an `/object_info` entry) provides; null when the helper does not apply. */
+export function sizeRoles(nodeData) {
+  if (!nodeData?.name?.startsWith(NODE_ID_PREFIX)) return null;
+  const names = nodeDefInputNames(nodeData);
+  const roles = {};
+  for (const [role, aliases] of Object.entries(SIZE_WIDGET_NAMES)) {
+    const name = aliases.find((alias) => names.has(alias));
+    if (name) roles[role] = name;
+  }
+  const hasSize = roles.width && roles.height;
+  return hasSize || roles.frames ? roles : null;
+}
+
+function widgetLimits(widget) {
+  return { min: widget.options?.min, max: widget.options?.max };
+}
+
+function readValue(node, widget) {
+  if (!widget || isWidgetLinked(node, widget)) return undefined;
+  const value = Number(widget.value);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The info text for the current widget values (one line per fact; undefined values are left out). */
+export function describeSizes({ width, height, frames, fps, batch = 1 }) {
+  const lines = [];
+  const hasFps = fps !== undefined;
+  if (frames !== undefined && hasFps) {
+    lines.push(`${formatSeconds(frames / fps)} at ${+fps.toFixed(3)} fps (${frames} frames)`);
+  }
+  if (width !== undefined && height !== undefined && frames !== undefined) {
+    const g = latentGeometry({ width, height, frames, fps: fps ?? 0, batch });
+    const audio = hasFps ? `, audio ${g.audioFrames}` : "";
+    lines.push(`latent ${g.latentFrames}x${g.latentHeight}x${g.latentWidth} (FxHxW)${audio}`);
+    lines.push(`~${formatBytes(estimateActivationBytes(g))} activations/pass (bf16, batch ${batch})`);
+  }
+  for (const problem of sizeProblems({ width, height, frames })) lines.push(`! ${problem}`);
+  return lines.join("\n");
+}
+
+function makeInfoWidget() {
+  return uiOnly({
+    name: INFO_WIDGET,
+    type: "ltx2.info",
+    value: "",
+    y: 0,
+    options: {},
+    draw(ctx, node, width, y) {
+      ctx.save();
+      ctx.font = "11px sans-serif";
+      ctx.textAlign = "left";
+      this.value.split("\n").forEach((line, i) => {
+        ctx.fillStyle = line.startsWith("!") ? "#e99" : "#9ab";
+        ctx.fillText(line, 15, y + LINE_HEIGHT * (i + 1) - 2, width - 30);
+      });
+      ctx.restore();
+    },
+    computeSize(width) {
+      return [width, LINE_HEIGHT * Math.max(1, this.value.split("\n").length) + 6];
+    },
+  });
+}
+
+/** Attach the helper to one node; `roles` maps role -> widget name (see `sizeRoles`). Returns the handle. */
+export function attachSizeHelper(node, roles) {
+  const w = Object.fromEntries(Object.entries(roles).map(([role, name]) => [role, findWidget(node, name)]));
+  const handle = { refresh: () => refreshSizes(node, w, handle) };
+  for (const role of ["width", "height"]) {
+    if (!w[role]) continue;
+    chainWidgetCallback(w[role], function () {
+      const snapped = snapMultiple(this.value, 32, widgetLimits(this));
+      if (snapped !== this.value) this.value = snapped;
+      handle.refresh();
+    });
+  }
+  if (w.frames) {
+    chainWidgetCallback(w.frames, function () {
+      const snapped = snapFrames(this.value, widgetLimits(this));
+      if (snapped !== this.value) this.value = snapped;
+      handle.refresh();
+    });
+  }
+  for (const role of ["fps", "batch"]) if (w[role]) chainWidgetCallback(w[role], () => handle.refresh());
+  if (w.frames && w.fps) handle.seconds = addSecondsWidget(node, w);
+  handle.info = makeInfoWidget();
+  node.addCustomWidget(handle.info);
+  node.ltx2SizeHelper = handle;
+  handle.refresh();
+  fitNode(node);
+  return handle;
+}
+
+function addSecondsWidget(node, w) {
+  const widget = node.addWidget("number", SECONDS_WIDGET, 0, (value) => {
+    const fps = readValue(node, w.fps);
+    if (!fps || isWidgetLinked(node, w.frames)) return;
+    const seconds = Number(value);
+    const frames = snapFrames(Math.round(seconds * fps), widgetLimits(w.frames));
+    setWidgetValue(node, w.frames, frames, app.canvas);
+    node.ltx2SizeHelper?.refresh();
+  }, { min: 0, max: 3600, step: 5, step2: 0.5, precision: 2, round: 0.01 });
+  widget.tooltip = "Clip duration (frames / fps). Editing it sets frames to the nearest 1 + 8k for that duration.";
+  return uiOnly(widget);
+}
+
+function refreshSizes(node, w, handle) {
+  const values = {
+    width: readValue(node, w.width), height: readValue(node, w.height),
+    frames: readValue(node, w.frames), fps: readValue(node, w.fps), batch: readValue(node, w.batch) ?? 1,
+  };
+  if (values.fps !== undefined && !(values.fps > 0)) values.fps = undefined;
+  if (handle.seconds && values.frames !== undefined && values.fps !== undefined) {
+    handle.seconds.value = Math.round((values.frames / values.fps) * 100) / 100;
+  }
+  if (handle.info) handle.info.value = describeSizes(values);
+  node.setDirtyCanvas?.(true, false);
+}
+
+registerOnce(app, {
+  name: EXTENSION_NAME,
+  async beforeRegisterNodeDef(nodeType, nodeData) {
+    const roles = sizeRoles(nodeData);
+    if (!roles) return;
+    chainMethod(nodeType.prototype, "onNodeCreated", function () {
+      attachSizeHelper(this, roles);
+    });
+    chainMethod(nodeType.prototype, "onConfigure", function () {
+      this.ltx2SizeHelper?.refresh();
+    });
+  },
+});
