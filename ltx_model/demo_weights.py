@@ -31,9 +31,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ltx_model.loading.keymaps import KEYMAPS, Component
-from ltx_model.loading.registry import make_config, make_module
-from ltx_model.loading.safetensors_io import write_safetensors
+from .loading.keymaps import KEYMAPS, Component
+from .loading.registry import make_config, make_module
+from .loading.safetensors_io import write_safetensors
 
 
 class DemoFamily(str, Enum):
@@ -197,15 +197,19 @@ UPSAMPLER_CONFIG: dict[str, Any] = {
 _STORED_F32 = ("scale_shift_table",)  # kept F32 in the released files (ltx2-model.md §1.6)
 
 
-def _random_parameter(name: str, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
-    """Random value for a parameter: fan-in scaled normal for matrices and kernels, ~1 for norm scales."""
+# Matrix / kernel gain per component. The vocoders' stacked residual stages blow up (and clip) at gain 1.
+_GAIN = {Component.VOCODER: 0.5}
+
+
+def _random_parameter(name: str, shape: torch.Size, generator: torch.Generator, gain: float = 1.0) -> torch.Tensor:
+    """Random value for a parameter: fan-in scaled normal (x ``gain``) for matrices and kernels, ~1 for norms."""
     noise = torch.randn(shape, generator=generator)
     if "scale_shift_table" in name:
         return noise * 0.1
     if "learnable_registers" in name:
         return noise
     if len(shape) >= 2:
-        return noise / math.sqrt(max(1, math.prod(shape[1:])))
+        return noise * (gain / math.sqrt(max(1, math.prod(shape[1:]))))
     leaf = name.rsplit(".", 1)[-1]
     if leaf == "weight":  # norm scales
         return 1.0 + 0.1 * noise
@@ -231,7 +235,7 @@ def _buffer_value(name: str, value: torch.Tensor, generator: torch.Generator, co
     if name.endswith(("stft_fn.forward_basis", "stft_fn.inverse_basis")):
         return _stft_basis(value.shape[-1])
     if name.endswith("mel_stft.mel_basis"):
-        from ltx_model.audio.mel import mel_filterbank
+        from .audio.mel import mel_filterbank
 
         bwe = config.bwe
         fb = mel_filterbank(n_freqs=value.shape[1], n_mels=value.shape[0], sample_rate=bwe.output_sample_rate)
@@ -248,7 +252,7 @@ def _component_tensors(component: Component, config: dict[str, Any], seed: int) 
     out: dict[str, torch.Tensor] = {}
     for name, tensor in module.state_dict().items():
         if name in params:
-            value = _random_parameter(name, tensor.shape, generator)
+            value = _random_parameter(name, tensor.shape, generator, _GAIN.get(component, 1.0))
         else:
             value = _buffer_value(name, tensor, generator, cfg)
         out[KEYMAPS[component].to_file_key(name)] = value
@@ -368,8 +372,8 @@ def write_demo_gemma(folder: str | Path, *, seed: int = 0, dtype: torch.dtype = 
     configs (BOS added, ``<pad>`` = 0). The vision tower is left out (LTX-2 text encoding never uses it)."""
     from transformers import Gemma3TextModel
 
-    from ltx_model.text.gemma import gemma_text_config
-    from ltx_model.text.testing import save_word_tokenizer
+    from .text.gemma import gemma_text_config
+    from .text.testing import save_word_tokenizer
 
     folder = Path(folder)
     save_word_tokenizer(folder, _DEMO_WORDS)

@@ -1,0 +1,165 @@
+"""Denoising: x0 predictions from the transformer (plain or multimodal-guided) and the Euler loop.
+
+The transformer predicts velocities; ``x0 = x - timesteps · v`` per token (ltx-core ``X0Model``). The guided
+denoiser runs the reference's up-to-four passes per step (``multi_modal_guider_denoising_func``): cond, uncond
+(negative contexts), perturbed (STG: self-attention of the listed blocks skipped) and modality-isolated (all
+audio<->video cross-attention skipped), then combines them per stream with :func:`ltx_model.sampling.guide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ltx_model.pipelines.request import Callbacks, Guidance, TextContexts
+from ltx_model.sampling import (
+    GuiderParams,
+    LatentState,
+    denoise_to_next,
+    guide,
+    modality_sigma,
+    timesteps_from_mask,
+    to_denoised,
+)
+from ltx_model.transformer import LTXTransformer, Modality, Perturbation, Perturbations, SkipAttention
+
+# (video_state, audio_state, sigmas, step_index) -> (video x0, audio x0), both (1, T, D)
+DenoiseFn = Callable[[LatentState, LatentState, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+
+ISOLATE_MODALITIES = Perturbations(
+    (Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO))
+)
+NEUTRAL = GuiderParams()
+
+
+def modality(state: LatentState, context: torch.Tensor, sigma: torch.Tensor, *, enabled: bool = True) -> Modality:
+    """Transformer input of one stream at ``sigma`` (timesteps = denoise_mask · sigma per token)."""
+    return Modality(
+        latent=state.latent,
+        sigma=modality_sigma(state, sigma),
+        timesteps=timesteps_from_mask(state.denoise_mask, sigma),
+        positions=state.positions,
+        context=context,
+        enabled=enabled,
+        attention_mask=state.attention_mask,
+    )
+
+
+def predict_x0(
+    transformer: LTXTransformer, video: Modality, audio: Modality, perturbations: Perturbations | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One transformer pass → per-stream x0 predictions ``(1, T, D)`` (float32 math, latent dtype)."""
+    with torch.no_grad():
+        v_velocity, a_velocity = transformer(video, audio, perturbations)
+    return to_denoised(video.latent, v_velocity, video.timesteps), to_denoised(
+        audio.latent, a_velocity, audio.timesteps
+    )
+
+
+def simple_denoiser(transformer: LTXTransformer, contexts: TextContexts) -> DenoiseFn:
+    """Distilled-model denoiser: one positive-prompt pass per step, no guidance."""
+
+    def denoise(video: LatentState, audio: LatentState, sigmas: torch.Tensor, step: int) -> tuple:
+        sigma = sigmas[step]
+        return predict_x0(transformer, modality(video, contexts.video, sigma), modality(audio, contexts.audio, sigma))
+
+    return denoise
+
+
+def _params_at(guidance: Guidance | None, sigma: torch.Tensor) -> GuiderParams:
+    if guidance is None:
+        return NEUTRAL
+    return guidance if isinstance(guidance, GuiderParams) else guidance.at(sigma)
+
+
+def _stg_perturbations(video: GuiderParams, audio: GuiderParams) -> Perturbations:
+    items = []
+    if video.needs_perturbed():
+        items.append(Perturbation(SkipAttention.VIDEO_SELF, blocks=tuple(video.stg_blocks)))
+    if audio.needs_perturbed():
+        items.append(Perturbation(SkipAttention.AUDIO_SELF, blocks=tuple(audio.stg_blocks)))
+    return Perturbations(tuple(items))
+
+
+@dataclass
+class GuidedDenoiser:
+    """Multimodal guidance (CFG / STG / modality / rescale) for the dev model; see the module docstring.
+
+    ``skip_step`` reuses the previous step's prediction of a stream (both skipped: no pass at all).
+    """
+
+    transformer: LTXTransformer
+    contexts: TextContexts
+    video_guidance: Guidance | None
+    audio_guidance: Guidance | None
+    _last: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _negative(self, video: GuiderParams, audio: GuiderParams) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx = self.contexts
+        for name, params, negative in (("video", video, ctx.negative_video), ("audio", audio, ctx.negative_audio)):
+            if params.needs_uncond() and negative is None:
+                raise ValueError(f"{name} CFG scale {params.cfg_scale} needs a negative {name} context")
+        return (
+            ctx.negative_video if ctx.negative_video is not None else ctx.video,
+            ctx.negative_audio if ctx.negative_audio is not None else ctx.audio,
+        )
+
+    def _passes(self, v: Modality, a: Modality, vp: GuiderParams, ap: GuiderParams, sigma: torch.Tensor) -> dict:
+        """Run the needed passes; ``{"cond"|"uncond"|"perturbed"|"isolated": (video x0, audio x0)}``."""
+        out = {"cond": predict_x0(self.transformer, v, a)}
+        if vp.needs_uncond() or ap.needs_uncond():
+            neg_v, neg_a = self._negative(vp, ap)
+            out["uncond"] = predict_x0(self.transformer, _with_context(v, neg_v, sigma), _with_context(a, neg_a, sigma))
+        if vp.needs_perturbed() or ap.needs_perturbed():
+            out["perturbed"] = predict_x0(self.transformer, v, a, _stg_perturbations(vp, ap))
+        if vp.needs_isolated() or ap.needs_isolated():
+            out["isolated"] = predict_x0(self.transformer, v, a, ISOLATE_MODALITIES)
+        return out
+
+    def __call__(self, video: LatentState, audio: LatentState, sigmas: torch.Tensor, step: int) -> tuple:
+        sigma = sigmas[step]
+        vp, ap = _params_at(self.video_guidance, sigma), _params_at(self.audio_guidance, sigma)
+        skip_v, skip_a = vp.skips_step(step), ap.skips_step(step)
+        if skip_v and skip_a and self._last is not None:
+            return self._last
+        v = modality(video, self.contexts.video, sigma, enabled=not skip_v)
+        a = modality(audio, self.contexts.audio, sigma, enabled=not skip_a)
+        passes = self._passes(v, a, vp, ap, sigma)
+        results = []
+        for index, (params, skip) in enumerate(((vp, skip_v), (ap, skip_a))):
+            if skip and self._last is not None:
+                results.append(self._last[index])
+                continue
+            terms = {name: pair[index] for name, pair in passes.items()}
+            results.append(guide(params, terms.pop("cond"), **terms))
+        self._last = (results[0], results[1])
+        return self._last
+
+
+def _with_context(m: Modality, context: torch.Tensor, sigma: torch.Tensor) -> Modality:
+    """The same stream input with another text context (the uncond pass is always enabled, as the reference)."""
+    return Modality(latent=m.latent, sigma=m.sigma, timesteps=m.timesteps, positions=m.positions, context=context,
+                    enabled=True, attention_mask=m.attention_mask)  # fmt: skip
+
+
+def euler_loop(
+    sigmas: torch.Tensor,
+    video: LatentState,
+    audio: LatentState,
+    denoise: DenoiseFn,
+    *,
+    callbacks: Callbacks | None = None,
+) -> tuple[LatentState, LatentState]:
+    """ltx-pipelines ``euler_denoising_loop``: for every sigma but the last, x0 → blend with the clean latent by
+    the denoise mask → Euler step. Checks the interrupt before and reports progress after each step."""
+    callbacks = callbacks or Callbacks()
+    total = len(sigmas) - 1
+    for step in range(total):
+        callbacks.check()
+        video_x0, audio_x0 = denoise(video, audio, sigmas, step)
+        video = denoise_to_next(video, video_x0, sigmas[step], sigmas[step + 1])
+        audio = denoise_to_next(audio, audio_x0, sigmas[step], sigmas[step + 1])
+        callbacks.progress(step + 1, total)
+    return video, audio

@@ -1,0 +1,87 @@
+"""One-stage text/image-to-video+audio generation from loaded models and text contexts."""
+
+from __future__ import annotations
+
+import torch
+
+from ltx_model.pipelines.decode import decode_audio, decode_video
+from ltx_model.pipelines.denoise import DenoiseFn, GuidedDenoiser, euler_loop, simple_denoiser
+from ltx_model.pipelines.images import image_conditionings
+from ltx_model.pipelines.latents import noised_states
+from ltx_model.pipelines.models import PipelineModels
+from ltx_model.pipelines.request import (
+    Callbacks,
+    GenerationRequest,
+    GenerationResult,
+    TextContexts,
+    validate_request,
+)
+from ltx_model.sampling import LatentState, unpatchify_state_latent
+
+
+def make_denoiser(models: PipelineModels, request: GenerationRequest, contexts: TextContexts) -> DenoiseFn:
+    """The plain (distilled) denoiser, or the multimodal-guided one when the request has guidance."""
+    if not request.guided:
+        return simple_denoiser(models.transformer, contexts)
+    return GuidedDenoiser(models.transformer, contexts, request.video_guidance, request.audio_guidance)
+
+
+def denoise_latents(
+    models: PipelineModels,
+    request: GenerationRequest,
+    contexts: TextContexts,
+    *,
+    callbacks: Callbacks | None = None,
+) -> tuple[LatentState, LatentState]:
+    """Conditioning, noise (video then audio, one generator seeded with ``request.seed``) and the Euler loop.
+
+    Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present).
+    """
+    validate_request(request)
+    device, dtype = models.device, models.dtype
+    conditionings = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
+    generator = torch.Generator(device=device).manual_seed(request.seed)
+    video, audio = noised_states(
+        request, conditionings, audio_config=models.audio_vae.config, generator=generator, dtype=dtype, device=device
+    )
+    sigmas = torch.tensor(request.sigmas, dtype=torch.float32, device=device)
+    contexts = _on(contexts, device=device, dtype=dtype)
+    return euler_loop(sigmas, video, audio, make_denoiser(models, request, contexts), callbacks=callbacks)
+
+
+def generate(
+    models: PipelineModels,
+    request: GenerationRequest,
+    contexts: TextContexts,
+    *,
+    callbacks: Callbacks | None = None,
+) -> GenerationResult:
+    """Generate a clip: denoise, drop conditioning tokens, unpatchify, decode video (tiled when large) and audio.
+
+    Args:
+        models: loaded components (their dtype is the compute dtype; latents stay in it between steps).
+        request: sizes, seed, sigmas, guidance, images.
+        contexts: text contexts (see :func:`ltx_model.pipelines.encode_text`).
+        callbacks: progress / interrupt hooks.
+    Returns:
+        :class:`GenerationResult` with ``uint8 (F, H, W, 3)`` frames and a float32 ``(2, S)`` waveform.
+    """
+    callbacks = callbacks or Callbacks()
+    video, audio = denoise_latents(models, request, contexts, callbacks=callbacks)
+    video_latent = unpatchify_state_latent(video)
+    audio_latent = unpatchify_state_latent(audio)
+    callbacks.check()
+    frames = decode_video(models.video_vae, video_latent, mode=request.tiling, callbacks=callbacks)
+    callbacks.check()
+    waveform, sample_rate = decode_audio(models.audio_vae, models.vocoder, audio_latent)
+    return GenerationResult(frames, waveform, sample_rate, request.fps, video_latent, audio_latent)
+
+
+def _on(contexts: TextContexts, *, device: torch.device, dtype: torch.dtype) -> TextContexts:
+    """Contexts moved to the models' device and dtype."""
+
+    def move(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t.to(device=device, dtype=dtype)
+
+    return TextContexts(move(contexts.video), move(contexts.audio), move(contexts.negative_video),
+                        move(contexts.negative_audio))  # fmt: skip

@@ -1,0 +1,167 @@
+"""What to generate and what comes back: request, image conditions, text contexts, callbacks, result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import torch
+
+from ltx_model.media import DEFAULT_IMAGE_CRF
+from ltx_model.sampling import DISTILLED_SIGMAS, GuiderParams, SigmaBinnedGuiderParams
+
+Guidance = GuiderParams | SigmaBinnedGuiderParams
+
+
+class GenerationError(ValueError):
+    """A request that cannot be generated (bad size, frame count, fps, missing negative prompt...)."""
+
+
+class GenerationInterrupted(RuntimeError):  # noqa: N818 - reads better at the call site
+    """The interrupt callable asked to stop; nothing is returned."""
+
+
+class TilingMode(Enum):
+    """How the video VAE decodes: tiled only when the default tiles do not cover the clip at once (AUTO)."""
+
+    AUTO = "auto"
+    NEVER = "never"
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class ImageCondition:
+    """An image that pins a frame (I2V: frame 0 replaces the first latent frame; others become keyframe tokens).
+
+    Attributes:
+        image: ``uint8 (H, W, 3)`` RGB picture (any size; resized to cover the video and center-cropped).
+        frame_index: pixel frame index in the output (0 = first frame).
+        strength: 1 keeps the frame exactly; the denoise mask there is ``1 - strength``.
+        crf: H.264 CRF of the reference's single-frame round trip (0 = none).
+    """
+
+    image: torch.Tensor | np.ndarray
+    frame_index: int = 0
+    strength: float = 1.0
+    crf: int = DEFAULT_IMAGE_CRF
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One text/image-to-video+audio generation.
+
+    Attributes:
+        height, width: output pixels (multiples of 32).
+        num_frames: output frames, ``1 + 8k``.
+        fps: frame rate (> 0); audio lasts ``num_frames / fps`` seconds.
+        seed: seeds the one generator that draws the video noise, then the audio noise.
+        sigmas: the schedule (first = start noise level, last = 0). Default: the distilled 8-step table.
+        video_guidance, audio_guidance: None = one plain pass per step (distilled); otherwise multimodal guidance
+            (CFG / STG / modality / rescale) with these params, as the reference's dev pipelines.
+        images: image conditions.
+        tiling: video decode tiling.
+    """
+
+    height: int = 512
+    width: int = 768
+    num_frames: int = 121
+    fps: float = 24.0
+    seed: int = 10
+    sigmas: tuple[float, ...] = DISTILLED_SIGMAS
+    video_guidance: Guidance | None = None
+    audio_guidance: Guidance | None = None
+    images: tuple[ImageCondition, ...] = ()
+    tiling: TilingMode = TilingMode.AUTO
+
+    @property
+    def guided(self) -> bool:
+        """Whether the guided denoiser is used."""
+        return self.video_guidance is not None or self.audio_guidance is not None
+
+    @property
+    def duration_s(self) -> float:
+        """Clip length in seconds."""
+        return self.num_frames / self.fps
+
+
+def validate_request(request: GenerationRequest) -> None:
+    """Raise :class:`GenerationError` for sizes, frame counts, fps or sigmas the model cannot generate."""
+    if request.height <= 0 or request.width <= 0 or request.height % 32 or request.width % 32:
+        raise GenerationError(
+            f"height and width must be positive multiples of 32, got {request.height}x{request.width}"
+        )
+    if request.num_frames < 1 or (request.num_frames - 1) % 8:
+        raise GenerationError(f"num_frames must be 1 + 8k (1, 9, 17, ..., 121), got {request.num_frames}")
+    if not request.fps > 0:
+        raise GenerationError(f"fps must be > 0, got {request.fps}")
+    sigmas = request.sigmas
+    if len(sigmas) < 2 or any(b > a for a, b in zip(sigmas[:-1], sigmas[1:], strict=True)) or sigmas[-2] <= 0:
+        raise GenerationError(f"sigmas must be non-increasing, at least 2 values, only the last may be 0: {sigmas}")
+    for image in request.images:
+        if not 0 <= image.frame_index < request.num_frames:
+            raise GenerationError(f"image frame_index {image.frame_index} is outside 0..{request.num_frames - 1}")
+
+
+@dataclass(frozen=True)
+class TextContexts:
+    """Transformer text contexts (outputs of the text projection + connectors), batch 1.
+
+    Attributes:
+        video, audio: positive contexts ``(1, S, D_v)`` / ``(1, S, D_a)`` (19B: D = Gemma width, projected inside
+            the transformer; 2.3: the stream widths).
+        negative_video, negative_audio: negative-prompt contexts; required when a CFG scale is not 1.
+    """
+
+    video: torch.Tensor
+    audio: torch.Tensor
+    negative_video: torch.Tensor | None = None
+    negative_audio: torch.Tensor | None = None
+
+
+ProgressFn = Callable[[int, int], None]
+InterruptFn = Callable[[], bool]
+
+
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """Host hooks. ``progress(done, total)`` after every denoising step; ``interrupted()`` is checked before every
+    step and every decode tile and raises :class:`GenerationInterrupted` when it returns True."""
+
+    progress: ProgressFn = _no_progress
+    interrupted: InterruptFn = _never
+
+    def check(self) -> None:
+        """Raise :class:`GenerationInterrupted` when the host asked to stop."""
+        if self.interrupted():
+            raise GenerationInterrupted("generation interrupted")
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """Decoded outputs plus the final latents.
+
+    Attributes:
+        frames: ``uint8 (F, H, W, 3)`` RGB video.
+        waveform: float32 ``(2, S)`` stereo audio in [-1, 1].
+        sample_rate: audio sample rate (Hz).
+        fps: video frame rate.
+        video_latent: ``(1, 128, F', H/32, W/32)`` final (normalised) video latent.
+        audio_latent: ``(1, 8, T, 16)`` final audio latent.
+    """
+
+    frames: torch.Tensor
+    waveform: torch.Tensor
+    sample_rate: int
+    fps: float
+    video_latent: torch.Tensor
+    audio_latent: torch.Tensor
