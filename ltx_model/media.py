@@ -227,3 +227,12 @@ def crf_round_trip(image: torch.Tensor | np.ndarray, crf: int = DEFAULT_IMAGE_CR
     with av.open(buffer) as container:
         decoded = next(container.decode(container.streams.video[0]))
         return decoded.to_ndarray(format="rgb24")
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode a still image (PNG, JPEG, ... anything FFmpeg reads) → ``uint8 (H, W, 3)`` RGB."""
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(container.streams.video[0]))
+        return frame.to_ndarray(format="rgb24")

@@ -170,3 +170,23 @@ def test_pipeline_text_encode_with_demo_gemma(tmp_path: Path) -> None:
     assert torch.equal(again.video, contexts.video) and again.negative_video is None
     result = generate(models, dataclasses.replace(SMALL, num_frames=9), contexts)
     assert result.frames.shape == (9, 64, 96, 3) and result.waveform.shape[0] == 2
+
+
+def test_pipeline_cli_demo_run_writes_mp4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m ltx_model.pipelines --demo``: demo weights with a notice, I2V from a PNG, guided, mp4 out."""
+    from PIL import Image
+
+    from ltx_model.pipelines.cli import main
+
+    yy, xx = np.mgrid[0:40, 0:60]
+    Image.fromarray(np.stack([xx * 4, yy * 6, xx + yy], -1).astype(np.uint8)).save(tmp_path / "first.png")
+    out = tmp_path / "clip.mp4"
+    argv = ["--demo", "ltx-2-19b", "--out", str(out), "--height", "64", "--width", "64", "--frames", "9",
+            "--fps", "12", "--dtype", "fp32", "--device", "cpu", "--guided", "--steps", "2",
+            "--image", str(tmp_path / "first.png")]  # fmt: skip
+    assert main(argv) == 0
+    assert "DEMO weights" in capsys.readouterr().err
+    video, audio = probe(out)
+    assert (video.codec, video.frames, video.rate, video.width, video.height) == ("h264", 9, 12.0, 64, 64)
+    assert (audio.codec, audio.rate) == ("aac", 24000)
+    assert main(["--out", str(out)]) == 2  # no checkpoint, no demo
