@@ -1,0 +1,168 @@
+"""The model files and input images a workflow references, and tiny stand-ins written under exactly those names.
+
+One table, :data:`MODEL_INPUTS`, says which node input names a file of which ComfyUI model folder. It drives the
+"files needed" Note of every shipped workflow (``scripts/build_workflows.py``), the graph tests (which write demo
+files under the referenced names into temporary model folders) and the main job (``scripts/generate.py``, which
+falls back to demo files when the real ones are missing).
+
+Demo files come from ``ltx_model.demo_weights`` (random weights in the official formats; nothing is downloaded).
+The family of a demo checkpoint / LoRA follows the referenced name (``ltx-2.3`` -> the 2.3 form, else the 19B form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class ModelKind(str, Enum):
+    """What a referenced file is, i.e. which demo writer stands in for it."""
+
+    CHECKPOINT = "checkpoint"  # single-file LTX-2 / LTX-2.3 checkpoint
+    GEMMA = "gemma"  # Gemma 3 text encoder: a Hugging Face folder (or a file inside one)
+    UPSAMPLER = "upsampler"  # latent upscaler
+    LORA = "lora"  # LoRA for the transformer
+    IMAGE = "image"  # picture in ComfyUI's input folder
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """A node input that names a file: the ComfyUI folder key it is listed from and the kind of file."""
+
+    folder: str
+    kind: ModelKind
+
+
+# (node id, input name) -> folder and kind. Core nodes included where our workflows use them.
+MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
+    ("LTX2NCheckpointLoader", "ckpt_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    # The VAE loaders also list models/vae; our workflows point them at the single-file checkpoint.
+    ("LTX2NVideoVAELoader", "vae_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    ("LTX2NAudioVAELoader", "vae_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    ("LoraLoaderModelOnly", "lora_name"): ModelInput("loras", ModelKind.LORA),
+    ("LoadImage", "image"): ModelInput("input", ModelKind.IMAGE),
+}
+
+FOLDER_HELP: dict[str, str] = {
+    "checkpoints": "ComfyUI/models/checkpoints",
+    "text_encoders": "ComfyUI/models/text_encoders",
+    "latent_upscale_models": "ComfyUI/models/latent_upscale_models",
+    "loras": "ComfyUI/models/loras",
+    "input": "ComfyUI/input",
+}
+"""Where each folder key lives in a default ComfyUI install (for the Note nodes)."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One file (or folder) a workflow needs: ComfyUI folder key, the name as referenced, and its kind."""
+
+    folder: str
+    name: str
+    kind: ModelKind
+
+
+def register_model_input(node_id: str, input_name: str, folder: str, kind: ModelKind) -> None:
+    """Add a row to :data:`MODEL_INPUTS` (for nodes whose ids are only known at run time)."""
+    MODEL_INPUTS[(node_id, input_name)] = ModelInput(folder, ModelKind(kind))
+
+
+def model_refs(prompt: dict[str, Any]) -> list[ModelRef]:
+    """Every distinct file an API prompt names through :data:`MODEL_INPUTS`, in node order."""
+    refs: dict[tuple[str, str], ModelRef] = {}
+    for node in prompt.values():
+        for input_name, value in node.get("inputs", {}).items():
+            spec = MODEL_INPUTS.get((node["class_type"], input_name))
+            if spec is not None and isinstance(value, str):
+                refs.setdefault((spec.folder, value), ModelRef(spec.folder, value, spec.kind))
+    return list(refs.values())
+
+
+def ui_model_refs(workflow: dict[str, Any], object_info: dict[str, dict]) -> list[ModelRef]:
+    """Like :func:`model_refs` for a UI-format workflow (pairs ``widgets_values`` with the schema's widgets)."""
+    from comfy_cli.workflow_to_api import convert_ui_to_api
+
+    return model_refs(convert_ui_to_api(workflow, object_info))
+
+
+def demo_family(name: str) -> Any:
+    """``DemoFamily`` matching a referenced file name: ``ltx-2.3`` / ``ltx2.3`` -> 2.3 form, else the 19B form."""
+    from ltx_model.demo_weights import DemoFamily
+
+    lowered = name.lower().replace("_", "-")
+    return DemoFamily.LTX23 if ("2.3" in lowered or "22b" in lowered) else DemoFamily.LTX2
+
+
+def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: int = 0) -> Path:
+    """Write a tiny stand-in for ``ref`` at ``folder / ref.name`` (``folder`` = the directory of ``ref.folder``).
+
+    ``family`` (a ``DemoFamily``) overrides the family guessed from the name (LoRAs must match the checkpoint they
+    are applied to). Existing files are kept. Returns the written path.
+    """
+    from ltx_model import demo_weights
+
+    path = folder / ref.name
+    if path.exists():
+        return path
+    family = family if family is not None else demo_family(ref.name)
+    if ref.kind is ModelKind.CHECKPOINT:
+        return demo_weights.write_demo_checkpoint(path, family, seed=seed)
+    if ref.kind is ModelKind.UPSAMPLER:
+        return demo_weights.write_demo_upsampler(path, seed=seed)
+    if ref.kind is ModelKind.GEMMA:
+        return _write_gemma(path, seed=seed)
+    if ref.kind is ModelKind.LORA:
+        return write_demo_lora(path, family, seed=seed)
+    return write_example_image(path)
+
+
+def _write_gemma(path: Path, *, seed: int) -> Path:
+    """A Gemma folder at ``path``; when ``path`` names a ``.safetensors`` file inside the folder, the weights file
+    gets that name (e.g. ``gemma-3-12b-it/model-00001-of-00005.safetensors``)."""
+    from ltx_model.demo_weights import write_demo_gemma
+
+    if path.suffix != ".safetensors":
+        return write_demo_gemma(path, seed=seed)
+    write_demo_gemma(path.parent, seed=seed)
+    (path.parent / "model.safetensors").rename(path)
+    return path
+
+
+def write_demo_lora(path: Path, family: Any, *, rank: int = 4, seed: int = 0) -> Path:
+    """A tiny LoRA in Lightricks' format (``diffusion_model.<module>.lora_A/B.weight``, no alpha) for the demo
+    transformer of ``family``: every 2-D attention / feed-forward weight of the transformer blocks gets rank
+    ``rank`` factors with N(0, 0.02) entries."""
+    import torch
+
+    from ltx_model.demo_weights import demo_checkpoint_tensors
+    from ltx_model.loading import write_safetensors
+
+    prefix = "model.diffusion_model.transformer_blocks."
+    generator = torch.Generator().manual_seed(seed)
+    tensors: dict[str, torch.Tensor] = {}
+    for key, weight in demo_checkpoint_tensors(family, seed=seed).items():
+        if not (key.startswith(prefix) and key.endswith(".weight") and weight.ndim == 2):
+            continue
+        module = "diffusion_model." + key.removeprefix("model.diffusion_model.").removesuffix(".weight")
+        out_features, in_features = weight.shape
+        tensors[module + ".lora_A.weight"] = torch.randn(rank, in_features, generator=generator) * 0.02
+        tensors[module + ".lora_B.weight"] = torch.randn(out_features, rank, generator=generator) * 0.02
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bf16 = {k: v.to(torch.bfloat16) for k, v in sorted(tensors.items())}
+    write_safetensors(path, bf16, metadata={"format": "pt"})
+    return path
+
+
+def write_example_image(path: Path, *, width: int = 96, height: int = 64) -> Path:
+    """A small RGB PNG (colour gradient with a bright square) for image-conditioned workflows."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:height, 0:width]
+    picture = np.stack([255 * x / max(1, width - 1), 255 * y / max(1, height - 1), np.full_like(x, 96)], axis=-1)
+    picture[height // 4: height // 2, width // 4: width // 2] = 240
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(picture.astype(np.uint8)).save(path)
+    return path
