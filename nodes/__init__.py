@@ -14,11 +14,18 @@ import logging
 from comfy_api.latest import ComfyExtension, io
 
 from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
+from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
+from .lora import LTX2NLoraLoader
+from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
+from .upscale import LTX2NUpscaleLatent, LTX2NUpscalerLoader
 from .vae import LTX2NDecodeVideo, LTX2NVideoVAELoader
 
 _REQUIRED: list[type[io.ComfyNode]] = [LTX2NCheckpointLoader, LTX2NEmptyAVLatent]
+_REQUIRED += [LTX2NLoraLoader, LTX2NUpscalerLoader, LTX2NUpscaleLatent]
+_REQUIRED += [LTX2NScheduler, LTX2NMultimodalGuider, LTX2NSampler]
+_REQUIRED += [LTX2NImageToVideo, LTX2NFirstLastFrame, LTX2NCropGuides]
 _REQUIRED += [LTX2NVideoVAELoader, LTX2NDecodeVideo, LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio]
 
 # (module relative to this package, node class names); nothing optional yet.

@@ -2,8 +2,17 @@
 
 :class:`HostTransformer` IS ``ltx_model``'s :class:`LTXTransformer` (a subclass, so ``state_dict()`` keys stay the
 official names and core LoRA loaders map them); only ``forward`` differs: it translates ComfyUI's calling
-convention (latent grids, per-token timesteps, concatenated video|audio text context, ``frame_rate``) into
-``Modality`` bundles, and the velocity tokens back into latent grids. No ComfyUI import here.
+convention (latent grids, per-token timesteps, concatenated video|audio text context, ``frame_rate``, core LTXV
+guide conditioning) into ``Modality`` bundles, and the velocity tokens back into latent grids. When the checkpoint
+has them, the text embeddings connectors are submodules under their official names (``video_embeddings_connector``,
+``audio_embeddings_connector``), as in core's LTXAV model. No ComfyUI import here.
+
+Per-call switches read from ``transformer_options``:
+
+* ``PERTURBATIONS_KEY`` (``"ltx2n_perturbations"``): an ``ltx_model.transformer.Perturbations`` (STG, cross-modal
+  isolation), set by the pack's guider on a cloned options dict;
+* core LTXAV's ``run_vx`` / ``run_ax`` (False freezes that stream) and ``a2v_cross_attn`` / ``v2a_cross_attn``
+  (False skips that cross-modal attention), so guiders written for core's model work too.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ..ltx_model.conditioning import pixel_mask_to_latent
 from ..ltx_model.sampling import (
     AudioGrid,
     VideoGrid,
@@ -24,29 +34,54 @@ from ..ltx_model.sampling import (
     unpatchify_video,
     video_positions,
 )
-from ..ltx_model.transformer import LTXTransformer, Modality, TransformerConfig, TransformerOptions
+from ..ltx_model.text import EmbeddingsConnectors, TextConfig
+from ..ltx_model.text.tokenizer import MAX_TOKENS
+from ..ltx_model.transformer import (
+    LTXTransformer,
+    Modality,
+    Perturbation,
+    Perturbations,
+    SkipAttention,
+    TransformerConfig,
+    TransformerOptions,
+)
 
-# Conditioning that core LTX nodes can attach but this adapter does not implement yet (guides, reference audio).
-_UNSUPPORTED_CONDS = ("keyframe_idxs", "guide_attention_entries", "ref_audio")
+PERTURBATIONS_KEY = "ltx2n_perturbations"
+"""``transformer_options`` key holding the :class:`Perturbations` of one forward call."""
+
+# core LTXAV switch -> the attention it removes when set to False
+_CORE_CROSS_SWITCHES = {"a2v_cross_attn": SkipAttention.AUDIO_TO_VIDEO, "v2a_cross_attn": SkipAttention.VIDEO_TO_AUDIO}
 
 
 class HostTransformer(LTXTransformer):
     """:class:`LTXTransformer` with ComfyUI's constructor keywords and call contract.
 
     ``BaseModel`` builds it as ``HostTransformer(**unet_config, device=..., operations=...)`` where
-    ``unet_config = {"image_model": ..., "transformer": TransformerConfig, "attention_fn": ..., "dtype": ...}``;
-    ``attention_fn`` is the host's attention kernel (same calling convention as ``ltx_model``'s, optionally taking
-    ``transformer_options``), None for PyTorch SDPA.
+    ``unet_config = {"image_model": ..., "transformer": TransformerConfig, "text": TextConfig | None,
+    "attention_fn": ..., "dtype": ...}``; ``attention_fn`` is the host's attention kernel (same calling convention
+    as ``ltx_model``'s, optionally taking ``transformer_options``), None for PyTorch SDPA; ``text`` adds the
+    embeddings connectors (needed for core's unprocessed text-encoder output).
     """
 
-    def __init__(self, *, transformer: TransformerConfig, image_model: str = "ltx2_native",
-                 attention_fn: Any = None, dtype: torch.dtype | None = None,
+    def __init__(self, *, transformer: TransformerConfig, text: TextConfig | None = None,
+                 image_model: str = "ltx2_native", attention_fn: Any = None, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None, operations: Any = None, **_ignored: Any) -> None:
         super().__init__(transformer, dtype=dtype, device=device, operations=operations or torch.nn)
         self.dtype = dtype  # BaseModel.get_dtype() reads it
         self._attention_fn = attention_fn
         self._attention_takes_options = attention_fn is not None and (
             "transformer_options" in inspect.signature(attention_fn).parameters)
+        self._connectors: tuple[EmbeddingsConnectors, ...] = ()  # a tuple: its children are registered below
+        if text is not None:
+            connectors = EmbeddingsConnectors(text, dtype=dtype, device=device, operations=operations or torch.nn)
+            for name, child in connectors.named_children():  # official names, directly under the transformer
+                self.add_module(name, child)
+            self._connectors = (connectors,)
+
+    @property
+    def has_connectors(self) -> bool:
+        """Whether the text embeddings connectors were loaded with the model."""
+        return bool(self._connectors)
 
     def context_widths(self) -> tuple[int, int]:
         """Widths of the video and audio parts of the concatenated text context (19B: caption features each;
@@ -56,9 +91,42 @@ class HostTransformer(LTXTransformer):
             return c.caption_channels, c.caption_channels
         return c.video_inner_dim, c.audio_inner_dim
 
+    def process_text_embeds(self, features: torch.Tensor) -> torch.Tensor:
+        """Core's unprocessed LTXAV text-encoder output -> this model's context (what core's
+        ``preprocess_text_embeds`` does with its own connectors).
+
+        Args:
+            features: ``(B, S, W)`` projected Gemma features of the S valid tokens: ``W`` = the caption width
+                (19B, shared by both streams) or video width + audio width (22B, video part first).
+        Returns:
+            ``(B, max(1024, S), Wv + Wa)``: the tokens padded to 1024 and run through the connectors (padding
+            becomes learnable registers, as in ltx-core and core ComfyUI).
+        """
+        if not self._connectors:
+            raise ValueError("this LTX-2 model was loaded without its text connectors (a transformer-only file), "
+                             "so it cannot use core's LTXV text encoder output; load a full checkpoint or use the "
+                             "pack's Text Encode node")
+        connectors = self._connectors[0]
+        vw, aw = connectors.config.video.width, connectors.config.audio.width
+        width = features.shape[-1]
+        if width == vw + aw and vw != aw or width == vw == aw:
+            video, audio = (features[..., :vw], features[..., vw:]) if width == vw + aw else (features, features)
+        else:
+            raise ValueError(f"text features of width {width} do not fit this model's connectors ({vw} video, "
+                             f"{aw} audio): a text encoder for another LTX-2 model?")
+        b, s = features.shape[:2]
+        length = max(MAX_TOKENS, s)
+        mask = torch.zeros(b, length, dtype=torch.int64, device=features.device)
+        mask[:, :s] = 1
+        pad = (0, 0, 0, length - s)
+        out = connectors(torch.nn.functional.pad(video, pad), torch.nn.functional.pad(audio, pad), mask)
+        return torch.cat([out.video, out.audio], dim=-1)
+
     def forward(self, x: torch.Tensor | list[torch.Tensor], timestep: Any, context: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, frame_rate: float = 25,
-                transformer_options: dict | None = None, **_conds: Any) -> torch.Tensor | list[torch.Tensor]:
+                transformer_options: dict | None = None, keyframe_idxs: torch.Tensor | None = None,
+                guide_attention_entries: list[dict] | None = None, denoise_mask: torch.Tensor | None = None,
+                **conds: Any) -> torch.Tensor | list[torch.Tensor]:
         """Velocity prediction in ComfyUI's layout.
 
         Args:
@@ -68,26 +136,45 @@ class HostTransformer(LTXTransformer):
             context: text context ``(B, S, Wv + Wa)``, video part first (:meth:`context_widths`).
             attention_mask: optional text mask ``(B, S)``.
             frame_rate: video frames per second (positions are in seconds).
+            keyframe_idxs: core ``LTXVAddGuide`` guide positions ``(1|B, 3, N, 2)`` in pixel units (time in pixel
+                frames) for the last N video tokens (guide latent frames appended to the video latent).
+            guide_attention_entries: core's per-guide attention strengths (``pre_filter_count``, ``strength``,
+                ``pixel_mask``, ``latent_shape``), in the order the guides were appended.
+            denoise_mask: the video noise mask (only checked here; timesteps already carry it).
         Returns:
             velocities shaped like ``x``.
         """
-        unsupported = sorted(k for k in _UNSUPPORTED_CONDS if _conds.get(k) is not None)
-        if unsupported:  # never ignore conditioning silently
-            raise NotImplementedError(f"LTX-2 Native does not support {', '.join(unsupported)} yet")
+        if conds.get("ref_audio") is not None:  # never ignore conditioning silently
+            raise NotImplementedError("LTX-2 Native does not support reference audio (ID-LoRA) yet")
+        if denoise_mask is not None and keyframe_idxs is not None and bool((denoise_mask < 0).any()):
+            raise NotImplementedError("guides with negative noise-mask values (dropped guide tokens) are not "
+                                      "supported by LTX-2 Native")
         parts = list(x) if isinstance(x, (list, tuple)) else [x]
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
         v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
-        transformer_options = transformer_options or {}
-        v_ctx, a_ctx = torch.split(context, list(self.context_widths()), dim=-1)
-        mask = attention_mask
-        v_in = self._video_modality(video, v_t, v_sigma, v_ctx, float(frame_rate), mask)
-        a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, mask) if audio is not None else None
-        v_out, a_out = super().forward(v_in, a_in, options=self._options(transformer_options))
-        b, _, f, h, w = video.shape
+        options = transformer_options or {}
+        v_ctx, a_ctx = self._split_context(context)
+        v_in = self._video_modality(video, v_t, v_sigma, v_ctx, float(frame_rate), attention_mask,
+                                    keyframe_idxs, guide_attention_entries, enabled=options.get("run_vx", True))
+        a_in = None
+        if audio is not None:
+            a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
+                                        enabled=options.get("run_ax", True))
+        v_out, a_out = super().forward(v_in, a_in, _perturbations(options), options=self._options(options))
+        _, _, f, h, w = video.shape
         out = [unpatchify_video(v_out, frames=f, height=h, width=w)]
         if audio is not None:
             out.append(unpatchify_audio(a_out, channels=audio.shape[1], mel_bins=audio.shape[3]))
         return out if len(parts) > 1 else out[0]
+
+    def _split_context(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        widths = list(self.context_widths())
+        if context is None or context.shape[-1] != sum(widths):
+            got = None if context is None else tuple(context.shape)
+            raise ValueError(f"LTX-2 text context must be (B, S, {sum(widths)}) (video {widths[0]} + audio "
+                             f"{widths[1]}); got {got}: conditioning from a text encoder for another model?")
+        v_ctx, a_ctx = torch.split(context, widths, dim=-1)
+        return v_ctx, a_ctx
 
     def _options(self, transformer_options: dict) -> TransformerOptions:
         if self._attention_fn is None:
@@ -97,19 +184,81 @@ class HostTransformer(LTXTransformer):
         return TransformerOptions(self._attention_fn)
 
     def _video_modality(self, video: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
-                        fps: float, mask: torch.Tensor | None) -> Modality:
+                        fps: float, mask: torch.Tensor | None, keyframe_idxs: torch.Tensor | None,
+                        guide_entries: list[dict] | None, *, enabled: bool) -> Modality:
         b, _, f, h, w = video.shape
-        positions = video_positions(VideoGrid(frames=f, height=h, width=w, fps=fps), batch=b, dtype=video.dtype,
+        positions = video_positions(VideoGrid(frames=f, height=h, width=w, fps=fps), batch=b, dtype=torch.float32,
                                     device=video.device)
-        return Modality(latent=patchify_video(video), sigma=sigma, timesteps=_per_token(t, b), positions=positions,
-                        context=ctx, context_mask=mask)
+        attention = None
+        if keyframe_idxs is not None:
+            positions = _with_guide_positions(positions, keyframe_idxs, fps)
+            attention = guide_attention_mask(guide_entries, total=positions.shape[2],
+                                             guides=keyframe_idxs.shape[2], batch=b, device=video.device)
+        return Modality(latent=patchify_video(video), sigma=sigma, timesteps=_per_token(t, b),
+                        positions=positions.to(video.dtype), context=ctx, context_mask=mask, enabled=bool(enabled),
+                        attention_mask=attention)
 
     def _audio_modality(self, audio: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
-                        mask: torch.Tensor | None) -> Modality:
+                        mask: torch.Tensor | None, *, enabled: bool) -> Modality:
         b, _, frames, _ = audio.shape
         positions = audio_positions(AudioGrid(frames=frames), batch=b, device=audio.device)
         return Modality(latent=patchify_audio(audio), sigma=sigma, timesteps=_per_token(t, b), positions=positions,
-                        context=ctx, context_mask=mask)
+                        context=ctx, context_mask=mask, enabled=bool(enabled))
+
+
+def _perturbations(options: dict) -> Perturbations:
+    """The pack's perturbations plus those implied by core LTXAV's cross-attention switches."""
+    given = options.get(PERTURBATIONS_KEY) or Perturbations()
+    extra = tuple(Perturbation(skip) for key, skip in _CORE_CROSS_SWITCHES.items() if options.get(key, True) is False)
+    return Perturbations(given.items + extra) if extra else given
+
+
+def _with_guide_positions(positions: torch.Tensor, keyframe_idxs: torch.Tensor, fps: float) -> torch.Tensor:
+    """Replace the positions ``(B, 3, T, 2)`` (seconds, pixels) of the last N tokens by core's guide coordinates
+    ``(1|B, 3, N, 2)`` (pixel frames, pixels), time divided by ``fps`` in float32 like the generated tokens."""
+    guides = keyframe_idxs.to(device=positions.device, dtype=torch.float32).clone()
+    guides[:, 0] = guides[:, 0] / fps
+    count = guides.shape[2]
+    if count > positions.shape[2]:
+        raise ValueError(f"{count} guide positions for a video of {positions.shape[2]} tokens")
+    positions = positions.clone()
+    positions[:, :, -count:] = guides.expand(positions.shape[0], -1, -1, -1)
+    return positions
+
+
+def guide_attention_mask(entries: list[dict] | None, *, total: int, guides: int, batch: int,
+                         device: torch.device) -> torch.Tensor | None:
+    """Self-attention strength ``(B, T, T)`` in [0, 1] for appended guide tokens (core LTXV semantics).
+
+    Noisy <-> guide attention of each tracked guide token is scaled by its entry's ``strength`` (times its pixel
+    mask, downsampled to latent tokens, when given); guides attend each other and themselves fully, noisy tokens
+    each other fully. None (no mask at all) when every weight is 1, as core does.
+
+    Args:
+        entries: ``guide_attention_entries`` in append order; their ``pre_filter_count`` must cover the guides.
+        total: video tokens T (noisy + guides); guides: the last N tokens that are guides.
+    """
+    if not entries:
+        return None
+    if sum(int(e["pre_filter_count"]) for e in entries) != guides:
+        raise ValueError(f"guide_attention_entries cover {sum(int(e['pre_filter_count']) for e in entries)} tokens "
+                         f"but {guides} guide tokens were appended")
+    weights = []
+    for entry in entries:
+        weight = torch.full((int(entry["pre_filter_count"]),), float(entry["strength"]), device=device)
+        if entry.get("pixel_mask") is not None:
+            f, h, w = entry["latent_shape"]
+            pixel = pixel_mask_to_latent(entry["pixel_mask"].to(device, torch.float32), frames=f, height=h, width=w)
+            weight = weight * pixel[0, : weight.shape[0]]
+        weights.append(weight)
+    tracked = torch.cat(weights)
+    if bool((tracked >= 1).all()):
+        return None
+    start = total - guides
+    mask = torch.ones(batch, total, total, device=device)
+    mask[:, :start, start:] = tracked.view(1, 1, -1)
+    mask[:, start:, :start] = tracked.view(1, -1, 1)
+    return mask
 
 
 def _per_token(t: torch.Tensor, batch: int) -> torch.Tensor:

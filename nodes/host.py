@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +26,16 @@ import torch
 
 from ..ltx_model.audio import AudioVAEConfig
 from ..ltx_model.audio.geometry import audio_latent_frames_for_video, audio_latent_shape
-from ..ltx_model.loading import Component, SafetensorsReader
-from ..ltx_model.loading.build import check_keys, component_source
+from ..ltx_model.loading import Component, Family, FileKind, SafetensorsReader, Variant, detect, read_header
+from ..ltx_model.loading.build import ComponentSource, check_keys, component_source
 from ..ltx_model.loading.registry import make_config
-from ..ltx_model.sampling import patchify_audio, patchify_video, timesteps_from_mask
+from ..ltx_model.sampling import (
+    SamplingDefaults,
+    defaults_for_version,
+    patchify_audio,
+    patchify_video,
+    timesteps_from_mask,
+)
 from .diffusion import HostTransformer
 
 
@@ -53,21 +60,24 @@ class LTX2AudioLatentFormat(comfy.latent_formats.LatentFormat):
 
 @dataclass(frozen=True)
 class AVLatentGeometry:
-    """Sizes of one audio+video clip. ``width``/``height`` in pixels, ``frames`` video frames, ``fps`` frames/s."""
+    """Sizes of one audio+video clip. ``width``/``height`` in pixels, ``frames`` video frames, ``fps`` frames/s;
+    ``two_stage``: the sizes are the final size of a generation whose first stage runs at half width and height."""
 
     width: int
     height: int
     frames: int
     fps: float
+    two_stage: bool = False
 
     def problem(self) -> str | None:
         """A user-facing explanation when the sizes cannot be encoded exactly, else None."""
         v = LTX2VideoLatentFormat
-        if self.width < v.spacial_downscale_ratio or self.height < v.spacial_downscale_ratio:
-            return f"width and height must be at least {v.spacial_downscale_ratio} (got {self.width}x{self.height})"
-        if self.width % v.spacial_downscale_ratio or self.height % v.spacial_downscale_ratio:
-            return (f"width and height must be multiples of {v.spacial_downscale_ratio} "
-                    f"(got {self.width}x{self.height})")
+        multiple = v.spacial_downscale_ratio * (2 if self.two_stage else 1)
+        if self.width < multiple or self.height < multiple:
+            return f"width and height must be at least {multiple} (got {self.width}x{self.height})"
+        if self.width % multiple or self.height % multiple:
+            stages = " for a two-stage generation" if self.two_stage else ""
+            return f"width and height must be multiples of {multiple}{stages} (got {self.width}x{self.height})"
         if self.frames < 1 or (self.frames - 1) % v.temporal_downscale_ratio:
             k = max(0, round((self.frames - 1) / v.temporal_downscale_ratio))
             return (f"frames must be 1 + 8k (1, 9, 17, ..., 97, 121); got {self.frames}, "
@@ -75,6 +85,12 @@ class AVLatentGeometry:
         if not self.fps > 0:
             return f"fps must be > 0 (got {self.fps})"
         return None
+
+    def first_stage(self) -> AVLatentGeometry:
+        """The geometry the first stage samples at (half width and height for two stages)."""
+        if not self.two_stage:
+            return self
+        return AVLatentGeometry(self.width // 2, self.height // 2, self.frames, self.fps)
 
     def video_shape(self, batch: int) -> tuple[int, int, int, int, int]:
         """``(B, 128, F, H/32, W/32)``."""
@@ -124,6 +140,12 @@ class LTX2Model(comfy.model_base.BaseModel):
         super().__init__(model_config, model_type, device=device, unet_model=HostTransformer)
 
     def extra_conds(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("unprocessed_ltxav_embeds") and kwargs.get("cross_attn") is not None:
+            # core LTXAVTextEncoderLoader + CLIPTextEncode: projected Gemma features; run our connectors once per
+            # sampling run (as core's LTXAV does); the result has no padding, so any text mask is dropped
+            features = kwargs["cross_attn"].to(device=kwargs["device"], dtype=self.get_dtype_inference())
+            kwargs = {**kwargs, "cross_attn": self.diffusion_model.process_text_embeds(features),
+                      "attention_mask": None}
         out = super().extra_conds(**kwargs)
         conds = {"attention_mask": comfy.conds.CONDRegular, "cross_attn": comfy.conds.CONDRegular,
                  "keyframe_idxs": comfy.conds.CONDRegular, "latent_shapes": comfy.conds.CONDConstant,
@@ -223,18 +245,76 @@ _STORAGE_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.fl
                    "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}
 
 
-def load_transformer(path: str) -> Any:
-    """Load the transformer of an LTX-2 single-file (or transformer-only) checkpoint as a ComfyUI MODEL patcher.
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the checkpoint header says about a loaded model: family, variant (dev / distilled), version."""
 
-    Strict: the file's transformer keys and shapes must equal the model built from its metadata config (one clear
-    error otherwise). Only the transformer's byte ranges are read.
+    family: Family
+    variant: Variant
+    model_version: str | None
+    num_layers: int
+
+    def defaults(self) -> SamplingDefaults:
+        """ltx-pipelines' defaults for this version (steps, per-modality guidance, STG blocks)."""
+        return defaults_for_version(self.model_version or ("2.3" if self.family is Family.LTX23_22B else None))
+
+    @property
+    def distilled(self) -> bool:
+        """Whether this is a distilled model (no guidance, fixed 8-step sigmas)."""
+        return self.variant is Variant.DISTILLED
+
+
+def model_facts(model: Any) -> ModelFacts | None:
+    """The :class:`ModelFacts` of a MODEL (patcher) loaded by this pack; None for any other model."""
+    base = getattr(model, "model", None)
+    config = getattr(getattr(base, "model_config", None), "unet_config", None)
+    return config.get("ltx2_facts") if isinstance(config, dict) else None
+
+
+def checkpoint_problem(path: str) -> str | None:
+    """Why ``path`` cannot be loaded as an LTX-2 model, from its header alone (cheap; for validation), or None."""
+    try:
+        info = detect(read_header(path))
+    except ValueError as exc:
+        return f"{os.path.basename(path)} is not a loadable LTX-2 checkpoint: {exc}"
+    name = os.path.basename(path)
+    if info.kind is not FileKind.MODEL or Component.TRANSFORMER not in info.components:
+        return f"{name} is not an LTX-2 model checkpoint (it looks like: {info.kind.value})"
+    if info.family not in (Family.LTX2_19B, Family.LTX23_22B):
+        return f"{name} is not an LTX-2 / LTX-2.3 checkpoint (family: {info.family.value}; {info.evidence})"
+    return None
+
+
+def _model_source(path: str) -> tuple[ComponentSource, Any, Any, ModelFacts]:
+    """Transformer (+ text connectors when present) keys of a file, their configs and the file's facts."""
+    header = read_header(path)
+    info = detect(header)
+    source = component_source(header, Component.TRANSFORMER)
+    keys, text = dict(source.keys), None
+    try:
+        config = make_config(Component.TRANSFORMER, header.config(), set(header.keys()))
+        if Component.CONNECTORS in info.components:
+            connectors = component_source(header, Component.CONNECTORS)
+            text = make_config(Component.CONNECTORS, header.config(), set(header.keys()))
+            keys.update(connectors.keys)
+    except KeyError as exc:  # a missing metadata section
+        raise ValueError(str(exc.args[0])) from None
+    facts = ModelFacts(info.family, info.variant, info.model_version, config.num_layers)
+    return ComponentSource(header, Component.TRANSFORMER, keys), config, text, facts
+
+
+def load_transformer(path: str) -> Any:
+    """Load the transformer (and its text connectors, when the file has them) of an LTX-2 single-file or
+    transformer-only checkpoint as a ComfyUI MODEL patcher.
+
+    Strict: the file's keys and shapes must equal the model built from its metadata config (one clear error
+    otherwise). Only these components' byte ranges are read.
     """
-    source = component_source(path, Component.TRANSFORMER)
-    config = make_config(Component.TRANSFORMER, source.header.config(), set(source.header.keys()))
+    source, config, text, facts = _model_source(path)
     infos = [source.header.tensors[k] for k in source.keys.values()]
     storage = max(_STORAGE_DTYPES, key=lambda d: sum(i.nbytes for i in infos if i.dtype == d))
-    model_config = LTX2ModelConfig({"image_model": "ltx2_native", "transformer": config,
-                                    "attention_fn": attention_function()})
+    model_config = LTX2ModelConfig({"image_model": "ltx2_native", "transformer": config, "text": text,
+                                    "attention_fn": attention_function(), "ltx2_facts": facts})
     mm = comfy.model_management
     dtype = mm.unet_dtype(model_params=sum(i.numel for i in infos),
                           supported_dtypes=model_config.supported_inference_dtypes,
@@ -251,6 +331,19 @@ def load_transformer(path: str) -> Any:
         and hasattr(patcher, "is_dynamic") else {}
     model.load_model_weights(state, "", **kw)
     return patcher
+
+
+def register_model_folder(kind: str) -> None:
+    """Make sure ComfyUI knows model folder ``kind`` (``latent_upscale_models`` is missing before v0.3.71).
+
+    Merges with whatever ``extra_model_paths.yaml`` already registered: keeps its paths, adds ``models/<kind>`` and
+    the standard model extensions (a bare ``add_model_folder_path`` would list every file).
+    """
+    default_dir = os.path.join(folder_paths.models_dir, kind)
+    paths, extensions = folder_paths.folder_names_and_paths.get(kind, ([], set()))
+    if default_dir not in paths:
+        paths = [*paths, default_dir]
+    folder_paths.folder_names_and_paths[kind] = (paths, set(extensions) | set(folder_paths.supported_pt_extensions))
 
 
 def model_files(kind: str) -> list[str]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .host import load_transformer, model_files, model_path
+from .host import checkpoint_problem, load_transformer, model_files, model_path
 from .schema import make_schema
 
 
 class LTX2NCheckpointLoader(io.ComfyNode):
-    """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint as a ComfyUI MODEL."""
+    """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint as a ComfyUI MODEL.
+
+    Node id ``LTX2NCheckpointLoader``; input ``ckpt_name`` (models/checkpoints); output ``model`` (MODEL). The text
+    embeddings connectors are loaded into the model too when the file has them, so the MODEL also accepts core's
+    ``LTXAVTextEncoderLoader`` + ``CLIPTextEncode`` conditioning. The detected family / variant set the defaults
+    of the pack's scheduler, guider and sampler nodes.
+    """
 
     DISPLAY_NAME = "Load LTX-2 Model"
 
@@ -26,6 +32,13 @@ class LTX2NCheckpointLoader(io.ComfyNode):
             outputs=[io.Model.Output(display_name="model", tooltip="The diffusion model, usable with core "
                                                                   "samplers and LoRA loaders.")],
         )
+
+    @classmethod
+    def validate_inputs(cls, ckpt_name: str | None = None) -> bool | str:
+        # header only (cheap): a non-LTX or LoRA / upsampler file is refused before anything runs
+        if ckpt_name is None or ckpt_name not in model_files("checkpoints"):
+            return True  # linked input, or ComfyUI's own "value not in list" error
+        return checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
 
     @classmethod
     def execute(cls, ckpt_name: str) -> io.NodeOutput:

@@ -1,0 +1,116 @@
+"""LoRA loader that checks the LoRA belongs to the model's family before patching a clone of the MODEL.
+
+The LoRA is applied the way core applies LoRAs (``comfy.lora.load_lora`` patches, ``ModelPatcher.add_patches`` on
+a clone): weights are patched at load time, or per forward for streamed (lowvram / Dynamic VRAM) layers. Unlike
+core ``LoraLoaderModelOnly`` (which skips what it cannot map with a log line), a LoRA for another model family, or
+with layers whose shapes do not fit, is refused with a clear error; layers of other parts of the checkpoint (text
+projection) are skipped with a warning.
+
+Node id ``LTX2NLoraLoader`` (model, lora_name, strength) -> model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import comfy.lora
+import comfy.utils
+from comfy_api.latest import io
+
+from ..ltx_model.loading import Family, FileKind, detect, read_header
+from ..ltx_model.lora import group_lora_keys
+from .host import model_facts, model_files, model_path
+from .schema import make_schema
+
+FOLDER = "loras"
+MAX_LISTED = 4
+
+
+def lora_problem(path: str, family: Family | None = None) -> str | None:
+    """Why ``path`` is not an LTX-2 LoRA (for ``family`` when given), from its header alone, or None.
+
+    The family comes from the LoRA's own evidence (metadata, family-only modules such as LTX-2.3's gated attention);
+    a LoRA touching only layers both families share fits either. Shapes are checked against the model later.
+    """
+    name = os.path.basename(path)
+    try:
+        info = detect(read_header(path))
+    except ValueError as exc:
+        return f"{name}: {exc}"
+    if info.kind is not FileKind.LORA:
+        return f"{name} is not a LoRA (it looks like: {info.kind.value})"
+    if info.family is Family.LTX25:
+        return f"{name} is a LoRA for {info.family.value}"
+    if family is not None and info.family in (Family.LTX2_19B, Family.LTX23_22B) and info.family is not family:
+        return f"{name} is a LoRA for {info.family.value} ({info.evidence}), but the model is {family.value}"
+    return None
+
+
+def lora_patches(model: Any, path: str) -> dict:
+    """Core patch dict for the LoRA at ``path`` on ``model``; errors for layers that do not fit the model."""
+    header = read_header(path)
+    layers = group_lora_keys(header.keys())
+    weights = {k.removeprefix("diffusion_model."): v.shape for k, v in model.model.state_dict().items()
+               if k.startswith("diffusion_model.")}
+    key_map, skipped, bad = {}, [], []
+    for module, keys in layers.items():
+        shape = weights.get(module + ".weight")
+        if shape is None:
+            skipped.append(module)
+            continue
+        a, b = header.tensors[keys.a].shape, header.tensors[keys.b].shape
+        if (b[0], a[-1]) != tuple(shape):
+            bad.append(f"{module} gives [{b[0]}, {a[-1]}] for weight {list(shape)}")
+        key_map[keys.a.rsplit(".lora_", 1)[0]] = f"diffusion_model.{module}.weight"
+    name = os.path.basename(path)
+    if bad:
+        raise ValueError(f"{name} does not fit this model (a LoRA for another family or size): {len(bad)} "
+                         f"layer(s), e.g. " + "; ".join(bad[:MAX_LISTED]))
+    if not key_map:
+        raise ValueError(f"{name} matches none of this model's weights (a LoRA for another model?)")
+    if skipped:
+        logging.warning("LTX-2 Native: %s: %d layer(s) are not part of the diffusion model and were skipped, "
+                        "e.g. %s", name, len(skipped), ", ".join(skipped[:MAX_LISTED]))
+    return comfy.lora.load_lora(comfy.utils.load_torch_file(path, safe_load=True), key_map, log_missing=False)
+
+
+class LTX2NLoraLoader(io.ComfyNode):
+    """Apply an LTX-2 LoRA (e.g. the distilled LoRA, camera LoRAs) to a model, checked against its family."""
+
+    DISPLAY_NAME = "Load LoRA (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="loaders",
+            description="Applies an LTX-2 / LTX-2.3 LoRA to the model (a copy; the input model is unchanged). A "
+                        "LoRA made for the other model family is refused with a clear error.",
+            inputs=[io.Model.Input("model", tooltip="Model from Load LTX-2 Model."),
+                    io.Combo.Input("lora_name", options=model_files(FOLDER), tooltip="LoRA file in models/loras."),
+                    io.Float.Input("strength", default=1.0, min=-10.0, max=10.0, step=0.01,
+                                   tooltip="LoRA strength (the distilled LoRA: 1.0 for the stage-2 refine).")],
+            outputs=[io.Model.Output(display_name="model", tooltip="The model with the LoRA applied.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, lora_name: str | None = None) -> bool | str:
+        if lora_name is None or lora_name not in model_files(FOLDER):
+            return True
+        return lora_problem(model_path(FOLDER, lora_name)) or True
+
+    @classmethod
+    def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
+        facts = model_facts(model)
+        if facts is None:
+            raise ValueError("Load LoRA (LTX-2) needs a model from Load LTX-2 Model (use core's LoRA loader for "
+                             "other models)")
+        path = model_path(FOLDER, lora_name)
+        problem = lora_problem(path, facts.family)
+        if problem:
+            raise ValueError(problem)
+        patched = model.clone()
+        if strength != 0:
+            patched.add_patches(lora_patches(model, path), strength)
+        return io.NodeOutput(patched)
