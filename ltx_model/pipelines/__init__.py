@@ -13,9 +13,9 @@ and :class:`~ltx_model.sampling.GuiderParams` per stream (see :func:`dev_request
 
 from ltx_model.pipelines.decode import decode_audio, decode_video, to_uint8_frames
 from ltx_model.pipelines.denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
-from ltx_model.pipelines.generate import denoise_latents, generate, make_denoiser
+from ltx_model.pipelines.generate import Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
 from ltx_model.pipelines.images import image_conditionings, image_pixels, resize_and_center_crop
-from ltx_model.pipelines.latents import audio_grid, noised_states, video_grid
+from ltx_model.pipelines.latents import LatentSetup, audio_grid, noised_states, video_grid
 from ltx_model.pipelines.models import PipelineModels, load_pipeline_models
 from ltx_model.pipelines.presets import dev_request
 from ltx_model.pipelines.request import (
@@ -30,8 +30,15 @@ from ltx_model.pipelines.request import (
     validate_request,
 )
 from ltx_model.pipelines.text import encode_text
+from ltx_model.pipelines.two_stage import generate_two_stage, upsample_video_latent
 
 __all__ = [
+    "upsample_video_latent",
+    "generate_two_stage",
+    "LatentSetup",
+    "run_stage",
+    "decode_outputs",
+    "Stage",
     "Callbacks",
     "GenerationError",
     "GenerationInterrupted",

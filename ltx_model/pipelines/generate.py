@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ltx_model.pipelines.decode import decode_audio, decode_video
 from ltx_model.pipelines.denoise import DenoiseFn, GuidedDenoiser, euler_loop, simple_denoiser
 from ltx_model.pipelines.images import image_conditionings
-from ltx_model.pipelines.latents import noised_states
+from ltx_model.pipelines.latents import LatentSetup, noised_states
 from ltx_model.pipelines.models import PipelineModels
 from ltx_model.pipelines.request import (
     Callbacks,
@@ -26,6 +28,40 @@ def make_denoiser(models: PipelineModels, request: GenerationRequest, contexts: 
     return GuidedDenoiser(models.transformer, contexts, request.video_guidance, request.audio_guidance)
 
 
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One denoising stage: the request (its size, sigmas, guidance and images) and how its latents start."""
+
+    request: GenerationRequest
+    video_latent: torch.Tensor | None = None
+    audio_latent: torch.Tensor | None = None
+    noise_scale: float | torch.Tensor = 1.0
+
+
+def run_stage(
+    models: PipelineModels,
+    stage: Stage,
+    contexts: TextContexts,
+    generator: torch.Generator,
+    *,
+    callbacks: Callbacks | None = None,
+) -> tuple[LatentState, LatentState]:
+    """Image conditionings (encoded at the stage size), noise (video then audio, from ``generator``), Euler loop.
+
+    Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present).
+    """
+    request = stage.request
+    validate_request(request)
+    device, dtype = models.device, models.dtype
+    conditionings = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
+    setup = LatentSetup(models.audio_vae.config, dtype, device, stage.video_latent, stage.audio_latent,
+                        stage.noise_scale)  # fmt: skip
+    video, audio = noised_states(request, conditionings, setup, generator)
+    sigmas = torch.tensor(request.sigmas, dtype=torch.float32, device=device)
+    contexts = _on(contexts, device=device, dtype=dtype)
+    return euler_loop(sigmas, video, audio, make_denoiser(models, request, contexts), callbacks=callbacks)
+
+
 def denoise_latents(
     models: PipelineModels,
     request: GenerationRequest,
@@ -33,20 +69,21 @@ def denoise_latents(
     *,
     callbacks: Callbacks | None = None,
 ) -> tuple[LatentState, LatentState]:
-    """Conditioning, noise (video then audio, one generator seeded with ``request.seed``) and the Euler loop.
+    """One stage from pure noise with a generator seeded by ``request.seed`` (see :func:`run_stage`)."""
+    generator = torch.Generator(device=models.device).manual_seed(request.seed)
+    return run_stage(models, Stage(request), contexts, generator, callbacks=callbacks)
 
-    Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present).
-    """
-    validate_request(request)
-    device, dtype = models.device, models.dtype
-    conditionings = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
-    generator = torch.Generator(device=device).manual_seed(request.seed)
-    video, audio = noised_states(
-        request, conditionings, audio_config=models.audio_vae.config, generator=generator, dtype=dtype, device=device
-    )
-    sigmas = torch.tensor(request.sigmas, dtype=torch.float32, device=device)
-    contexts = _on(contexts, device=device, dtype=dtype)
-    return euler_loop(sigmas, video, audio, make_denoiser(models, request, contexts), callbacks=callbacks)
+
+def decode_outputs(
+    models: PipelineModels, request: GenerationRequest, video: LatentState, audio: LatentState, callbacks: Callbacks
+) -> GenerationResult:
+    """Drop conditioning tokens, unpatchify, decode video (tiled when large) and audio."""
+    video_latent, audio_latent = unpatchify_state_latent(video), unpatchify_state_latent(audio)
+    callbacks.check()
+    frames = decode_video(models.video_vae, video_latent, mode=request.tiling, callbacks=callbacks)
+    callbacks.check()
+    waveform, sample_rate = decode_audio(models.audio_vae, models.vocoder, audio_latent)
+    return GenerationResult(frames, waveform, sample_rate, request.fps, video_latent, audio_latent)
 
 
 def generate(
@@ -56,7 +93,7 @@ def generate(
     *,
     callbacks: Callbacks | None = None,
 ) -> GenerationResult:
-    """Generate a clip: denoise, drop conditioning tokens, unpatchify, decode video (tiled when large) and audio.
+    """Generate a clip in one stage at the requested size.
 
     Args:
         models: loaded components (their dtype is the compute dtype; latents stay in it between steps).
@@ -68,13 +105,7 @@ def generate(
     """
     callbacks = callbacks or Callbacks()
     video, audio = denoise_latents(models, request, contexts, callbacks=callbacks)
-    video_latent = unpatchify_state_latent(video)
-    audio_latent = unpatchify_state_latent(audio)
-    callbacks.check()
-    frames = decode_video(models.video_vae, video_latent, mode=request.tiling, callbacks=callbacks)
-    callbacks.check()
-    waveform, sample_rate = decode_audio(models.audio_vae, models.vocoder, audio_latent)
-    return GenerationResult(frames, waveform, sample_rate, request.fps, video_latent, audio_latent)
+    return decode_outputs(models, request, video, audio, callbacks)
 
 
 def _on(contexts: TextContexts, *, device: torch.device, dtype: torch.dtype) -> TextContexts:

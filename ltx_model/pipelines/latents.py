@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -31,25 +32,47 @@ def audio_grid(request: GenerationRequest, config: AudioVAEConfig) -> AudioGrid:
     )
 
 
+@dataclass(frozen=True)
+class LatentSetup:
+    """How a stage's latents start.
+
+    Attributes:
+        audio_config: the audio VAE config (audio latent geometry).
+        dtype, device: latent dtype (the transformer's compute dtype) and device.
+        video_latent, audio_latent: optional unpatchified start latents (stage 2: the upsampled video and the
+            stage-1 audio); None = zeros.
+        noise_scale: 1 = pure noise; stage 2 re-noises with its first sigma (0.909375).
+    """
+
+    audio_config: AudioVAEConfig
+    dtype: torch.dtype
+    device: torch.device
+    video_latent: torch.Tensor | None = None
+    audio_latent: torch.Tensor | None = None
+    noise_scale: float | torch.Tensor = 1.0
+
+
 def noised_states(
     request: GenerationRequest,
     conditionings: Sequence[ConditioningItem],
-    *,
-    audio_config: AudioVAEConfig,
+    setup: LatentSetup,
     generator: torch.Generator,
-    dtype: torch.dtype,
-    device: torch.device,
 ) -> tuple[LatentState, LatentState]:
-    """Zero latents → video conditionings applied → video noise, then audio noise, from ONE generator.
+    """Start latents → video conditionings applied → video noise, then audio noise, from ONE generator.
 
     Mirrors ltx-pipelines ``denoise_audio_video``: noise is drawn in the latent dtype with the patchified shape
-    (appended conditioning tokens included) and applied as ``noise · mask + latent · (1 - mask)``.
+    (appended conditioning tokens included) and applied as ``noise · m + latent · (1 - m)``, ``m`` = mask x scale.
     Returns patchified ``(video_state, audio_state)``.
     """
-    video = initial_state(video_grid(request), dtype=dtype, device=device)
+    kw = {"dtype": setup.dtype, "device": setup.device}
+    video = initial_state(video_grid(request), latent=_cast(setup.video_latent, setup), **kw)
     for item in conditionings:
         video = item.apply_to(video)
-    video = noise_state(video, generator, 1.0)
-    audio = initial_state(audio_grid(request, audio_config), dtype=dtype, device=device)
-    audio = noise_state(audio, generator, 1.0)
+    video = noise_state(video, generator, setup.noise_scale)
+    audio = initial_state(audio_grid(request, setup.audio_config), latent=_cast(setup.audio_latent, setup), **kw)
+    audio = noise_state(audio, generator, setup.noise_scale)
     return video, audio
+
+
+def _cast(latent: torch.Tensor | None, setup: LatentSetup) -> torch.Tensor | None:
+    return None if latent is None else latent.to(device=setup.device, dtype=setup.dtype)

@@ -11,7 +11,8 @@ that differ by ~1e-6) and the waveform (atol 1e-4).
 
 Cases: distilled (8-sigma table, no guidance) T2V+audio for the 19B and 2.3 forms; the dev path with multimodal
 guidance (CFG with a negative context, STG on block 1, modality isolation, rescale) for both forms; and the I2V
-initial state (image CRF round trip, cover-resize, VAE encode, first-frame replacement, noise) before denoising.
+initial state (image CRF round trip, cover-resize, VAE encode, first-frame replacement, noise) before denoising;
+the two-stage distilled structure (half size, spatial x2 upsampler, re-noise, stage-2 sigmas) for both forms.
 Full I2V denoising is not compared with 1.0.0: with mixed per-token timesteps ltx-core 1.0.0 and HEAD (which our
 transformer follows) feed different cross-modal AdaLN inputs (ltx2-model.md §2.7).
 """
@@ -27,10 +28,11 @@ from ltx_core.components.diffusion_steps import EulerDiffusionStep
 from ltx_core.components.guiders import MultiModalGuider, MultiModalGuiderParams
 from ltx_core.components.noisers import GaussianNoiser
 from ltx_core.model.audio_vae import decode_audio as ref_decode_audio
+from ltx_core.model.upsampler import upsample_video
 from ltx_core.model.video_vae import decode_video as ref_decode_video
 from ltx_core.types import VideoPixelShape
 from ltx_pipelines.utils.args import ImageConditioningInput
-from ltx_pipelines.utils.constants import DISTILLED_SIGMA_VALUES
+from ltx_pipelines.utils.constants import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 from ltx_pipelines.utils.helpers import (
     combined_image_conditionings,
     denoise_audio_video,
@@ -43,13 +45,16 @@ from ltx_pipelines.utils.samplers import euler_denoising_loop
 from ltx_pipelines.utils.types import PipelineComponents
 from PIL import Image
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_upsampler
 from ltx_model.pipelines import (
+    Callbacks,
     GenerationRequest,
     ImageCondition,
+    LatentSetup,
     TextContexts,
     denoise_latents,
     generate,
+    generate_two_stage,
     image_conditionings,
     load_pipeline_models,
     noised_states,
@@ -105,11 +110,11 @@ def _reference_run(path: Path, sigmas: torch.Tensor, denoise_fn_factory: object)
     return video.latent, audio.latent, frames, waveform
 
 
-def _compare(ours: object, ref: tuple) -> None:
+def _compare(ours: object, ref: tuple, shape: tuple[int, int, int] = (FRAMES, HEIGHT, WIDTH)) -> None:
     ref_video, ref_audio, ref_frames, ref_wave = ref
     torch.testing.assert_close(ours.video_latent, ref_video, atol=LATENT_ATOL, rtol=LATENT_RTOL)
     torch.testing.assert_close(ours.audio_latent, ref_audio, atol=LATENT_ATOL, rtol=LATENT_RTOL)
-    assert ours.frames.shape == ref_frames.shape == (FRAMES, HEIGHT, WIDTH, 3)
+    assert ours.frames.shape == ref_frames.shape == (*shape, 3)
     diff = (ours.frames.int() - ref_frames.int()).abs()
     assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-3
     assert ours.sample_rate == ref_wave.sampling_rate
@@ -164,8 +169,8 @@ def test_pipeline_i2v_initial_state_matches_ltx_pipelines(demo: tuple[DemoFamily
     models = load_pipeline_models(path, dtype=F32, with_text=False)
     items = image_conditionings(request.images, models.video_vae, height=HEIGHT, width=WIDTH)
     generator = torch.Generator().manual_seed(SEED)
-    video, audio = noised_states(request, items, audio_config=models.audio_vae.config, generator=generator,
-                                 dtype=F32, device=CPU)  # fmt: skip
+    setup = LatentSetup(models.audio_vae.config, F32, CPU)
+    video, audio = noised_states(request, items, setup, generator)
 
     ledger = ModelLedger(dtype=F32, device=CPU, checkpoint_path=str(path))
     ref_generator = torch.Generator().manual_seed(SEED)
@@ -189,3 +194,40 @@ def test_pipeline_i2v_initial_state_matches_ltx_pipelines(demo: tuple[DemoFamily
     # the denoising loop itself runs (HEAD cross-modal AdaLN semantics for mixed timesteps; not compared to 1.0.0)
     final_video, _ = denoise_latents(models, request, _contexts(family))
     assert torch.isfinite(final_video.latent).all()
+
+
+def test_pipeline_two_stage_distilled_matches_ltx_pipelines(demo: tuple[DemoFamily, Path], tmp_path: Path) -> None:
+    """DistilledPipeline structure: half-size stage 1, upsample x2, re-noise (0.909375) and 3 refinement steps."""
+    family, path = demo
+    upsampler = write_demo_upsampler(tmp_path / "up.safetensors")
+    contexts, frames, height, width = _contexts(family), 9, 128, 128
+    request = GenerationRequest(height=height, width=width, num_frames=frames, fps=FPS, seed=SEED)
+    steps: list[tuple[int, int]] = []
+    models = load_pipeline_models(path, dtype=F32, with_text=False, upsampler=upsampler)
+    ours = generate_two_stage(models, request, contexts, callbacks=Callbacks(lambda d, t: steps.append((d, t))))
+    assert steps == [(i, 11) for i in range(1, 12)]
+
+    ledger = ModelLedger(dtype=F32, device=CPU, checkpoint_path=str(path), spatial_upsampler_path=str(upsampler))
+    transformer, encoder = ledger.transformer(), ledger.video_encoder()
+    noiser = GaussianNoiser(generator=torch.Generator(device=CPU).manual_seed(SEED))
+
+    def loop(sig: torch.Tensor, video: object, audio: object, stepper: object) -> tuple:
+        fn = simple_denoising_func(contexts.video, contexts.audio, transformer)
+        return euler_denoising_loop(sig, video, audio, stepper, fn)
+
+    def stage(h: int, w: int, sigmas: torch.Tensor, **kw: object) -> tuple:
+        return denoise_audio_video(
+            output_shape=VideoPixelShape(batch=1, frames=frames, width=w, height=h, fps=FPS), conditionings=[],
+            noiser=noiser, sigmas=sigmas, stepper=EulerDiffusionStep(), denoising_loop_fn=loop,
+            components=PipelineComponents(F32, CPU), dtype=F32, device=CPU, **kw,
+        )  # fmt: skip
+
+    with torch.no_grad():
+        video, audio = stage(height // 2, width // 2, torch.Tensor(DISTILLED_SIGMA_VALUES))
+        upscaled = upsample_video(latent=video.latent[:1], video_encoder=encoder, upsampler=ledger.spatial_upsampler())
+        sigmas2 = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES)
+        video, audio = stage(height, width, sigmas2, noise_scale=sigmas2[0], initial_video_latent=upscaled,
+                             initial_audio_latent=audio.latent)  # fmt: skip
+        ref_frames = torch.cat(list(ref_decode_video(video.latent, ledger.video_decoder(), None, None)))
+        ref_wave = ref_decode_audio(audio.latent, ledger.audio_decoder(), ledger.vocoder())
+    _compare(ours, (video.latent, audio.latent, ref_frames, ref_wave), (frames, height, width))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma
+from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
 from ltx_model.media import probe, write_mp4
 from ltx_model.pipelines import (
     Callbacks,
@@ -25,6 +25,7 @@ from ltx_model.pipelines import (
     dev_request,
     encode_text,
     generate,
+    generate_two_stage,
     image_conditionings,
     load_pipeline_models,
 )
@@ -190,3 +191,16 @@ def test_pipeline_cli_demo_run_writes_mp4(tmp_path: Path, capsys: pytest.Capture
     assert (video.codec, video.frames, video.rate, video.width, video.height) == ("h264", 9, 12.0, 64, 64)
     assert (audio.codec, audio.rate) == ("aac", 24000)
     assert main(["--out", str(out)]) == 2  # no checkpoint, no demo
+
+
+def test_pipeline_two_stage_shapes_and_errors(demo: tuple[DemoFamily, Path], tmp_path: Path) -> None:
+    upsampler = write_demo_upsampler(tmp_path / "up.safetensors")
+    models = load_pipeline_models(demo[1], dtype=torch.float32, upsampler=upsampler)
+    request = dataclasses.replace(SMALL, height=128, width=64, num_frames=9)
+    result = generate_two_stage(models, request, _contexts(models), stage2_sigmas=(0.5, 0.0))
+    assert result.frames.shape == (9, 128, 64, 3) and result.video_latent.shape == (1, 128, 2, 4, 2)
+    with pytest.raises(GenerationError, match="multiples of 64"):
+        generate_two_stage(models, dataclasses.replace(request, width=96), _contexts(models))
+    without = dataclasses.replace(models, upsampler=None)
+    with pytest.raises(GenerationError, match="upsampler"):
+        generate_two_stage(without, request, _contexts(models))
