@@ -17,6 +17,7 @@ from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
+from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .lora import LTX2NLoraLoader
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .upscale import LTX2NUpscaleLatent, LTX2NUpscalerLoader
@@ -27,6 +28,7 @@ _REQUIRED += [LTX2NLoraLoader, LTX2NUpscalerLoader, LTX2NUpscaleLatent]
 _REQUIRED += [LTX2NScheduler, LTX2NMultimodalGuider, LTX2NSampler]
 _REQUIRED += [LTX2NImageToVideo, LTX2NFirstLastFrame, LTX2NCropGuides]
 _REQUIRED += [LTX2NVideoVAELoader, LTX2NDecodeVideo, LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio]
+_REQUIRED += [LTX2NTextEncoderLoader, LTX2NTextEncode]
 
 # (module relative to this package, node class names); nothing optional yet.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = []
