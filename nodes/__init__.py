@@ -17,9 +17,9 @@ from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
-from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .lora import LTX2NLoraLoader
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
+from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .upscale import LTX2NUpscaleLatent, LTX2NUpscalerLoader
 from .vae import LTX2NDecodeVideo, LTX2NVideoVAELoader
 
