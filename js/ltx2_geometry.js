@@ -75,11 +75,14 @@ export function audioLatentFrames(frames, fps) {
   return fps > 0 ? roundHalfEven((frames / fps) * AUDIO_LATENTS_PER_SECOND) : 0;
 }
 
-/** Why these sizes cannot be encoded exactly (an empty list when they can); undefined sizes are not checked. */
-export function sizeProblems({ width, height, frames }) {
+/**
+ * Why these sizes cannot be encoded exactly (an empty list when they can); undefined sizes are not checked.
+ * `multiple` is the required width/height multiple: 32, or 64 when a two-stage run halves the first-stage size.
+ */
+export function sizeProblems({ width, height, frames, multiple = SPATIAL_DOWNSCALE }) {
   const problems = [];
   const spatial = [width, height].filter((v) => v !== undefined);
-  if (spatial.some((v) => v % SPATIAL_DOWNSCALE)) problems.push("width/height not multiples of 32");
+  if (spatial.some((v) => v % multiple)) problems.push(`width/height not multiples of ${multiple}`);
   if (frames !== undefined && !isValidFrames(frames)) problems.push(`frames not 1+8k (nearest ${snapFrames(frames)})`);
   return problems;
 }

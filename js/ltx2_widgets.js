@@ -10,7 +10,13 @@ export const SIZE_WIDGET_NAMES = {
   frames: ["frames", "length", "num_frames"],
   fps: ["fps", "frame_rate"],
   batch: ["batch_size"],
+  stages: ["stages"],
 };
+
+/** Whether a `stages` widget value selects a two-stage run (final size = 2x the first-stage latent). */
+export function isTwoStage(value) {
+  return /^two/i.test(String(value ?? ""));
+}
 
 /**
  * Register `extension` unless one with the same name is already registered. The pack's folder may be served under

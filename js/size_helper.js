@@ -2,7 +2,8 @@
 //
 // Attaches to every pack node (id prefix LTX2N) whose definition has width+height and/or a frame-count input
 // (frames | length | num_frames), optionally with a frame rate (fps | frame_rate) and batch_size:
-// - width/height snap to the nearest multiple of 32 after every edit (1000 -> 992);
+// - width/height snap to the nearest multiple of 32 after every edit (1000 -> 992); of 64 when a `stages` widget
+//   selects two stages (the first stage then runs at half size);
 // - frames snap to the nearest 1 + 8k after every edit (100 -> 97; rule in ltx2_geometry.js);
 // - a "seconds" widget (UI only, never saved) shows frames / fps and, when edited, sets frames to the nearest valid
 //   count for that duration (5 s at 25 fps -> 129 frames);
@@ -15,7 +16,7 @@ import {
   estimateActivationBytes, formatBytes, formatSeconds, latentGeometry, sizeProblems, snapFrames, snapMultiple,
 } from "./ltx2_geometry.js";
 import {
-  chainMethod, chainWidgetCallback, findWidget, fitNode, isWidgetLinked, NODE_ID_PREFIX, nodeDefInputNames,
+  chainMethod, chainWidgetCallback, findWidget, fitNode, isTwoStage, isWidgetLinked, NODE_ID_PREFIX, nodeDefInputNames,
   registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
 } from "./ltx2_widgets.js";
 
@@ -48,8 +49,11 @@ function readValue(node, widget) {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** The info text for the current widget values (one line per fact; undefined values are left out). */
-export function describeSizes({ width, height, frames, fps, batch = 1 }) {
+/**
+ * The info text for the current widget values (one line per fact; undefined values are left out). With
+ * `twoStage` the sizes are the final output size: the first stage runs at half width and height (multiples of 64).
+ */
+export function describeSizes({ width, height, frames, fps, batch = 1, twoStage = false }) {
   const lines = [];
   const hasFps = fps !== undefined;
   if (frames !== undefined && hasFps) {
@@ -58,10 +62,15 @@ export function describeSizes({ width, height, frames, fps, batch = 1 }) {
   if (width !== undefined && height !== undefined && frames !== undefined) {
     const g = latentGeometry({ width, height, frames, fps: fps ?? 0, batch });
     const audio = hasFps ? `, audio ${g.audioFrames}` : "";
-    lines.push(`latent ${g.latentFrames}x${g.latentHeight}x${g.latentWidth} (FxHxW)${audio}`);
+    const grid = (f, h, w) => `${f}x${h}x${w}`;
+    const final = grid(g.latentFrames, g.latentHeight, g.latentWidth);
+    const first = grid(g.latentFrames, Math.floor(g.latentHeight / 2), Math.floor(g.latentWidth / 2));
+    lines.push(`latent ${twoStage ? `${first} -> x2 ${final}` : final} (FxHxW)${audio}`);
     lines.push(`~${formatBytes(estimateActivationBytes(g))} activations/pass (bf16, batch ${batch})`);
   }
-  for (const problem of sizeProblems({ width, height, frames })) lines.push(`! ${problem}`);
+  for (const problem of sizeProblems({ width, height, frames, multiple: twoStage ? 64 : 32 })) {
+    lines.push(`! ${problem}`);
+  }
   return lines.join("\n");
 }
 
@@ -95,7 +104,7 @@ export function attachSizeHelper(node, roles) {
   for (const role of ["width", "height"]) {
     if (!w[role]) continue;
     chainWidgetCallback(w[role], function () {
-      const snapped = snapMultiple(this.value, 32, widgetLimits(this));
+      const snapped = snapMultiple(this.value, isTwoStage(w.stages?.value) ? 64 : 32, widgetLimits(this));
       if (snapped !== this.value) this.value = snapped;
       handle.refresh();
     });
@@ -107,7 +116,7 @@ export function attachSizeHelper(node, roles) {
       handle.refresh();
     });
   }
-  for (const role of ["fps", "batch"]) if (w[role]) chainWidgetCallback(w[role], () => handle.refresh());
+  for (const role of ["fps", "batch", "stages"]) if (w[role]) chainWidgetCallback(w[role], () => handle.refresh());
   if (w.frames && w.fps) handle.seconds = addSecondsWidget(node, w);
   handle.info = makeInfoWidget();
   node.addCustomWidget(handle.info);
@@ -134,6 +143,7 @@ function refreshSizes(node, w, handle) {
   const values = {
     width: readValue(node, w.width), height: readValue(node, w.height),
     frames: readValue(node, w.frames), fps: readValue(node, w.fps), batch: readValue(node, w.batch) ?? 1,
+    twoStage: isTwoStage(w.stages?.value),
   };
   if (values.fps !== undefined && !(values.fps > 0)) values.fps = undefined;
   if (handle.seconds && values.frames !== undefined && values.fps !== undefined) {

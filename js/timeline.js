@@ -189,7 +189,7 @@ function drawItems(ctx, scale, y, items) {
     ctx.fillRect(xa - 1, top, 3, TRACK_HEIGHT);
     ctx.fillRect(xb - 1, top, 3, TRACK_HEIGHT);
   }
-  ctx.textAlign = "center";
+  ctx.textAlign = "left";
   for (const m of items.markers) {
     const x = scale.toX(m.time);
     ctx.fillStyle = "#fc5";
@@ -199,7 +199,7 @@ function drawItems(ctx, scale, y, items) {
     ctx.lineTo(x + 5, top);
     ctx.lineTo(x, top + 6);
     ctx.fill();
-    ctx.fillText(String(m.widget.value), x, top + TRACK_HEIGHT - 7);
+    ctx.fillText(String(m.widget.value), x + 4, top + TRACK_HEIGHT - 4);
   }
 }
 
@@ -247,14 +247,17 @@ export function attachTimeline(node, binding) {
     /** Node-local [x, y] of a bound marker (widget name) or window edge ("start"/"end" of a window's start name). */
     locate(locatedNode, name, part = "marker") {
       const clip = clipOf(locatedNode, binding);
-      const scale = timeScale(this.width || locatedNode.size[0], clip.frames / clip.fps);
       const items = timelineItems(locatedNode, binding, clip);
-      const y = (this.last_y ?? this.y) + TRACK_TOP + TRACK_HEIGHT / 2;
       const marker = items.markers.find((m) => m.name === name);
-      if (part === "marker" && marker) return [scale.toX(marker.time), y];
       const win = items.windows.find((w) => w.name === name);
-      if (!win) return null;
-      return [scale.toX(part === "end" ? win.t1 : win.t0), y];
+      if (part === "marker") return marker ? this.locateTime(locatedNode, marker.time) : null;
+      return win ? this.locateTime(locatedNode, part === "end" ? win.t1 : win.t0) : null;
+    },
+    /** Node-local [x, y] of time `seconds` on the track (y: the track's middle). */
+    locateTime(locatedNode, seconds) {
+      const clip = clipOf(locatedNode, binding);
+      const scale = timeScale(this.width || locatedNode.size[0], clip.frames / clip.fps);
+      return [scale.toX(seconds), (this.last_y ?? this.y) + TRACK_TOP + TRACK_HEIGHT / 2];
     },
   });
   node.addCustomWidget(widget);
@@ -267,6 +270,7 @@ registerOnce(app, {
   timelineNodes: TIMELINE_NODES,
   registerTimelineNode,
   attachTimeline,
+  clipOf,
   nodeCreated(node) {
     const binding = TIMELINE_NODES[node.comfyClass ?? node.type];
     if (binding && !findWidget(node, TIMELINE_WIDGET)) attachTimeline(node, binding);
