@@ -9,6 +9,7 @@ retried with smaller tiles after an out-of-memory error. The helpers at the top 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from comfy_api.latest import io
 from torch import nn
 
-from ..ltx_model.loading import Component, load_component
+from ..ltx_model.loading import Component, SafetensorsHeader, load_component, read_header
 from ..ltx_model.video_vae import (
     PaddingMode,
     SpatialTilingConfig,
@@ -182,7 +183,11 @@ class VideoVAEModule(nn.Module):
         that length).
         """
         ts = self.vae.config.time_scale
-        return self.vae.encode(pixels[:, :, : 1 + ts * ((pixels.shape[2] - 1) // ts)])
+        frames = 1 + ts * ((pixels.shape[2] - 1) // ts)
+        if frames != pixels.shape[2]:
+            logging.warning("LTX-2 video VAE encode: %d frames is not 1 + %dk; using the first %d",
+                            pixels.shape[2], ts, frames)
+        return self.vae.encode(pixels[:, :, :frames])
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Normalised latent (B, 128, F, h, w) -> pixels (B, 3, 1 + 8(F-1), 32h, 32w) in about [-1, 1].
@@ -207,12 +212,25 @@ def _frames_down(scale: int) -> Callable[[int], int]:
     return lambda frames: max(0, (frames + scale - 1) // scale)
 
 
+def video_vae_source(path: str) -> SafetensorsHeader:
+    """The file's header; for a standalone VAE stored without the ``vae.`` prefix (the layout core's VAELoader
+    reads: ``encoder.*``, ``decoder.*``, ``per_channel_statistics.*``) a view naming its tensors with the prefix.
+    The file's ``config`` metadata must still carry the ``vae`` section."""
+    header = read_header(path)
+    names = header.tensors
+    if any(k.startswith("vae.") for k in names) or not any(k.startswith(("encoder.", "decoder.")) for k in names):
+        return header
+    renamed = {"vae." + k: dataclasses.replace(info, name="vae." + k) for k, info in names.items()}
+    return dataclasses.replace(header, tensors=renamed)
+
+
 class LTX2VideoVAE(comfy.sd.VAE):
-    """The LTX-2 / LTX-2.3 video VAE of a file as ComfyUI's ``VAE`` (weights read from the ``vae.*`` tensors)."""
+    """The LTX-2 / LTX-2.3 video VAE of a file as ComfyUI's ``VAE`` (weights read from the ``vae.*`` tensors, or
+    an unprefixed standalone VAE file)."""
 
     def __init__(self, path: str) -> None:
         init_host_vae(self, [torch.bfloat16, torch.float32])
-        vae = load_component(path, Component.VIDEO_VAE, dtype=self.vae_dtype,
+        vae = load_component(video_vae_source(path), Component.VIDEO_VAE, dtype=self.vae_dtype,
                              operations=comfy.ops.disable_weight_init)
         cfg = vae.config
         ts, ss = cfg.time_scale, cfg.space_scale

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
-from ltx_model.loading import read_header
+from ltx_model.loading import read_header, write_safetensors
 
 pytestmark = pytest.mark.comfy
 
@@ -79,9 +79,24 @@ def test_video_vae_loader_gives_core_vae_with_official_keys(comfy_host, pack_nod
     assert vae.memory_used_decode((1, 128, 2, 2, 2), vae.vae_dtype) > 0
 
 
-def test_video_vae_loader_rejects_file_without_vae(comfy_host, pack_nodes):
-    from ltx_model.loading import write_safetensors
+def test_video_vae_loader_reads_unprefixed_standalone_file(comfy_host, pack_nodes, vaes, demo_ckpts):
+    """models/vae file in the layout core's VAELoader reads (no ``vae.`` prefix) with the config metadata."""
+    import json
 
+    from safetensors import safe_open
+
+    with safe_open(str(demo_ckpts[DemoFamily.LTX2]), framework="pt") as f:
+        tensors = {k.removeprefix("vae."): f.get_tensor(k) for k in f.keys() if k.startswith("vae.")}  # noqa: SIM118
+        config = {"vae": json.loads(f.metadata()["config"])["vae"]}
+    write_safetensors(comfy_host.model_dir("vae") / "ltx2n_vae_only.safetensors", tensors,
+                      metadata={"config": json.dumps(config)})
+    vae = pack_nodes.vae.LTX2NVideoVAELoader.execute(vae_name="ltx2n_vae_only.safetensors").result[0]
+    latent = _latent(9)
+    torch.testing.assert_close(_library_images(vae, latent), _library_images(vaes[DemoFamily.LTX2], latent),
+                               atol=0, rtol=0)
+
+
+def test_video_vae_loader_rejects_file_without_vae(comfy_host, pack_nodes):
     write_safetensors(comfy_host.model_dir("vae") / "ltx2n_not_a_vae.safetensors", {"w": torch.zeros(2)})
     with pytest.raises(ValueError, match="ltx2n_not_a_vae.safetensors has no loadable LTX-2 video VAE"):
         pack_nodes.vae.LTX2NVideoVAELoader.execute(vae_name="ltx2n_not_a_vae.safetensors")
