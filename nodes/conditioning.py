@@ -86,8 +86,10 @@ class AVParts:
 def prepare_image(image: torch.Tensor, *, width: int, height: int, crf: int) -> torch.Tensor:
     """First frame of an IMAGE ``(N, H, W, C)`` in [0, 1] -> ``(1, height, width, 3)`` in [0, 1]: CRF round trip
     (ltx_model.media), then cover-resize (bilinear, sizes rounded up) and center crop, as ltx-pipelines does."""
-    pixels = (image[0, ..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu()
-    frame = torch.from_numpy(np.ascontiguousarray(crf_round_trip(pixels, crf))).float()  # (H', W', 3)
+    frame = image[0, ..., :3].float().cpu() * 255  # (H, W, 3) in [0, 255]
+    if crf:  # the round trip works on 8-bit pixels; without it the host's float pixels are kept as they are
+        pixels = frame.clamp(0, 255).round().to(torch.uint8)
+        frame = torch.from_numpy(np.ascontiguousarray(crf_round_trip(pixels, crf))).float()  # (H', W', 3)
     x = frame.permute(2, 0, 1)[None]
     scale = max(height / x.shape[-2], width / x.shape[-1])
     size = (math.ceil(x.shape[-2] * scale), math.ceil(x.shape[-1] * scale))

@@ -47,14 +47,15 @@ def prompt(model, seed: int, *, tokens: int = 5, frame_rate: float = 24.0) -> li
     return [[torch.randn(1, tokens, sum(widths), generator=g), {"frame_rate": frame_rate}]]
 
 
-class _Stats(torch.nn.Module):
-    """Per-channel statistics with the buffer names of the LTX video VAE."""
+def _statistics() -> torch.nn.Module:
+    """The library's per-channel statistics module (``normalize`` / ``un_normalize``) with random values."""
+    from ltx_model.video_vae.layers import PerChannelStatistics
 
-    def __init__(self) -> None:
-        super().__init__()
-        g = torch.Generator().manual_seed(3)
-        self.register_buffer("std-of-means", torch.rand(128, generator=g) + 0.5)
-        self.register_buffer("mean-of-means", torch.randn(128, generator=g) * 0.1)
+    stats = PerChannelStatistics(128)
+    g = torch.Generator().manual_seed(3)
+    stats.get_buffer("std-of-means").copy_(torch.rand(128, generator=g) + 0.5)
+    stats.get_buffer("mean-of-means").copy_(torch.randn(128, generator=g) * 0.1)
+    return stats
 
 
 class StandInVAE:
@@ -66,7 +67,7 @@ class StandInVAE:
 
     def __init__(self) -> None:
         self.first_stage_model = torch.nn.Module()
-        self.first_stage_model.per_channel_statistics = _Stats()
+        self.first_stage_model.per_channel_statistics = _statistics()
 
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         n, h, w, _ = pixels.shape
