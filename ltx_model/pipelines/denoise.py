@@ -25,8 +25,11 @@ from ltx_model.sampling import (
 )
 from ltx_model.transformer import LTXTransformer, Modality, Perturbation, Perturbations, SkipAttention
 
-# (video_state, audio_state, sigmas, step_index) -> (video x0, audio x0), both (1, T, D)
-DenoiseFn = Callable[[LatentState, LatentState, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+# (video_state | None, audio_state | None, sigmas, step_index) -> (video x0 | None, audio x0 | None), each (1, T, D);
+# a stream that is None (text-to-audio has no video) stays None and is never computed.
+DenoiseFn = Callable[
+    [LatentState | None, LatentState | None, torch.Tensor, int], tuple[torch.Tensor | None, torch.Tensor | None]
+]
 
 ISOLATE_MODALITIES = Perturbations(
     (Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO))
@@ -34,8 +37,12 @@ ISOLATE_MODALITIES = Perturbations(
 NEUTRAL = GuiderParams()
 
 
-def modality(state: LatentState, context: torch.Tensor, sigma: torch.Tensor, *, enabled: bool = True) -> Modality:
-    """Transformer input of one stream at ``sigma`` (timesteps = denoise_mask · sigma per token)."""
+def modality(
+    state: LatentState | None, context: torch.Tensor | None, sigma: torch.Tensor, *, enabled: bool = True
+) -> Modality | None:
+    """Transformer input of one stream at ``sigma`` (timesteps = denoise_mask · sigma per token); None → None."""
+    if state is None:
+        return None
     return Modality(
         latent=state.latent,
         sigma=modality_sigma(state, sigma),
@@ -48,20 +55,28 @@ def modality(state: LatentState, context: torch.Tensor, sigma: torch.Tensor, *, 
 
 
 def predict_x0(
-    transformer: LTXTransformer, video: Modality, audio: Modality, perturbations: Perturbations | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One transformer pass → per-stream x0 predictions ``(1, T, D)`` (float32 math, latent dtype)."""
+    transformer: LTXTransformer,
+    video: Modality | None,
+    audio: Modality | None,
+    perturbations: Perturbations | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """One transformer pass → per-stream x0 predictions ``(1, T, D)`` (float32 math, latent dtype).
+
+    A stream given as None is left out of the pass (no tokens computed) and returns None.
+    """
     with torch.no_grad():
         v_velocity, a_velocity = transformer(video, audio, perturbations)
-    return to_denoised(video.latent, v_velocity, video.timesteps), to_denoised(
-        audio.latent, a_velocity, audio.timesteps
-    )
+    return _x0(video, v_velocity), _x0(audio, a_velocity)
+
+
+def _x0(stream: Modality | None, velocity: torch.Tensor | None) -> torch.Tensor | None:
+    return None if stream is None else to_denoised(stream.latent, velocity, stream.timesteps)
 
 
 def simple_denoiser(transformer: LTXTransformer, contexts: TextContexts) -> DenoiseFn:
     """Distilled-model denoiser: one positive-prompt pass per step, no guidance."""
 
-    def denoise(video: LatentState, audio: LatentState, sigmas: torch.Tensor, step: int) -> tuple:
+    def denoise(video: LatentState | None, audio: LatentState | None, sigmas: torch.Tensor, step: int) -> tuple:
         sigma = sigmas[step]
         return predict_x0(transformer, modality(video, contexts.video, sigma), modality(audio, contexts.audio, sigma))
 
@@ -96,7 +111,7 @@ class GuidedDenoiser:
     audio_guidance: Guidance | None
     _last: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def _negative(self, video: GuiderParams, audio: GuiderParams) -> tuple[torch.Tensor, torch.Tensor]:
+    def _negative(self, video: GuiderParams, audio: GuiderParams) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         ctx = self.contexts
         for name, params, negative in (("video", video, ctx.negative_video), ("audio", audio, ctx.negative_audio)):
             if params.needs_uncond() and negative is None:
@@ -106,7 +121,9 @@ class GuidedDenoiser:
             ctx.negative_audio if ctx.negative_audio is not None else ctx.audio,
         )
 
-    def _passes(self, v: Modality, a: Modality, vp: GuiderParams, ap: GuiderParams, sigma: torch.Tensor) -> dict:
+    def _passes(
+        self, v: Modality | None, a: Modality | None, vp: GuiderParams, ap: GuiderParams, sigma: torch.Tensor
+    ) -> dict:
         """Run the needed passes; ``{"cond"|"uncond"|"perturbed"|"isolated": (video x0, audio x0)}``."""
         out = {"cond": predict_x0(self.transformer, v, a)}
         if vp.needs_uncond() or ap.needs_uncond():
@@ -114,11 +131,11 @@ class GuidedDenoiser:
             out["uncond"] = predict_x0(self.transformer, _with_context(v, neg_v, sigma), _with_context(a, neg_a, sigma))
         if vp.needs_perturbed() or ap.needs_perturbed():
             out["perturbed"] = predict_x0(self.transformer, v, a, _stg_perturbations(vp, ap))
-        if vp.needs_isolated() or ap.needs_isolated():
+        if (vp.needs_isolated() or ap.needs_isolated()) and v is not None and a is not None:
             out["isolated"] = predict_x0(self.transformer, v, a, ISOLATE_MODALITIES)
         return out
 
-    def __call__(self, video: LatentState, audio: LatentState, sigmas: torch.Tensor, step: int) -> tuple:
+    def __call__(self, video: LatentState | None, audio: LatentState | None, sigmas: torch.Tensor, step: int) -> tuple:
         sigma = sigmas[step]
         vp, ap = _params_at(self.video_guidance, sigma), _params_at(self.audio_guidance, sigma)
         skip_v, skip_a = vp.skips_step(step), ap.skips_step(step)
@@ -129,6 +146,9 @@ class GuidedDenoiser:
         passes = self._passes(v, a, vp, ap, sigma)
         results = []
         for index, (params, skip) in enumerate(((vp, skip_v), (ap, skip_a))):
+            if passes["cond"][index] is None:  # stream left out (text-to-audio: no video)
+                results.append(None)
+                continue
             if skip and self._last is not None:
                 results.append(self._last[index])
                 continue
@@ -138,28 +158,35 @@ class GuidedDenoiser:
         return self._last
 
 
-def _with_context(m: Modality, context: torch.Tensor, sigma: torch.Tensor) -> Modality:
+def _with_context(m: Modality | None, context: torch.Tensor | None, sigma: torch.Tensor) -> Modality | None:
     """The same stream input with another text context (the uncond pass is always enabled, as the reference)."""
+    if m is None:
+        return None
     return Modality(latent=m.latent, sigma=m.sigma, timesteps=m.timesteps, positions=m.positions, context=context,
                     enabled=True, attention_mask=m.attention_mask)  # fmt: skip
 
 
 def euler_loop(
     sigmas: torch.Tensor,
-    video: LatentState,
-    audio: LatentState,
+    video: LatentState | None,
+    audio: LatentState | None,
     denoise: DenoiseFn,
     *,
     callbacks: Callbacks | None = None,
-) -> tuple[LatentState, LatentState]:
+) -> tuple[LatentState | None, LatentState | None]:
     """ltx-pipelines ``euler_denoising_loop``: for every sigma but the last, x0 → blend with the clean latent by
-    the denoise mask → Euler step. Checks the interrupt before and reports progress after each step."""
+    the denoise mask → Euler step. Checks the interrupt before and reports progress after each step.
+    A stream given as None (text-to-audio: no video) stays None."""
     callbacks = callbacks or Callbacks()
     total = len(sigmas) - 1
     for step in range(total):
         callbacks.check()
         video_x0, audio_x0 = denoise(video, audio, sigmas, step)
-        video = denoise_to_next(video, video_x0, sigmas[step], sigmas[step + 1])
-        audio = denoise_to_next(audio, audio_x0, sigmas[step], sigmas[step + 1])
+        video = _step(video, video_x0, sigmas, step)
+        audio = _step(audio, audio_x0, sigmas, step)
         callbacks.progress(step + 1, total)
     return video, audio
+
+
+def _step(state: LatentState | None, x0: torch.Tensor | None, sigmas: torch.Tensor, step: int) -> LatentState | None:
+    return None if state is None else denoise_to_next(state, x0, sigmas[step], sigmas[step + 1])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 import torch
 
+from ltx_model.conditioning import ConditioningItem
 from ltx_model.pipelines.decode import decode_audio, decode_video
-from ltx_model.pipelines.denoise import DenoiseFn, GuidedDenoiser, euler_loop, simple_denoiser
+from ltx_model.pipelines.denoise import DenoiseFn, GuidedDenoiser, simple_denoiser
 from ltx_model.pipelines.images import image_conditionings
-from ltx_model.pipelines.latents import LatentSetup, noised_states
+from ltx_model.pipelines.latents import audio_grid, video_grid
 from ltx_model.pipelines.models import PipelineModels
 from ltx_model.pipelines.request import (
     Callbacks,
@@ -18,6 +20,7 @@ from ltx_model.pipelines.request import (
     TextContexts,
     validate_request,
 )
+from ltx_model.pipelines.streams import StreamGrids, StreamSpec, denoise_streams
 from ltx_model.sampling import LatentState, unpatchify_state_latent
 
 
@@ -28,14 +31,48 @@ def make_denoiser(models: PipelineModels, request: GenerationRequest, contexts: 
     return GuidedDenoiser(models.transformer, contexts, request.video_guidance, request.audio_guidance)
 
 
+class Frozen(Enum):
+    """Which stream a stage holds fixed (mask 0, sigma 0 for the transformer: HEAD ``ModalitySpec.frozen``)."""
+
+    NONE = "none"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One denoising stage: the request (its size, sigmas, guidance and images) and how its latents start."""
+    """One denoising stage: the request (its size, sigmas, guidance and images) and how its latents start.
+
+    Attributes:
+        request: size, sigmas, guidance, image conditions (encoded at this stage's size).
+        video_latent, audio_latent: unpatchified start latents (None = zeros).
+        noise_scale: noise scale of both streams (stage 2: its first sigma).
+        video_items, audio_items: extra conditioning items applied after the request's images (keyframes,
+            IC-LoRA references, temporal region masks...).
+        frozen: a stream held fixed (A2V audio, V2A video).
+        with_video: False leaves the video stream out (text-to-audio: no video tokens are computed).
+    """
 
     request: GenerationRequest
     video_latent: torch.Tensor | None = None
     audio_latent: torch.Tensor | None = None
     noise_scale: float | torch.Tensor = 1.0
+    video_items: tuple[ConditioningItem, ...] = ()
+    audio_items: tuple[ConditioningItem, ...] = ()
+    frozen: Frozen = Frozen.NONE
+    with_video: bool = True
+
+
+def stage_specs(models: PipelineModels, stage: Stage) -> tuple[StreamSpec | None, StreamSpec]:
+    """The stage's ``(video_spec | None, audio_spec)``: image conditionings (encoded now) + extra items."""
+    request = stage.request
+    video = None
+    if stage.with_video:
+        images = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
+        video = StreamSpec((*images, *stage.video_items), stage.video_latent, stage.noise_scale,
+                           frozen=stage.frozen is Frozen.VIDEO)  # fmt: skip
+    audio = StreamSpec(stage.audio_items, stage.audio_latent, stage.noise_scale, frozen=stage.frozen is Frozen.AUDIO)
+    return video, audio
 
 
 def run_stage(
@@ -45,21 +82,19 @@ def run_stage(
     generator: torch.Generator,
     *,
     callbacks: Callbacks | None = None,
-) -> tuple[LatentState, LatentState]:
-    """Image conditionings (encoded at the stage size), noise (video then audio, from ``generator``), Euler loop.
+) -> tuple[LatentState | None, LatentState]:
+    """Conditionings (encoded at the stage size), noise (video then audio, from ``generator``), Euler loop.
 
-    Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present).
+    Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present;
+    ``video_state`` is None when ``stage.with_video`` is False).
     """
     request = stage.request
     validate_request(request)
     device, dtype = models.device, models.dtype
-    conditionings = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
-    setup = LatentSetup(models.audio_vae.config, dtype, device, stage.video_latent, stage.audio_latent,
-                        stage.noise_scale)  # fmt: skip
-    video, audio = noised_states(request, conditionings, setup, generator)
-    sigmas = torch.tensor(request.sigmas, dtype=torch.float32, device=device)
+    grids = StreamGrids(video_grid(request) if stage.with_video else None, audio_grid(request, models.audio_vae.config))
     contexts = _on(contexts, device=device, dtype=dtype)
-    return euler_loop(sigmas, video, audio, make_denoiser(models, request, contexts), callbacks=callbacks)
+    return denoise_streams(grids, stage_specs(models, stage), request.sigmas, make_denoiser(models, request, contexts),
+                           generator, dtype=dtype, device=device, callbacks=callbacks)  # fmt: skip
 
 
 def denoise_latents(

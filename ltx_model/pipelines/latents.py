@@ -10,7 +10,8 @@ import torch
 from ltx_model.audio import AudioVAEConfig
 from ltx_model.conditioning import ConditioningItem
 from ltx_model.pipelines.request import GenerationRequest
-from ltx_model.sampling import AudioGrid, LatentState, VideoGrid, initial_state, noise_state
+from ltx_model.pipelines.streams import StreamSpec, stream_state
+from ltx_model.sampling import AudioGrid, LatentState, VideoGrid
 
 
 def video_grid(request: GenerationRequest, *, channels: int = 128) -> VideoGrid:
@@ -65,14 +66,8 @@ def noised_states(
     Returns patchified ``(video_state, audio_state)``.
     """
     kw = {"dtype": setup.dtype, "device": setup.device}
-    video = initial_state(video_grid(request), latent=_cast(setup.video_latent, setup), **kw)
-    for item in conditionings:
-        video = item.apply_to(video)
-    video = noise_state(video, generator, setup.noise_scale)
-    audio = initial_state(audio_grid(request, setup.audio_config), latent=_cast(setup.audio_latent, setup), **kw)
-    audio = noise_state(audio, generator, setup.noise_scale)
+    video_spec = StreamSpec(tuple(conditionings), setup.video_latent, setup.noise_scale)
+    video = stream_state(video_grid(request), video_spec, generator, **kw)
+    audio_spec = StreamSpec(initial_latent=setup.audio_latent, noise_scale=setup.noise_scale)
+    audio = stream_state(audio_grid(request, setup.audio_config), audio_spec, generator, **kw)
     return video, audio
-
-
-def _cast(latent: torch.Tensor | None, setup: LatentSetup) -> torch.Tensor | None:
-    return None if latent is None else latent.to(device=setup.device, dtype=setup.dtype)

@@ -157,6 +157,7 @@ class GenerationResult:
         fps: video frame rate.
         video_latent: ``(1, 128, F', H/32, W/32)`` final (normalised) video latent.
         audio_latent: ``(1, 8, T, 16)`` final audio latent.
+        notes: remarks about adapted inputs (audio padded, reference resized...); empty when nothing was changed.
     """
 
     frames: torch.Tensor
@@ -165,3 +166,4 @@ class GenerationResult:
     fps: float
     video_latent: torch.Tensor
     audio_latent: torch.Tensor
+    notes: tuple[str, ...] = ()

@@ -11,13 +11,14 @@ For a dev checkpoint the reference fuses the distilled LoRA for stage 2; fuse it
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 
 from ltx_model.pipelines.generate import Stage, decode_outputs, run_stage
 from ltx_model.pipelines.models import PipelineModels
 from ltx_model.pipelines.request import Callbacks, GenerationError, GenerationRequest, GenerationResult, TextContexts
-from ltx_model.sampling import STAGE2_DISTILLED_SIGMAS, unpatchify_state_latent
+from ltx_model.sampling import STAGE2_DISTILLED_SIGMAS, LatentState, unpatchify_state_latent
 from ltx_model.upsampler import upsample_latent
 
 
@@ -38,6 +39,44 @@ def upsample_video_latent(models: PipelineModels, latent: torch.Tensor) -> torch
                                std=stats.get_buffer("std-of-means"))  # fmt: skip
 
 
+StageHook = Callable[[Stage, int], Stage]
+"""``hook(default_stage, stage_number) -> stage``: a mode's change to stage 1 or 2 (extra items, frozen stream...)."""
+
+
+def _same(stage: Stage, number: int) -> Stage:
+    return stage
+
+
+def denoise_two_stage(
+    models: PipelineModels,
+    request: GenerationRequest,
+    contexts: TextContexts,
+    *,
+    callbacks: Callbacks | None = None,
+    stage2_sigmas: tuple[float, ...] = STAGE2_DISTILLED_SIGMAS,
+    stage2_models: PipelineModels | None = None,
+    hook: StageHook = _same,
+) -> tuple[LatentState, LatentState]:
+    """Half-size stage 1, x2 latent upsample, full-size stage-2 refinement (sizes: multiples of 64).
+
+    Returns the final patchified ``(video_state, audio_state)`` of stage 2.
+    """
+    if request.height % 64 or request.width % 64:
+        raise GenerationError(f"two-stage sizes must be multiples of 64, got {request.height}x{request.width}")
+    callbacks = callbacks or Callbacks()
+    total = len(request.sigmas) + len(stage2_sigmas) - 2
+    generator = torch.Generator(device=models.device).manual_seed(request.seed)
+    half = dataclasses.replace(request, height=request.height // 2, width=request.width // 2)
+    video, audio = run_stage(models, hook(Stage(half), 1), contexts, generator,
+                             callbacks=_stage_callbacks(callbacks, 0, total))  # fmt: skip
+    refine = dataclasses.replace(request, sigmas=stage2_sigmas, video_guidance=None, audio_guidance=None)
+    start = Stage(refine, video_latent=upsample_video_latent(models, unpatchify_state_latent(video)),
+                  audio_latent=unpatchify_state_latent(audio),
+                  noise_scale=torch.tensor(stage2_sigmas[0], dtype=torch.float32))  # fmt: skip
+    stage_cb = _stage_callbacks(callbacks, len(request.sigmas) - 1, total)
+    return run_stage(stage2_models or models, hook(start, 2), contexts, generator, callbacks=stage_cb)
+
+
 def generate_two_stage(
     models: PipelineModels,
     request: GenerationRequest,
@@ -46,20 +85,10 @@ def generate_two_stage(
     callbacks: Callbacks | None = None,
     stage2_sigmas: tuple[float, ...] = STAGE2_DISTILLED_SIGMAS,
     stage2_models: PipelineModels | None = None,
+    hook: StageHook = _same,
 ) -> GenerationResult:
-    """Half-size stage 1, x2 latent upsample, full-size stage-2 refinement, decode (sizes: multiples of 64)."""
-    if request.height % 64 or request.width % 64:
-        raise GenerationError(f"two-stage sizes must be multiples of 64, got {request.height}x{request.width}")
+    """:func:`denoise_two_stage`, then decode with the stage-2 models."""
     callbacks = callbacks or Callbacks()
-    total = len(request.sigmas) + len(stage2_sigmas) - 2
-    generator = torch.Generator(device=models.device).manual_seed(request.seed)
-    half = dataclasses.replace(request, height=request.height // 2, width=request.width // 2)
-    video, audio = run_stage(models, Stage(half), contexts, generator, callbacks=_stage_callbacks(callbacks, 0, total))
-    refine = dataclasses.replace(request, sigmas=stage2_sigmas, video_guidance=None, audio_guidance=None)
-    start = Stage(refine, video_latent=upsample_video_latent(models, unpatchify_state_latent(video)),
-                  audio_latent=unpatchify_state_latent(audio),
-                  noise_scale=torch.tensor(stage2_sigmas[0], dtype=torch.float32))  # fmt: skip
-    second = stage2_models or models
-    stage_cb = _stage_callbacks(callbacks, len(request.sigmas) - 1, total)
-    video, audio = run_stage(second, start, contexts, generator, callbacks=stage_cb)
-    return decode_outputs(second, request, video, audio, callbacks)
+    video, audio = denoise_two_stage(models, request, contexts, callbacks=callbacks, stage2_sigmas=stage2_sigmas,
+                                     stage2_models=stage2_models, hook=hook)  # fmt: skip
+    return decode_outputs(stage2_models or models, request, video, audio, callbacks)
