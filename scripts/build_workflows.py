@@ -288,4 +288,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module imported under its own name: workflow_specs imports Ref/Node from `build_workflows`, and
+    # isinstance checks need those classes, not copies defined in `__main__`.
+    import importlib
+
+    sys.exit(importlib.import_module("build_workflows").main())

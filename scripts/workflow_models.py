@@ -41,6 +41,10 @@ MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
     # The VAE loaders also list models/vae; our workflows point them at the single-file checkpoint.
     ("LTX2NVideoVAELoader", "vae_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
     ("LTX2NAudioVAELoader", "vae_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    ("LTX2NTextEncoderLoader", "gemma"): ModelInput("text_encoders", ModelKind.GEMMA),  # "folder/" entries
+    ("LTX2NTextEncoderLoader", "ckpt_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    ("LTX2NUpscalerLoader", "upscaler_name"): ModelInput("latent_upscale_models", ModelKind.UPSAMPLER),
+    ("LTX2NLoraLoader", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LoraLoaderModelOnly", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LoadImage", "image"): ModelInput("input", ModelKind.IMAGE),
 }
@@ -156,13 +160,16 @@ def write_demo_lora(path: Path, family: Any, *, rank: int = 4, seed: int = 0) ->
 
 
 def write_example_image(path: Path, *, width: int = 96, height: int = 64) -> Path:
-    """A small RGB PNG (colour gradient with a bright square) for image-conditioned workflows."""
+    """A small RGB PNG (colour gradient with a bright square) for image-conditioned workflows; names containing
+    "last" get the mirrored picture, so first and last frames differ."""
     import numpy as np
     from PIL import Image
 
     y, x = np.mgrid[0:height, 0:width]
     picture = np.stack([255 * x / max(1, width - 1), 255 * y / max(1, height - 1), np.full_like(x, 96)], axis=-1)
     picture[height // 4: height // 2, width // 4: width // 2] = 240
+    if "last" in path.stem:
+        picture = picture[::-1, ::-1]
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(picture.astype(np.uint8)).save(path)
     return path

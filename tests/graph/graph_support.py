@@ -22,8 +22,10 @@ from workflow_models import ModelKind, ModelRef, demo_family, model_refs, write_
 TINY = {"width": 64, "height": 64, "frames": 9, "steps": 2}
 """Input name -> tiny value, applied to every node that has the input as a literal."""
 
-UPSCALE_X2_NODES = frozenset({"LTX2NLatentUpscale", "LTXVLatentUpsampler"})
+UPSCALE_X2_NODES = frozenset({"LTX2NUpscaleLatent", "LTXVLatentUpsampler"})
 """Nodes that double the latent's width and height (spatial x2 upscalers)."""
+TWO_STAGE_PREFIX = "two stages"
+"""``LTX2NEmptyAVLatent.stages`` values starting with this take the FINAL size and make a half-size latent."""
 
 AUDIO_DURATION_TOLERANCE_S = 0.06
 """|audio - video| duration bound: the audio latent count is round(duration x 25) (+-0.02 s), the causal audio
@@ -73,17 +75,19 @@ class ExpectedVideo:
 def shrink(prompt: dict[str, Any], sizes: dict[str, Any] | None = None) -> ExpectedVideo:
     """Set tiny sizes in place (``TINY`` by input name) and return the expected output video.
 
-    The output size is the latent size times 2 per spatial x2 upscaler; the frame rate is ``CreateVideo``'s.
+    The output size is the latent's pixel size (half the given size for a two-stage empty latent) times 2 per
+    spatial x2 upscaler; the frame rate is ``CreateVideo``'s.
     """
     sizes = {**TINY, **(sizes or {})}
-    changed = {name for _, name in override_inputs(prompt, sizes)}
-    missing = sorted({"width", "height", "frames"} - changed)
+    changed = override_inputs(prompt, sizes)
+    missing = sorted({"width", "height", "frames"} - {name for _, name in changed})
     assert not missing, f"no literal {missing} input to shrink (sizes must be set in one place)"
-    scale = 2 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X2_NODES)
+    two_stage = any(str(prompt[nid]["inputs"].get("stages", "")).startswith(TWO_STAGE_PREFIX) for nid, _ in changed)
+    scale = 2 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X2_NODES) / (2 if two_stage else 1)
     (create,) = nodes_of_type(prompt, "CreateVideo")
     fps = prompt[create]["inputs"]["fps"]
     assert not is_link(fps), "CreateVideo fps must be a literal"
-    return ExpectedVideo(sizes["width"] * scale, sizes["height"] * scale, sizes["frames"], float(fps))
+    return ExpectedVideo(round(sizes["width"] * scale), round(sizes["height"] * scale), sizes["frames"], float(fps))
 
 
 def check_mp4(path: Path, expected: ExpectedVideo) -> None:

@@ -1,6 +1,8 @@
 """Workflows through the real host: UI format -> API format (comfy-cli's converter against live schemas) -> run.
 
-``test_workflow_file`` is parametrized over every ``workflows/*.json`` file stem, so each shipped workflow runs.
+``test_workflow_file`` is parametrized over every ``workflows/*.json`` file stem, so each shipped workflow runs: tiny
+demo model files are written under exactly the names it references, sizes are shrunk (64x64, 9 frames, 2 steps),
+and the saved mp4 must hold one h264 and one aac stream with the expected frames, size, fps and duration.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from graph_support import check_mp4, shrink
+from host import PromptRejected
 from safetensors.torch import load_file
+from workflow_api import load_workflow, saved_files
 
 pytestmark = pytest.mark.graph
 
@@ -34,7 +39,8 @@ def av_split_ui_workflow(width: int, height: int, frames: int, fps: float) -> di
     """UI-format graph: Empty Audio+Video Latent -> core LTXVSeparateAVLatent -> two core SaveLatent nodes."""
     return {
         "nodes": [
-            _ui_node(1, "LTX2NEmptyAVLatent", [width, height, frames, fps, 1], [], [_latent_out("av_latent", [1])]),
+            _ui_node(1, "LTX2NEmptyAVLatent", [width, height, frames, fps, 1, "one stage"], [],
+                     [_latent_out("av_latent", [1])]),
             _ui_node(2, "LTXVSeparateAVLatent", [], [_latent_in("av_latent", 1)],
                      [_latent_out("video_latent", [2]), _latent_out("audio_latent", [3])]),
             _ui_node(3, "SaveLatent", ["ltx2n/video"], [_latent_in("samples", 2)], []),
@@ -52,15 +58,26 @@ def test_workflow_folder_listing_matches_host(comfy_host):
     assert sorted(listed) == [p.stem for p in WORKFLOW_FILES]
 
 
+def test_workflow_files_match_generator(comfy_host):
+    """The committed files are exactly what scripts/build_workflows.py makes from the live schemas."""
+    from build_workflows import expected_files
+
+    expected = expected_files(comfy_host.object_info())
+    assert sorted(p.name for p in expected) == sorted(p.name for p in WORKFLOW_FILES)
+    stale = [p.name for p, text in expected.items() if p.read_text(encoding="utf-8") != text]
+    assert stale == [], "regenerate with: python scripts/build_workflows.py"
+
+
 def test_workflow_ui_to_api_conversion_runs(comfy_host):
     prompt = comfy_host.ui_to_api(av_split_ui_workflow(96, 64, 17, 24.0))
     assert prompt["1"] == {"class_type": "LTX2NEmptyAVLatent", "_meta": {"title": "Empty Audio+Video Latent"},
-                           "inputs": {"width": 96, "height": 64, "frames": 17, "fps": 24.0, "batch_size": 1}}
+                           "inputs": {"width": 96, "height": 64, "frames": 17, "fps": 24.0, "batch_size": 1,
+                                      "stages": "one stage"}}
     assert prompt["2"]["inputs"] == {"av_latent": ["1", 0]}
     result = comfy_host.run(prompt)
     assert result.success, result.error()
     saved = {nid: result.ui_outputs[nid]["latents"][0] for nid in ("3", "4")}
-    out = comfy_host.workdir / "output"
+    out = comfy_host.output_dir
     video = load_file(str(out / saved["3"]["subfolder"] / saved["3"]["filename"]))["latent_tensor"]
     audio = load_file(str(out / saved["4"]["subfolder"] / saved["4"]["filename"]))["latent_tensor"]
     assert tuple(video.shape) == (1, 128, 3, 2, 3)
@@ -68,19 +85,22 @@ def test_workflow_ui_to_api_conversion_runs(comfy_host):
 
 
 def test_workflow_bad_frames_rejected_before_running(comfy_host):
-    from host import PromptRejected
-
     with pytest.raises(PromptRejected) as info:
         comfy_host.validate(comfy_host.ui_to_api(av_split_ui_workflow(96, 64, 20, 24.0)))
     assert "1 + 8k" in json.dumps(info.value.node_errors)
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=[p.stem for p in WORKFLOW_FILES])
-def test_workflow_file(comfy_host, pack_nodes, path):
-    workflow = json.loads(path.read_text(encoding="utf-8"))
-    prompt = comfy_host.ui_to_api(workflow)
-    ours = set(comfy_host.pack.NODE_CLASS_MAPPINGS)
-    foreign = sorted({n["class_type"] for n in prompt.values()} - ours - comfy_host.core_node_ids)
+def test_workflow_file(graph_host, model_store, path):
+    prompt = graph_host.ui_to_api(load_workflow(path))
+    ours = set(graph_host.pack.NODE_CLASS_MAPPINGS)
+    foreign = sorted({n["class_type"] for n in prompt.values()} - ours - graph_host.core_node_ids)
     assert foreign == [], f"{path.name} uses nodes that are neither ours nor core"
-    result = comfy_host.run(prompt)
+    expected = shrink(prompt)
+    written = model_store.ensure(prompt)
+    assert written, f"{path.name} references no model files"
+    result = graph_host.run(prompt)
     assert result.success, result.error()
+    (video,) = saved_files(result.ui_outputs, graph_host.output_dir)
+    assert video.parent.name == "LTX-2" and video.name.startswith(path.stem)
+    check_mp4(video, expected)
