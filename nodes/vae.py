@@ -189,11 +189,11 @@ class VideoVAEModule(nn.Module):
                             pixels.shape[2], ts, frames)
         return self.vae.encode(pixels[:, :, :frames])
 
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+    def decode(self, latent: torch.Tensor, **_vae_options: Any) -> torch.Tensor:
         """Normalised latent (B, 128, F, h, w) -> pixels (B, 3, 1 + 8(F-1), 32h, 32w) in about [-1, 1].
 
         A reflect-padded decoder (19B) cannot decode a 1-cell-wide latent; core's tiler can cut such edge tiles, so
-        they are replicate-padded to 2 cells and the extra pixels cropped.
+        they are replicate-padded to 2 cells and the extra pixels cropped. Core's ``vae_options`` are ignored.
         """
         h, w = latent.shape[-2:]
         grow_h, grow_w = max(0, 2 - h), max(0, 2 - w)
@@ -278,8 +278,9 @@ class LTX2VideoVAE(comfy.sd.VAE):
         for index, plan in enumerate(plans):
             failed = False
             try:
-                self.model.decode_tiled(latent, plan.tiling, progress=progress, compute_device=self.device,
-                                        compute_dtype=self.vae_dtype, out=out)
+                with torch.no_grad():
+                    self.model.decode_tiled(latent, plan.tiling, progress=progress, compute_device=self.device,
+                                            compute_dtype=self.vae_dtype, out=out)
             except Exception as exc:
                 if not is_out_of_memory(exc) or index == len(plans) - 1:
                     raise
