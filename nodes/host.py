@@ -1,8 +1,10 @@
-"""The pack's only bridge into ComfyUI's model machinery.
+"""The pack's bridge into ComfyUI's diffusion-model machinery.
 
-This is the one module that imports ``comfy.model_base`` / ``model_patcher`` / ``ops`` / ``sd`` / ``folder_paths`` /
-``latent_formats``: latent formats, the audio+video latent container, and (further down) the ``BaseModel`` wrapper
-around ``ltx_model``'s transformer. Node modules call into here; they never import ``comfy.*`` model code themselves.
+Latent formats, the audio+video latent container, the ``BaseModel`` wrapper around ``ltx_model``'s transformer
+(with the text connectors when the checkpoint has them), the checkpoint loader with its :class:`ModelFacts`
+(family / variant, for the defaults of the sampling nodes), header-only validation and model-folder helpers. The
+MODEL is built here only; other node modules use ComfyUI's sampling / patcher APIs on it (VAE modules build their
+own ``comfy.sd.VAE`` objects).
 """
 
 from __future__ import annotations

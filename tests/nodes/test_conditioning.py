@@ -180,3 +180,14 @@ def test_empty_latent_bad_sizes_rejected_at_validation(comfy_host, inputs, messa
 def test_empty_latent_two_stage_is_half_size(pack_nodes):
     latent = pack_nodes.latents.LTX2NEmptyAVLatent.execute(128, 64, 9, 24.0, 1, "two stages (x2 upscale)").result[0]
     assert tuple(latent["samples"].unbind()[0].shape) == (1, 128, 2, 1, 2)
+
+
+def test_text_connectors_loaded_under_official_names(comfy_host, demo_models, demo_files):
+    from ltx_model.loading import read_header
+
+    for name, model in ((demo_files.ltx23_dev, demo_models["2.3-dev"]),
+                        (demo_files.ltx2_distilled, demo_models["19b-distilled"])):
+        header = read_header(comfy_host.model_dir("checkpoints") / name)
+        file_keys = {k for k in header.tensors if k.startswith("model.diffusion_model.")}
+        model_keys = {"model." + k for k in model.model.state_dict() if k.startswith("diffusion_model.")}
+        assert model_keys == file_keys and any("audio_embeddings_connector" in k for k in model_keys)

@@ -154,3 +154,22 @@ def test_sampler_dev_auto_uses_multimodal_guidance_and_interrupts(pack_nodes, de
             pack_nodes.sampling.LTX2NSampler.execute(model, pos, neg, latent, 3, "LTX-2 schedule", 2, "none")
     finally:
         comfy.model_management.interrupt_current_processing(False)
+
+
+def test_guidance_core_ltxav_switches_map_to_perturbations(comfy_host, pack_nodes, demo_models):
+    """core's transformer_options switches (a2v/v2a_cross_attn, run_vx) work on our transformer too."""
+    lib = pack_module(comfy_host, "ltx_model.transformer")
+    dm = demo_models["2.3-dev"].model.diffusion_model
+    g = torch.Generator().manual_seed(9)
+    x = [torch.randn(1, 128, 2, 2, 2, generator=g), torch.randn(1, 8, 9, 16, generator=g)]
+    ctx, sigma = prompt(demo_models["2.3-dev"], 1)[0][0], torch.tensor([0.6])
+
+    def run(options):
+        return dm(x, sigma, context=ctx, frame_rate=24.0, transformer_options=options)
+
+    skip = lib.Perturbations((lib.Perturbation(lib.SkipAttention.AUDIO_TO_VIDEO),))
+    core_style, plain = run({"a2v_cross_attn": False}), run({})
+    ours = run({pack_nodes.diffusion.PERTURBATIONS_KEY: skip})
+    assert torch.equal(core_style[0], ours[0]) and not torch.equal(ours[0], plain[0])
+    frozen = run({"run_vx": False})
+    assert not torch.equal(frozen[0], plain[0])
