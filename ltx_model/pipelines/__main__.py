@@ -1,5 +1,5 @@
 """``python -m ltx_model.pipelines``: see :mod:`ltx_model.pipelines.cli`."""
 
-from ltx_model.pipelines.cli import main
+from .cli import main
 
 raise SystemExit(main())

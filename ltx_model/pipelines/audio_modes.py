@@ -16,20 +16,20 @@ import dataclasses
 import numpy as np
 import torch
 
-from ltx_model.conditioning import FrozenAudio
-from ltx_model.pipelines.decode import decode_audio, decode_video
-from ltx_model.pipelines.generate import Frozen, Stage, run_stage
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import (
+from ..conditioning import FrozenAudio
+from ..sampling import STAGE2_DISTILLED_SIGMAS, unpatchify_state_latent
+from .decode import decode_audio, decode_video
+from .generate import Frozen, Stage, run_stage
+from .models import PipelineModels
+from .request import (
     Callbacks,
     GenerationError,
     GenerationRequest,
     GenerationResult,
     TextContexts,
 )
-from ltx_model.pipelines.sources import as_frames, encode_clip_audio, encode_frames
-from ltx_model.pipelines.two_stage import denoise_two_stage
-from ltx_model.sampling import STAGE2_DISTILLED_SIGMAS, unpatchify_state_latent
+from .sources import as_frames, encode_clip_audio, encode_frames
+from .two_stage import denoise_two_stage
 
 
 def generate_audio_to_video(

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 
-from ltx_model.demo_weights import DemoFamily, write_demo_model_set
-from ltx_model.loading import Variant, detect, read_header
-from ltx_model.media import read_image, write_mp4
-from ltx_model.pipelines.generate import generate
-from ltx_model.pipelines.models import load_pipeline_models
-from ltx_model.pipelines.presets import dev_request
-from ltx_model.pipelines.request import Callbacks, GenerationRequest, ImageCondition
-from ltx_model.pipelines.text import encode_text
+from ..demo_weights import DemoFamily, write_demo_model_set
+from ..loading import Variant, detect, read_header
+from ..media import read_image, write_mp4
+from .generate import generate
+from .models import load_pipeline_models
+from .presets import dev_request
+from .request import Callbacks, GenerationRequest, ImageCondition
+from .text import encode_text
 
 _DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ltx_model.audio import AudioVAE, Vocoder
-from ltx_model.pipelines.request import Callbacks, TilingMode
-from ltx_model.video_vae import TilingConfig, VideoVAE, decode_layout
+from ..audio import AudioVAE, Vocoder
+from ..video_vae import TilingConfig, VideoVAE, decode_layout
+from .request import Callbacks, TilingMode
 
 
 def to_uint8_frames(pixels: torch.Tensor) -> torch.Tensor:

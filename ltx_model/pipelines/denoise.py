@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ltx_model.pipelines.request import Callbacks, Guidance, TextContexts
-from ltx_model.sampling import (
+from ..sampling import (
     GuiderParams,
     LatentState,
     denoise_to_next,
@@ -23,7 +22,8 @@ from ltx_model.sampling import (
     timesteps_from_mask,
     to_denoised,
 )
-from ltx_model.transformer import LTXTransformer, Modality, Perturbation, Perturbations, SkipAttention
+from ..transformer import LTXTransformer, Modality, Perturbation, Perturbations, SkipAttention
+from .request import Callbacks, Guidance, TextContexts
 
 # (video_state | None, audio_state | None, sigmas, step_index) -> (video x0 | None, audio x0 | None), each (1, T, D);
 # a stream that is None (text-to-audio has no video) stays None and is never computed.

@@ -16,10 +16,11 @@ from enum import Enum
 import numpy as np
 import torch
 
-from ltx_model.conditioning import TemporalRegionMask
-from ltx_model.pipelines.generate import Frozen, Stage, decode_outputs, run_stage
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import (
+from ..conditioning import TemporalRegionMask
+from ..sampling import DISTILLED_SIGMAS
+from .generate import Frozen, Stage, decode_outputs, run_stage
+from .models import PipelineModels
+from .request import (
     Callbacks,
     GenerationError,
     GenerationRequest,
@@ -28,8 +29,7 @@ from ltx_model.pipelines.request import (
     TextContexts,
     TilingMode,
 )
-from ltx_model.pipelines.sources import ClipAudio, as_frames, encode_clip_audio, encode_frames, fit_waveform
-from ltx_model.sampling import DISTILLED_SIGMAS
+from .sources import ClipAudio, as_frames, encode_clip_audio, encode_frames, fit_waveform
 
 Waveform = torch.Tensor | np.ndarray
 

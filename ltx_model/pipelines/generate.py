@@ -7,21 +7,21 @@ from enum import Enum
 
 import torch
 
-from ltx_model.conditioning import ConditioningItem
-from ltx_model.pipelines.decode import decode_audio, decode_video
-from ltx_model.pipelines.denoise import DenoiseFn, GuidedDenoiser, simple_denoiser
-from ltx_model.pipelines.images import image_conditionings
-from ltx_model.pipelines.latents import audio_grid, video_grid
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import (
+from ..conditioning import ConditioningItem
+from ..sampling import LatentState, unpatchify_state_latent
+from .decode import decode_audio, decode_video
+from .denoise import DenoiseFn, GuidedDenoiser, simple_denoiser
+from .images import image_conditionings
+from .latents import audio_grid, video_grid
+from .models import PipelineModels
+from .request import (
     Callbacks,
     GenerationRequest,
     GenerationResult,
     TextContexts,
     validate_request,
 )
-from ltx_model.pipelines.streams import StreamGrids, StreamSpec, denoise_streams
-from ltx_model.sampling import LatentState, unpatchify_state_latent
+from .streams import StreamGrids, StreamSpec, denoise_streams
 
 
 def make_denoiser(models: PipelineModels, request: GenerationRequest, contexts: TextContexts) -> DenoiseFn:

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltx_model.conditioning import ConditioningItem, ImageAtLatentIndex, KeyframeAtFrame
-from ltx_model.media import crf_round_trip
-from ltx_model.pipelines.request import ImageCondition
-from ltx_model.video_vae import VideoVAE
+from ..conditioning import ConditioningItem, ImageAtLatentIndex, KeyframeAtFrame
+from ..media import crf_round_trip
+from ..video_vae import VideoVAE
+from .request import ImageCondition
 
 
 def resize_and_center_crop(image: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -12,11 +12,13 @@ import dataclasses
 
 import torch
 
-from ltx_model.conditioning import ConditioningItem, KeyframeAtFrame
-from ltx_model.pipelines.generate import Stage, decode_outputs, run_stage
-from ltx_model.pipelines.images import image_pixels
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import (
+from ..conditioning import ConditioningItem, KeyframeAtFrame
+from ..sampling import STAGE2_DISTILLED_SIGMAS
+from ..video_vae import VideoVAE
+from .generate import Stage, decode_outputs, run_stage
+from .images import image_pixels
+from .models import PipelineModels
+from .request import (
     Callbacks,
     GenerationError,
     GenerationRequest,
@@ -24,9 +26,7 @@ from ltx_model.pipelines.request import (
     ImageCondition,
     TextContexts,
 )
-from ltx_model.pipelines.two_stage import generate_two_stage
-from ltx_model.sampling import STAGE2_DISTILLED_SIGMAS
-from ltx_model.video_vae import VideoVAE
+from .two_stage import generate_two_stage
 
 
 def check_keyframes(images: tuple[ImageCondition, ...], num_frames: int) -> None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ltx_model.audio import AudioVAEConfig
-from ltx_model.conditioning import ConditioningItem
-from ltx_model.pipelines.request import GenerationRequest
-from ltx_model.pipelines.streams import StreamSpec, stream_state
-from ltx_model.sampling import AudioGrid, LatentState, VideoGrid
+from ..audio import AudioVAEConfig
+from ..conditioning import ConditioningItem
+from ..sampling import AudioGrid, LatentState, VideoGrid
+from .request import GenerationRequest
+from .streams import StreamSpec, stream_state
 
 
 def video_grid(request: GenerationRequest, *, channels: int = 128) -> VideoGrid:

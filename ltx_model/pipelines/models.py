@@ -9,12 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ltx_model.audio import AudioVAE, Vocoder
-from ltx_model.loading import Component, load_component, read_header
-from ltx_model.text import EmbeddingsConnectors, TextProjection
-from ltx_model.transformer import LTXTransformer
-from ltx_model.upsampler import LatentUpsampler
-from ltx_model.video_vae import VideoVAE
+from ..audio import AudioVAE, Vocoder
+from ..loading import Component, load_component, read_header
+from ..text import EmbeddingsConnectors, TextProjection
+from ..transformer import LTXTransformer
+from ..upsampler import LatentUpsampler
+from ..video_vae import VideoVAE
 
 
 @dataclass

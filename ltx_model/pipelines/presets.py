@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ltx_model.pipelines.request import GenerationRequest
-from ltx_model.sampling import defaults_for_version, ltx2_sigmas
+from ..sampling import defaults_for_version, ltx2_sigmas
+from .request import GenerationRequest
 
 
 def dev_request(model_version: str | None, *, steps: int | None = None, **fields: Any) -> GenerationRequest:  # noqa: ANN401

@@ -9,8 +9,8 @@ from enum import Enum
 import numpy as np
 import torch
 
-from ltx_model.media import DEFAULT_IMAGE_CRF
-from ltx_model.sampling import DISTILLED_SIGMAS, GuiderParams, SigmaBinnedGuiderParams
+from ..media import DEFAULT_IMAGE_CRF
+from ..sampling import DISTILLED_SIGMAS, GuiderParams, SigmaBinnedGuiderParams
 
 Guidance = GuiderParams | SigmaBinnedGuiderParams
 

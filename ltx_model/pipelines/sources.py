@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ltx_model.audio import AudioVAE, audio_latent_frames_for_video, to_stereo
-from ltx_model.pipelines.images import resize_and_center_crop
-from ltx_model.pipelines.request import GenerationError
-from ltx_model.video_vae import VideoVAE
+from ..audio import AudioVAE, audio_latent_frames_for_video, to_stereo
+from ..video_vae import VideoVAE
+from .images import resize_and_center_crop
+from .request import GenerationError
 
 
 def as_frames(frames: torch.Tensor | np.ndarray) -> torch.Tensor:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ltx_model.conditioning import ConditioningItem
-from ltx_model.pipelines.denoise import DenoiseFn, euler_loop
-from ltx_model.pipelines.request import Callbacks
-from ltx_model.sampling import AudioGrid, LatentState, VideoGrid, initial_state, noise_state
+from ..conditioning import ConditioningItem
+from ..sampling import AudioGrid, LatentState, VideoGrid, initial_state, noise_state
+from .denoise import DenoiseFn, euler_loop
+from .request import Callbacks
 
 
 @dataclass(frozen=True)

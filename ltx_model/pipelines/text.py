@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import os
 
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import TextContexts
-from ltx_model.text import GemmaTextEncoder, encode_prompts
+from ..text import GemmaTextEncoder, encode_prompts
+from .models import PipelineModels
+from .request import TextContexts
 
 
 def encode_text(

@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import torch
 
-from ltx_model.pipelines.generate import Stage, decode_outputs, run_stage
-from ltx_model.pipelines.models import PipelineModels
-from ltx_model.pipelines.request import Callbacks, GenerationError, GenerationRequest, GenerationResult, TextContexts
-from ltx_model.sampling import STAGE2_DISTILLED_SIGMAS, LatentState, unpatchify_state_latent
-from ltx_model.upsampler import upsample_latent
+from ..sampling import STAGE2_DISTILLED_SIGMAS, LatentState, unpatchify_state_latent
+from ..upsampler import upsample_latent
+from .generate import Stage, decode_outputs, run_stage
+from .models import PipelineModels
+from .request import Callbacks, GenerationError, GenerationRequest, GenerationResult, TextContexts
 
 
 def _stage_callbacks(callbacks: Callbacks, offset: int, total: int) -> Callbacks:
