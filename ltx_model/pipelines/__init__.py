@@ -7,18 +7,24 @@ Typical use::
     result = generate(models, GenerationRequest(height=512, width=768, num_frames=121, fps=24), contexts)
     write_mp4("out.mp4", result.frames, fps=result.fps, waveform=result.waveform, sample_rate=result.sample_rate)
 
+Modes (each a plain function taking models, tensors/paths and text contexts): :func:`generate_keyframes`,
+:func:`generate_audio_to_video`, :func:`generate_audio` (text-to-audio), :func:`generate_audio_for_video`
+(Foley), :func:`extend_clip`, :func:`retake`, :func:`generate_ic_lora`, :func:`upscale_clip` (temporal x2 /
+spatial x1.5), :func:`generate_long_video`, :func:`enhance_prompt` and :func:`save_text_contexts` /
+:func:`load_text_contexts`.
+
 Distilled checkpoints use the default 8-sigma table without guidance; dev checkpoints pass ``ltx2_sigmas(steps)``
 and :class:`~ltx_model.sampling.GuiderParams` per stream (see :func:`dev_request`).
 """
 
-from ltx_model.pipelines.decode import decode_audio, decode_video, to_uint8_frames
-from ltx_model.pipelines.denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
-from ltx_model.pipelines.generate import Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
-from ltx_model.pipelines.images import image_conditionings, image_pixels, resize_and_center_crop
-from ltx_model.pipelines.latents import LatentSetup, audio_grid, noised_states, video_grid
-from ltx_model.pipelines.models import PipelineModels, load_pipeline_models
-from ltx_model.pipelines.presets import dev_request
-from ltx_model.pipelines.request import (
+from .decode import decode_audio, decode_video, to_uint8_frames
+from .denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
+from .generate import Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
+from .images import image_conditionings, image_pixels, resize_and_center_crop
+from .latents import LatentSetup, audio_grid, noised_states, video_grid
+from .models import PipelineModels, load_pipeline_models
+from .presets import dev_request
+from .request import (
     Callbacks,
     GenerationError,
     GenerationInterrupted,
@@ -29,10 +35,47 @@ from ltx_model.pipelines.request import (
     TilingMode,
     validate_request,
 )
-from ltx_model.pipelines.text import encode_text
-from ltx_model.pipelines.two_stage import generate_two_stage, upsample_video_latent
+from .text import encode_text
+from .two_stage import generate_two_stage, upsample_video_latent
 
 __all__ = [
+    "AudioResult",
+    "generate_audio",
+    "generate_audio_for_video",
+    "generate_audio_to_video",
+    "Direction",
+    "RetakeTarget",
+    "Sampling",
+    "SourceClip",
+    "check_window",
+    "extend_clip",
+    "retake",
+    "EnhanceKind",
+    "PromptEnhancer",
+    "enhance_prompt",
+    "load_prompt_enhancer",
+    "load_text_contexts",
+    "save_text_contexts",
+    "system_prompt",
+    "Frozen",
+    "ICReference",
+    "generate_ic_lora",
+    "lora_reference_downscale_factor",
+    "reference_conditionings",
+    "generate_keyframes",
+    "keyframe_conditionings",
+    "LongVideoRequest",
+    "LongVideoResult",
+    "generate_long_video",
+    "ClipAudio",
+    "encode_clip_audio",
+    "encode_frames",
+    "StreamSpec",
+    "denoise_streams",
+    "freeze",
+    "denoise_two_stage",
+    "upscale_clip",
+    "upscale_video_latent",
     "upsample_video_latent",
     "generate_two_stage",
     "LatentSetup",
