@@ -163,6 +163,7 @@ registerOnce(app, {
     });
     chainMethod(nodeType.prototype, "onConfigure", function () {
       this.ltx2SizeHelper?.refresh();
+      fitNode(this); // a saved size predating the helper's rows would let the text run over the next node
     });
   },
 });

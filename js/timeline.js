@@ -12,7 +12,7 @@
 import { app } from "../../scripts/app.js";
 import { clamp, formatSeconds } from "./ltx2_geometry.js";
 import {
-  findWidget, fitNode, isWidgetLinked, registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
+  chainMethod, findWidget, fitNode, isWidgetLinked, registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
 } from "./ltx2_widgets.js";
 
 export const EXTENSION_NAME = "LTX2Native.Timeline";
@@ -262,6 +262,7 @@ export function attachTimeline(node, binding) {
   });
   node.addCustomWidget(widget);
   fitNode(node);
+  chainMethod(node, "onConfigure", () => fitNode(node)); // a loaded workflow's saved size may predate the strip
   return widget;
 }
 

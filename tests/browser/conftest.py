@@ -55,7 +55,7 @@ def comfy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComfyServ
 
 
 @pytest.fixture(scope="session")
-def browser_session(comfy_server: ComfyServer) -> Iterator[tuple[Any, ConsoleLog]]:
+def browser_session(request: pytest.FixtureRequest) -> Iterator[tuple[Any, ConsoleLog]]:
     """(page, console log): ComfyUI's frontend opened once in headless Chromium, the app fully started."""
     if not CHROMIUM.is_file():
         _missing(f"{CHROMIUM} not found: run scripts/install_browser.sh")
@@ -63,6 +63,7 @@ def browser_session(comfy_server: ComfyServer) -> Iterator[tuple[Any, ConsoleLog
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("playwright (Python) is not installed: pip install -r tests/requirements.txt")
+    comfy_server: ComfyServer = request.getfixturevalue("comfy_server")  # only once the browser side is there
     log = ConsoleLog()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS[1:])

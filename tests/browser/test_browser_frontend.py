@@ -27,12 +27,20 @@ LOAD_WORKFLOW = """async ({workflow, name}) => {
     const missing = new Set(declared.map((n) => n.type).filter((t) => !known(t)));
     await app.loadGraphData(workflow, true, true, name);
     for (const node of app.graph.nodes) if (!known(node.type)) missing.add(node.type);
+    if (app.graph.nodes.length) {  // frame the whole graph for the screenshot
+        const rects = app.graph.nodes.map((n) => n.boundingRect);
+        const x = Math.min(...rects.map((r) => r[0]));
+        const y = Math.min(...rects.map((r) => r[1]));
+        const w = Math.max(...rects.map((r) => r[0] + r[2])) - x;
+        const h = Math.max(...rects.map((r) => r[1] + r[3])) - y;
+        app.canvas.ds.fitToBounds?.([x, y, w, h], {zoom: 0.9});
+    }
     app.canvas.setDirty(true, true);
     return {missing: [...missing].sort(), loaded: app.graph.nodes.length};
 }"""
 
 
-def test_browser_pack_extensions_load_without_errors(comfy_server, browser_session):
+def test_browser_pack_extensions_load_without_errors(browser_session, comfy_server):
     page, console = browser_session
     listed = comfy_server.get_json("/extensions")
     prefix = f"/extensions/{PACK_NAME}/"

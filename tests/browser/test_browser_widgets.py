@@ -41,6 +41,14 @@ def info_lines(values: dict) -> list[str]:
     return values["ltx2_size_info"].splitlines()
 
 
+def node_size_and_needed(page, node_id: int) -> tuple[list[float], list[float]]:
+    """A node's current size and the size its widgets need (LiteGraph's computeSize)."""
+    return page.evaluate("""(id) => {
+        const node = window.comfyAPI.app.app.graph.getNodeById(id);
+        return [node.size, node.computeSize()];
+    }""", node_id)
+
+
 def new_node_typed(page, node_type: str, name: str, text: str, *, before: dict | None = None) -> tuple[int, dict]:
     """Add a node, optionally preset widget values, type ``text`` into widget ``name``; (node id, widget values)."""
     node = add_node(page, node_type)
@@ -124,7 +132,7 @@ def test_browser_size_helper_widgets_stay_out_of_saved_workflow_and_api_prompt(c
 def test_browser_size_helper_reflects_loaded_workflow_values(page, console):
     mark = console.mark()
     workflow = {"last_node_id": 1, "last_link_id": 0, "version": 0.4, "links": [], "groups": [], "extra": {},
-                "nodes": [{"id": 1, "type": LATENT_NODE, "pos": [100, 100], "size": [420, 260], "flags": {},
+                "nodes": [{"id": 1, "type": LATENT_NODE, "pos": [100, 100], "size": [300, 120], "flags": {},
                            "order": 0, "mode": 0, "inputs": [], "properties": {},
                            "outputs": [{"name": "av_latent", "type": "LATENT", "links": []}],
                            "widgets_values": [640, 384, 97, 24, 2]}]}
@@ -134,6 +142,8 @@ def test_browser_size_helper_reflects_loaded_workflow_values(page, console):
     assert values["seconds"] == 4.04
     assert info_lines(values) == ["4.04 s at 24 fps (97 frames)", "latent 13x12x20 (FxHxW), audio 101",
                                   "~1.2 GB activations/pass (bf16, batch 2)"]
+    size, needed = node_size_and_needed(page, 1)
+    assert size[1] >= needed[1] > 120, "the saved size was not grown to fit the helper's rows"
     assert console.errors(mark) == []
 
 
@@ -189,4 +199,19 @@ def test_browser_timeline_clip_length_from_upstream_latent_node(test_nodes, cons
     drag(test_nodes, timeline_point(test_nodes, node, "frame_idx"), timeline_x_for_time(test_nodes, node, 2.0))
     save_screenshot(test_nodes, "timeline-upstream-clip")
     assert widget_values(test_nodes, node)["frame_idx"] == 50  # 2 s at 25 fps
+    assert console.errors(mark) == []
+
+
+def test_browser_timeline_on_loaded_workflow_without_clip_source(test_nodes, console):
+    mark = console.mark()
+    workflow = {"last_node_id": 1, "last_link_id": 0, "version": 0.4, "links": [], "groups": [], "extra": {},
+                "nodes": [{"id": 1, "type": TEST_UPSTREAM_NODE, "pos": [120, 120], "size": [400, 60], "flags": {},
+                           "order": 0, "mode": 0, "properties": {}, "outputs": [],
+                           "inputs": [{"name": "latent", "type": "LATENT", "link": None}],
+                           "widgets_values": [36]}]}
+    test_nodes.evaluate("async (wf) => window.comfyAPI.app.app.loadGraphData(wf, true, true, 'timeline')", workflow)
+    assert clip_of(test_nodes, 1) == {"frames": 121, "fps": 25, "source": "default"}
+    assert timeline_point(test_nodes, 1, "frame_idx")[0] == pytest.approx(timeline_x_for_time(test_nodes, 1, 1.44))
+    size, needed = node_size_and_needed(test_nodes, 1)
+    assert size[1] >= needed[1] > 60, "the saved size was not grown to fit the timeline"
     assert console.errors(mark) == []
