@@ -26,6 +26,10 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACK_NAME = "ltx2_native"
+if str(REPO_ROOT) not in sys.path:
+    # `ltx_model` as a plain library for the scripts. Appended, so ComfyUI's root (put first by boot) still wins
+    # for `nodes`; the pack's own `nodes/` package is only imported through ComfyUI's loader.
+    sys.path.append(str(REPO_ROOT))
 MODEL_FOLDERS = ("checkpoints", "diffusion_models", "vae", "text_encoders", "loras", "latent_upscale_models")
 
 
@@ -199,8 +203,8 @@ def node_info(nodes_module: ModuleType, node_id: str) -> dict:
 _HOST: ComfyHost | None = None
 
 
-def boot(workdir: Path, *, isolated_models: bool = True, output_dir: Path | None = None,
-         cpu: bool = True) -> ComfyHost:
+def boot(workdir: Path, *, isolated_models: bool = True, output_dir: Path | None = None, cpu: bool = True,
+         extra_model_paths: tuple[Path, ...] = ()) -> ComfyHost:
     """Import ComfyUI in-process, load core nodes and this pack; idempotent within one process.
 
     Args:
@@ -209,6 +213,7 @@ def boot(workdir: Path, *, isolated_models: bool = True, output_dir: Path | None
             False (main job): ComfyUI's own model folders plus its ``extra_model_paths.yaml``, as ``main.py`` does.
         output_dir: where Save* nodes write (default ``workdir/output``).
         cpu: run on the CPU (``--cpu``); False lets ComfyUI pick the device.
+        extra_model_paths: more ``extra_model_paths.yaml`` files to load (like ``--extra-model-paths-config``).
     """
     global _HOST
     if _HOST is not None:
@@ -228,8 +233,9 @@ def boot(workdir: Path, *, isolated_models: bool = True, output_dir: Path | None
     custom_nodes = _prepare_folders(folder_paths, workdir, output_dir or workdir / "output")
     if isolated_models:
         _isolated_model_folders(folder_paths, workdir)
-    elif (root / "extra_model_paths.yaml").is_file():
-        utils.extra_config.load_extra_path_config(str(root / "extra_model_paths.yaml"))
+    defaults = [root / "extra_model_paths.yaml"] if not isolated_models else []
+    for yaml_path in [p for p in defaults if p.is_file()] + list(extra_model_paths):
+        utils.extra_config.load_extra_path_config(str(yaml_path))
     import server
 
     import nodes

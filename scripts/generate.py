@@ -1,0 +1,121 @@
+"""The main job: headless text-to-video+audio through ComfyUI (in-process), writing an mp4 to ``<repo>/output/``.
+
+Runs ``workflows/t2v-distilled*.json`` with the prompt from the command line. Model files:
+
+* real weights when ComfyUI's model folders (plus its ``extra_model_paths.yaml``) hold the files the workflow names,
+  or else any ``ltx-2*.safetensors`` checkpoint plus a Gemma folder in ``text_encoders``;
+* otherwise tiny random demo weights (``ltx_model.demo_weights``), written once to a cache folder
+  (``~/.cache/comfyui-ltx2/demo-models``); a NOTICE then says that the output is noise from random weights, and the
+  clip is made smaller unless a size is given.
+
+Usage: ``scripts/demo.sh "a red fox runs through snow, wind howling"`` (``--help`` lists the options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+if str(SCRIPTS) not in sys.path:
+    sys.path.append(str(SCRIPTS))
+
+from comfy_headless import REPO_ROOT, boot  # noqa: E402
+from model_resolution import resolve_models  # noqa: E402
+from workflow_api import load_workflow, nodes_titled, override_inputs, saved_files  # noqa: E402
+from workflow_specs import PROMPT_TITLE  # noqa: E402
+
+PROMPT_INPUT = "text"
+"""Input of the node titled ``workflow_specs.PROMPT_TITLE`` that receives the command-line prompt."""
+DEMO_SIZE = {"width": 384, "height": 256, "frames": 49}
+"""Clip size with demo weights when none is given (random weights make noise; keep it quick)."""
+NOTICE = ("NOTICE: no LTX-2 weights found in ComfyUI's model folders; this run uses tiny RANDOM demo weights, so the "
+          "video and audio are noise. Put a checkpoint in models/checkpoints and the Gemma folder in "
+          "models/text_encoders (see the Note in {workflow}) for real output.")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Text-to-video+audio with LTX-2 through ComfyUI, headless.")
+    parser.add_argument("prompt", nargs="+", help="what to generate (words are joined with spaces)")
+    parser.add_argument("--seed", type=int, default=None, help="noise seed (default: the workflow's)")
+    parser.add_argument("--width", type=int, help="video width in pixels (multiple of 32)")
+    parser.add_argument("--height", type=int, help="video height in pixels (multiple of 32)")
+    parser.add_argument("--frames", type=int, help="number of frames, 1 + 8k")
+    parser.add_argument("--fps", type=float, help="frame rate")
+    parser.add_argument("--workflow", type=Path, help="UI-format workflow (default: workflows/t2v-distilled*.json)")
+    parser.add_argument("--demo", action="store_true", help="use demo weights even when real ones are found")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                        help="auto: a GPU when torch sees one, else the CPU")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "output", help="output folder")
+    parser.add_argument("--extra-model-paths-config", type=Path, action="append", default=[], metavar="YAML",
+                        help="extra model folders, as ComfyUI's option of the same name (repeatable)")
+    return parser.parse_args(argv)
+
+
+def default_workflow() -> Path:
+    """The first ``workflows/t2v-distilled*.json``."""
+    found = sorted((REPO_ROOT / "workflows").glob("t2v-distilled*.json"))
+    if not found:
+        raise SystemExit("no workflows/t2v-distilled*.json in the repository")
+    return found[0]
+
+
+def use_cpu(device: str) -> bool:
+    if device != "auto":
+        return device == "cpu"
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def apply_overrides(prompt: dict, args: argparse.Namespace, *, demo: bool) -> None:
+    """Prompt text, seed, size and fps from the command line (demo runs default to :data:`DEMO_SIZE`)."""
+    targets = nodes_titled(prompt, PROMPT_TITLE)
+    if len(targets) != 1 or PROMPT_INPUT not in prompt[targets[0]]["inputs"]:
+        raise SystemExit(f"the workflow needs exactly one node titled {PROMPT_TITLE!r} with a {PROMPT_INPUT!r} input")
+    prompt[targets[0]]["inputs"][PROMPT_INPUT] = " ".join(args.prompt)
+    sizes = dict(DEMO_SIZE) if demo else {}
+    sizes.update({k: getattr(args, k) for k in ("width", "height", "frames") if getattr(args, k) is not None})
+    if args.fps is not None:
+        sizes["fps"] = args.fps
+        sizes["frame_rate"] = args.fps
+    if args.seed is not None:
+        sizes["seed"] = sizes["noise_seed"] = args.seed
+    override_inputs(prompt, sizes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workflow_path = args.workflow or default_workflow()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="ltx2n-headless-"))
+    host = boot(workdir, isolated_models=False, output_dir=args.output.resolve(), cpu=use_cpu(args.device),
+                extra_model_paths=tuple(args.extra_model_paths_config))
+    prompt = host.ui_to_api(load_workflow(workflow_path))
+    resolution = resolve_models(prompt, force_demo=args.demo)
+    if resolution.demo:
+        print(NOTICE.format(workflow=workflow_path.name), flush=True)
+    for line in resolution.report:
+        print(line, flush=True)
+    apply_overrides(prompt, args, demo=resolution.demo)
+    result = host.run(prompt)
+    if not result.success:
+        print(f"generation failed: {result.error()}", file=sys.stderr)
+        return 1
+    videos = saved_files(result.ui_outputs, host.output_dir)
+    if not videos:
+        print("the workflow saved no mp4", file=sys.stderr)
+        return 1
+    if resolution.demo:
+        print(NOTICE.format(workflow=workflow_path.name))
+    print(f"done in {time.monotonic() - started:.1f} s")
+    for video in videos:
+        print(f"wrote {video}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

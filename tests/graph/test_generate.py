@@ -1,0 +1,81 @@
+"""The main job (scripts/generate.py): model resolution in the in-process host, and one headless demo run.
+
+The end-to-end run is a subprocess (its own in-process ComfyUI) forced to demo weights (``--demo``), so it does not
+depend on what the machine's model folders hold; the real-weights detection is tested in-process with files
+under the official names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from graph_support import ExpectedVideo, check_mp4
+from host import REPO_ROOT
+from model_resolution import DEMO_PREFIX, resolve_models
+from workflow_api import load_workflow
+from workflow_models import ModelKind, model_refs
+from workflow_specs import CKPT_DISTILLED, GEMMA
+
+pytestmark = pytest.mark.graph
+
+T2V = sorted((REPO_ROOT / "workflows").glob("t2v-distilled*.json"))[0]
+
+
+@pytest.fixture
+def t2v_prompt(graph_host, model_store) -> dict:
+    prompt = graph_host.ui_to_api(load_workflow(T2V))
+    model_store.ensure(prompt)  # the official names, present in the host's folders
+    return prompt
+
+
+def _checkpoint_names(prompt: dict) -> set[str]:
+    return {r.name for r in model_refs(prompt) if r.kind is ModelKind.CHECKPOINT}
+
+
+def test_generate_uses_real_files_under_the_workflow_names(t2v_prompt):
+    resolution = resolve_models(t2v_prompt)
+    assert not resolution.demo
+    assert _checkpoint_names(t2v_prompt) == {CKPT_DISTILLED}
+    assert f"using text_encoders/{GEMMA}" in resolution.report
+
+
+def test_generate_substitutes_another_ltx2_checkpoint(t2v_prompt):
+    import folder_paths
+
+    for node in t2v_prompt.values():
+        for name, value in node["inputs"].items():
+            if value == CKPT_DISTILLED:
+                node["inputs"][name] = "ltx-2.3-22b-distilled-9.9.safetensors"  # not on disk
+    resolution = resolve_models(t2v_prompt)
+    assert not resolution.demo
+    (chosen,) = _checkpoint_names(t2v_prompt)
+    assert chosen in folder_paths.get_filename_list("checkpoints")
+    assert re.search(r"ltx-?2.*distilled", chosen, re.IGNORECASE) and not chosen.startswith(DEMO_PREFIX)
+
+
+def test_generate_demo_files_under_prefixed_names(t2v_prompt, tmp_path):
+    import folder_paths
+
+    resolution = resolve_models(t2v_prompt, force_demo=True, cache=tmp_path)
+    assert resolution.demo
+    (chosen,) = _checkpoint_names(t2v_prompt)
+    assert chosen == DEMO_PREFIX + CKPT_DISTILLED
+    assert folder_paths.get_full_path("checkpoints", chosen) == str(tmp_path / "checkpoints" / chosen)
+    assert (tmp_path / "text_encoders" / (DEMO_PREFIX + GEMMA) / "config.json").is_file()
+
+
+def test_generate_headless_demo_run_writes_mp4(tmp_path):
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "a small test clip", "--demo",
+               "--device", "cpu", "--width", "64", "--height", "64", "--frames", "9", "--output", str(tmp_path)]
+    env = {**os.environ, "LTX2_DEMO_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stdout.count("NOTICE: ") == 2 and "RANDOM demo weights" in run.stdout
+    written = [Path(line.removeprefix("wrote ")) for line in run.stdout.splitlines() if line.startswith("wrote ")]
+    assert len(written) == 1 and written[0].parent.parent == tmp_path
+    check_mp4(written[0], ExpectedVideo(64, 64, 9, 24.0))
