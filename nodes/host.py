@@ -81,7 +81,8 @@ class AVLatentGeometry:
             stages = " for a two-stage generation" if self.two_stage else ""
             return f"width and height must be multiples of {multiple}{stages} (got {self.width}x{self.height})"
         if self.frames < 1 or (self.frames - 1) % v.temporal_downscale_ratio:
-            k = max(0, round((self.frames - 1) / v.temporal_downscale_ratio))
+            # Ties round up, as the front-end snapping does (101 -> 105).
+            k = max(0, math.floor((self.frames - 1) / v.temporal_downscale_ratio + 0.5))
             return (f"frames must be 1 + 8k (1, 9, 17, ..., 97, 121); got {self.frames}, "
                     f"nearest valid: {1 + v.temporal_downscale_ratio * k}")
         if not self.fps > 0:

@@ -4,4 +4,5 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$LTX2_REPO"
+bash "$LTX2_REPO/scripts/install_browser.sh"   # Debian chromium for the real-browser tests
 exec python -m pytest -rA -p no:cacheprovider "$@" tests
