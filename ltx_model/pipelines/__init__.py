@@ -17,11 +17,25 @@ Distilled checkpoints use the default 8-sigma table without guidance; dev checkp
 and :class:`~ltx_model.sampling.GuiderParams` per stream (see :func:`dev_request`).
 """
 
+from .audio_modes import AudioResult, generate_audio, generate_audio_for_video, generate_audio_to_video
 from .decode import decode_audio, decode_video, to_uint8_frames
 from .denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
-from .generate import Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
+from .editing import Direction, RetakeTarget, Sampling, SourceClip, check_window, extend_clip, retake
+from .enhance import (
+    EnhanceKind,
+    PromptEnhancer,
+    enhance_prompt,
+    load_prompt_enhancer,
+    load_text_contexts,
+    save_text_contexts,
+    system_prompt,
+)
+from .generate import Frozen, Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
+from .ic_lora import ICReference, generate_ic_lora, lora_reference_downscale_factor, reference_conditionings
 from .images import image_conditionings, image_pixels, resize_and_center_crop
+from .keyframes import generate_keyframes, keyframe_conditionings
 from .latents import LatentSetup, audio_grid, noised_states, video_grid
+from .long_video import LongVideoRequest, LongVideoResult, generate_long_video
 from .models import PipelineModels, load_pipeline_models
 from .presets import dev_request
 from .request import (
@@ -35,8 +49,11 @@ from .request import (
     TilingMode,
     validate_request,
 )
+from .sources import ClipAudio, encode_clip_audio, encode_frames
+from .streams import StreamSpec, denoise_streams, freeze
 from .text import encode_text
-from .two_stage import generate_two_stage, upsample_video_latent
+from .two_stage import denoise_two_stage, generate_two_stage, upsample_video_latent
+from .upscale import upscale_clip, upscale_video_latent
 
 __all__ = [
     "AudioResult",
