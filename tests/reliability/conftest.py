@@ -1,0 +1,98 @@
+"""Fixtures of the reliability suite: one real ``main.py --cpu`` server per session (killed in teardown), its tiny
+model folders, the prompt factory over its live ``/object_info``, and the in-process host (tests/host.py)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "graph"))  # comfy_server.py (the teammate's helper)
+
+from host import comfy_host, pack_nodes, require_comfy_root  # noqa: E402, F401  (fixtures; scripts/ on sys.path)
+from rel_prompts import PromptFactory  # noqa: E402
+from rel_server import RelServer  # noqa: E402
+
+from comfy_headless import MODEL_FOLDERS  # noqa: E402  # isort: skip
+
+
+@dataclass(frozen=True)
+class RelModels:
+    """The server's model folders (``root/<folder>``) and the names of the tiny files in them."""
+
+    root: Path
+    checkpoint: str = "ltx-2.3-22b-dev-rel.safetensors"
+    lora: str = "ltx-2.3-rel-lora.safetensors"
+    upscaler: str = "ltx-2-spatial-upscaler-x2-rel.safetensors"
+    gemma: str = "gemma-rel/"
+
+    def folder(self, kind: str) -> Path:
+        return self.root / kind
+
+
+def write_rel_models(root: Path) -> RelModels:
+    """Tiny demo files (2.3 dev checkpoint fp32, its LoRA, x2 upscaler, Gemma folder) in fresh model folders."""
+    import torch
+    from workflow_models import write_demo_lora
+
+    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
+
+    models = RelModels(root)
+    for kind in (*MODEL_FOLDERS, "input"):
+        models.folder(kind).mkdir(parents=True, exist_ok=True)
+    write_demo_checkpoint(models.folder("checkpoints") / models.checkpoint, DemoFamily.LTX23, dtype=torch.float32)
+    write_demo_lora(models.folder("loras") / models.lora, DemoFamily.LTX23)
+    write_demo_upsampler(models.folder("latent_upscale_models") / models.upscaler, dtype=torch.float32)
+    write_demo_gemma(models.folder("text_encoders") / models.gemma.rstrip("/"))
+    return models
+
+
+@pytest.fixture(scope="session")
+def rel_models(tmp_path_factory: pytest.TempPathFactory) -> RelModels:
+    return write_rel_models(tmp_path_factory.mktemp("rel_models"))
+
+
+@pytest.fixture(scope="session")
+def rel_server(rel_models: RelModels, tmp_path_factory: pytest.TempPathFactory):
+    """One ``main.py --cpu`` server for the whole session; always stopped in teardown."""
+    root = require_comfy_root()
+    server = RelServer(root, tmp_path_factory.mktemp("rel_server"), rel_models.root, rel_models.folder("input"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def factory(rel_server: RelServer) -> PromptFactory:
+    info = rel_server.get("/object_info")
+    assert any(n.startswith("LTX2N") for n in info), f"the server did not load the pack:\n{rel_server.log()}"
+    return PromptFactory(info)
+
+
+def good_prompt(prefix: str | None = None) -> dict:
+    """A tiny valid prompt (pack empty AV latent -> core separate -> core SaveLatent of the video part; a new file
+    name each time so it really runs)."""
+    return {
+        "latent": {"class_type": "LTX2NEmptyAVLatent",
+                   "inputs": {"width": 64, "height": 64, "frames": 9, "fps": 25.0, "batch_size": 1}},
+        "split": {"class_type": "LTXVSeparateAVLatent", "inputs": {"av_latent": ["latent", 0]}},
+        "save": {"class_type": "SaveLatent",
+                 "inputs": {"samples": ["split", 0], "filename_prefix": prefix or f"rel/ok_{uuid.uuid4().hex[:8]}"}},
+    }
+
+
+@pytest.fixture(scope="session")
+def assert_server_healthy(rel_server: RelServer):
+    """Callable: the server is alive and runs a good prompt to success (after a bad one)."""
+
+    def check(after: str = "") -> None:
+        assert rel_server.alive(), f"server died after {after}:\n{rel_server.log()}"
+        outcome = rel_server.run(good_prompt())
+        assert outcome.status == "success", f"good prompt failed after {after}: {outcome.messages()}"
+
+    return check
