@@ -49,7 +49,7 @@ from .request import (
     TilingMode,
     validate_request,
 )
-from .sources import ClipAudio, encode_clip_audio, encode_frames
+from .sources import AudioFit, ClipAudio, encode_clip_audio, encode_frames
 from .streams import StreamSpec, denoise_streams, freeze
 from .text import encode_text
 from .two_stage import denoise_two_stage, generate_two_stage, upsample_video_latent
@@ -84,6 +84,7 @@ __all__ = [
     "LongVideoRequest",
     "LongVideoResult",
     "generate_long_video",
+    "AudioFit",
     "ClipAudio",
     "encode_clip_audio",
     "encode_frames",

@@ -29,7 +29,7 @@ from .request import (
     TextContexts,
     TilingMode,
 )
-from .sources import ClipAudio, as_frames, encode_clip_audio, encode_frames, fit_waveform
+from .sources import AudioFit, ClipAudio, as_frames, encode_clip_audio, encode_frames, fit_waveform
 
 Waveform = torch.Tensor | np.ndarray
 
@@ -85,7 +85,8 @@ def _source_request(clip: SourceClip, sampling: Sampling, num_frames: int) -> Ge
 
 
 def _encode_audio(models: PipelineModels, waveform: Waveform, rate: int, request: GenerationRequest) -> ClipAudio:
-    return encode_clip_audio(models.audio_vae, waveform, rate, num_frames=request.num_frames, fps=request.fps)
+    return encode_clip_audio(models.audio_vae, waveform, rate, num_frames=request.num_frames, fps=request.fps,
+                             fit=AudioFit.ENCODE_THEN_CROP)  # fmt: skip
 
 
 def check_window(start_s: float, end_s: float, duration_s: float) -> None:

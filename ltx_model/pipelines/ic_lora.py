@@ -93,6 +93,8 @@ def reference_conditionings(
         raise GenerationError(f"attention_strength must be in [0, 1], got {reference.attention_strength}")
     frames = as_frames(reference.frames)
     ref_h, ref_w = height // downscale_factor, width // downscale_factor
+    if ref_h % 32 or ref_w % 32:
+        raise GenerationError(f"the reference grid {ref_h}x{ref_w} (size / {downscale_factor}) must be multiples of 32")
     notes = []
     if tuple(frames.shape[1:3]) != (ref_h, ref_w):
         notes.append(f"reference video {frames.shape[1]}x{frames.shape[2]} resized to {ref_h}x{ref_w}")

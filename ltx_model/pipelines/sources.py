@@ -9,6 +9,7 @@ encode), then cropped to the clip's audio latent length.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import torch
@@ -105,6 +106,15 @@ def fit_waveform(
     return torch.cat([w, pad], dim=1), (note,)
 
 
+class AudioFit(Enum):
+    """How a longer input is cut to the clip: trim the waveform before encoding (ltx-pipelines A2V reads only the
+    clip's duration) or encode all of it and crop the latent (ltx-pipelines retake; the last latent frames then
+    see the following audio through the spectrogram window)."""
+
+    TRIM_THEN_ENCODE = "trim_then_encode"
+    ENCODE_THEN_CROP = "encode_then_crop"
+
+
 def encode_clip_audio(
     audio_vae: AudioVAE,
     waveform: torch.Tensor | np.ndarray,
@@ -112,20 +122,25 @@ def encode_clip_audio(
     *,
     num_frames: int,
     fps: float,
+    fit: AudioFit = AudioFit.TRIM_THEN_ENCODE,
 ) -> ClipAudio:
     """Fit a waveform to a clip of ``num_frames`` at ``fps`` (trim, or pad with silence + note) and encode it.
 
     Args:
         waveform: float ``(S,)``, ``(C, S)`` or ``(1, C, S)`` in [-1, 1], mono or stereo, any rate.
         sample_rate: its rate (Hz); it is resampled to the VAE rate for encoding only.
+        fit: see :class:`AudioFit` (only matters for input longer than the clip).
     Returns:
         :class:`ClipAudio` with the ``(1, 8, round(num_frames / fps · 25), 16)`` latent.
     Raises:
         GenerationError: empty audio, bad shape or rate.
     """
     fitted, notes = fit_waveform(waveform, sample_rate, num_frames / fps)
+    source = fitted
+    if fit is AudioFit.ENCODE_THEN_CROP and _as_channels(waveform).shape[1] > fitted.shape[1]:
+        source = _as_channels(waveform)
     weight = next(audio_vae.parameters())
-    stereo = to_stereo(fitted.to(device=weight.device, dtype=torch.float32))
+    stereo = to_stereo(source.to(device=weight.device, dtype=torch.float32))
     with torch.no_grad():
         latent = audio_vae.encode_waveform(stereo, int(sample_rate))
     frames = audio_latent_frames_for_video(num_frames, fps, audio_vae.config)
