@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ class _Builder:
         self._layout()
         nodes = [self._note(), *self.ui_nodes.values()]
         return {
-            "id": f"ltx2n-{self.workflow.stem}", "revision": 0,
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ltx2n/workflows/{self.workflow.stem}")), "revision": 0,
             "last_node_id": max(n["id"] for n in nodes), "last_link_id": len(self.links),
             "nodes": nodes, "links": self.links, "groups": [], "config": {},
             "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}}, "version": 0.4,
@@ -210,7 +211,7 @@ class _Builder:
     def _note(self) -> dict[str, Any]:
         text = note_text(self.workflow, self._refs())
         return {"id": 1, "type": "Note", "title": "Read me: files and settings", "pos": [0, -420],
-                "size": [2 * COLUMN_WIDTH - 40, 380], "flags": {}, "order": 0, "mode": 0, "inputs": [],
+                "size": [2 * COLUMN_WIDTH - 40, 380], "flags": {}, "order": len(self.ui_nodes), "mode": 0, "inputs": [],
                 "outputs": [], "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653"}
 
     def _refs(self) -> list[ModelRef]:
