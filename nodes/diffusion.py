@@ -122,6 +122,16 @@ class HostTransformer(LTXTransformer):
         out = connectors(torch.nn.functional.pad(video, pad), torch.nn.functional.pad(audio, pad), mask)
         return torch.cat([out.video, out.audio], dim=-1)
 
+    def _forward_audio_only(self, audio: torch.Tensor, timestep: Any, context: torch.Tensor,
+                            attention_mask: torch.Tensor | None, options: dict) -> torch.Tensor:
+        """Audio velocity ``(B, C, T, M)`` with the video stream left out (the transformer gets ``video=None``):
+        the latent's video part is empty (0 frames), as for text-to-audio."""
+        _, a_t, _, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
+        _, a_ctx = self._split_context(context)
+        a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask, enabled=options.get("run_ax", True))
+        _, a_out = super().forward(None, a_in, _perturbations(options), options=self._options(options))
+        return unpatchify_audio(a_out, channels=audio.shape[1], mel_bins=audio.shape[3])
+
     def forward(self, x: torch.Tensor | list[torch.Tensor], timestep: Any, context: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, frame_rate: float = 25,
                 transformer_options: dict | None = None, keyframe_idxs: torch.Tensor | None = None,
@@ -130,7 +140,8 @@ class HostTransformer(LTXTransformer):
         """Velocity prediction in ComfyUI's layout.
 
         Args:
-            x: ``[video (B, C, F, H, W), audio (B, C, T, M)]`` or a video grid alone.
+            x: ``[video (B, C, F, H, W), audio (B, C, T, M)]`` or a video grid alone. A video part with F = 0
+                (text-to-audio) leaves the video stream out: no video tokens are built or computed.
             timestep: ``(video_t, audio_t, video_sigma, audio_sigma)`` from ``process_timestep``: per-token noise
                 levels ``(B, T)`` (or ``(B,)``) and each stream's sigma ``(B,)``; a bare ``(B,)`` sigma also works.
             context: text context ``(B, S, Wv + Wa)``, video part first (:meth:`context_widths`).
@@ -151,6 +162,9 @@ class HostTransformer(LTXTransformer):
                                       "supported by LTX-2 Native")
         parts = list(x) if isinstance(x, (list, tuple)) else [x]
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
+        if audio is not None and video.shape[2] == 0:  # audio-only latent (text-to-audio): no video tokens at all
+            return [torch.zeros_like(video), self._forward_audio_only(audio, timestep, context, attention_mask,
+                                                                      transformer_options or {})]
         v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
         options = transformer_options or {}
         v_ctx, a_ctx = self._split_context(context)
