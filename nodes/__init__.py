@@ -19,6 +19,7 @@ from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
 from .modes_audio import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
+from .modes_temporal import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .upscale import LTX2NUpscaleLatent, LTX2NUpscalerLoader
@@ -31,6 +32,7 @@ _REQUIRED += [LTX2NImageToVideo, LTX2NFirstLastFrame, LTX2NCropGuides]
 _REQUIRED += [LTX2NVideoVAELoader, LTX2NDecodeVideo, LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio]
 _REQUIRED += [LTX2NTextEncoderLoader, LTX2NTextEncode]
 _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
+_REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 
 # (module relative to this package, node class names); nothing optional yet.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = []

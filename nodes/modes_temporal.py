@@ -1,0 +1,390 @@
+"""Temporal generation modes: keyframe interpolation, extend, retake and long video (``ltx_model.pipelines``'
+``generate_keyframes``, ``extend_clip``, ``retake`` and ``generate_long_video`` as ComfyUI nodes).
+
+* ``LTX2NKeyframes`` (positive, negative, vae, latent, image_compression, image_1..4, frame_idx_1..4,
+  strength_1..4) -> positive, negative, latent: every connected image becomes appended keyframe tokens at its
+  frame (core ``LTXVAddGuide``'s guide mechanism, ltx-pipelines ``KeyframeInterpolationPipeline`` semantics: frame
+  0 included); sample with the pack's sampler, then Crop Guides (LTX-2). Two stages: crop, upscale, apply again.
+* ``LTX2NExtend`` (model, positive, negative, vae, audio_vae, video, width, height, frames, direction, sampling,
+  image?, frame_idx, strength) -> latent: the clip continued forwards or backwards to ``frames`` frames, audio
+  carried across; the source's latents are kept bit-identical.
+* ``LTX2NRetake`` (model, positive, negative, vae, audio_vae, video, width, height, frames, start_time, end_time,
+  target, sampling) -> latent: ``[start_time, end_time)`` seconds of video and/or audio regenerated; every latent
+  outside the window is bit-identical to the encoded source.
+* ``LTX2NLongVideo`` (model, positive, negative, width, height, frames, fps, window_frames, overlap_frames,
+  overlap_strength, sampling, text_encoder?, window_prompts) -> latent, report: sliding windows with overlap,
+  audio carried, cross-faded seams, a prompt per window; one progress bar over windows x steps.
+
+Sampling widgets (seed, schedule, steps, guidance, guider) are those of Sample Audio+Video (LTX-2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch
+from comfy_api.latest import io
+
+from ..ltx_model.media import DEFAULT_IMAGE_CRF
+from ..ltx_model.pipelines.sources import fit_waveform
+from .conditioning import AVParts, append_guide, crop_guides, encode_frame
+from .modes_temporal_ops import (
+    SCALE,
+    Clip,
+    SamplingChoice,
+    StepProgress,
+    audio_region_mask,
+    av_latent,
+    clip_from_video,
+    conform_clip,
+    empty_shape_latent,
+    encode_audio,
+    encode_video,
+    frames_problem,
+    long_video_problem,
+    pixel_frames,
+    plan_windows,
+    require_audio_vae,
+    run_long_video,
+    sample_av,
+    size_problem,
+    video_region_mask,
+    window_count_note,
+    window_problem,
+)
+from .sampling import GUIDANCE, SCHEDULES
+from .schema import make_schema
+from .text import TextEncoderType, conditioning
+
+KEYFRAME_SLOTS = 4
+KEYFRAME_DEFAULTS = (0, -1, 60, 90)  # frame_idx_n defaults: first, last, then two inside a 121-frame clip
+TARGETS = ("video and audio", "video", "audio")
+DIRECTIONS = ("forward", "backward")
+
+
+# ---------------------------------------------------------------------------------------------- shared inputs
+def _frame_idx(name: str, default: int, what: str) -> io.Int.Input:
+    return io.Int.Input(name, default=default, min=-100000, max=100000, step=1,
+                        tooltip=f"Frame index of {what} in the clip (0 = first frame; negative counts from the end, "
+                                f"-1 = last frame, as core LTXVAddGuide). Drag its marker on the timeline.")
+
+
+def _strength(name: str, what: str) -> io.Float.Input:
+    return io.Float.Input(name, default=1.0, min=0.0, max=1.0, step=0.01,
+                          tooltip=f"How strictly the video follows {what} (1 = exactly, 0 = ignored).")
+
+
+def _size_inputs(frames_tip: str) -> list[io.Input]:
+    tip = "{} of the result in pixels (multiple of 32); the source is resized to cover it and center-cropped. 0 = " \
+          "the source's {}."
+    return [io.Int.Input("width", default=0, min=0, max=8192, step=32, tooltip=tip.format("Width", "width")),
+            io.Int.Input("height", default=0, min=0, max=8192, step=32, tooltip=tip.format("Height", "height")),
+            io.Int.Input("frames", default=0, min=0, max=8193, step=8, tooltip=frames_tip)]
+
+
+def _model_inputs() -> list[io.Input]:
+    return [io.Model.Input("model", tooltip="The LTX-2 model."),
+            io.Conditioning.Input("positive", tooltip="Positive prompt (describe the whole clip, sound included)."),
+            io.Conditioning.Input("negative", tooltip="Negative prompt (unused without guidance).")]
+
+
+def _source_inputs() -> list[io.Input]:
+    return [io.Vae.Input("vae", tooltip="The LTX-2 video VAE."),
+            io.Vae.Input("audio_vae", tooltip="The LTX-2 audio VAE (Load Audio VAE (LTX-2))."),
+            io.Video.Input("video", tooltip="The source clip (e.g. Load Video); its audio is used when it has one.")]
+
+
+def _sampling_inputs(*, guider: bool = True) -> list[io.Input]:
+    inputs = [
+        io.Int.Input("seed", default=10, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                     tooltip="Noise seed."),
+        io.Combo.Input("schedule", options=list(SCHEDULES), default="auto",
+                       tooltip="auto: distilled model -> the 8 distilled sigmas, dev model -> the LTX-2 schedule."),
+        io.Int.Input("steps", default=0, min=0, max=1000,
+                     tooltip="Steps of the LTX-2 schedule; 0 = the model version's default."),
+        io.Combo.Input("guidance", options=list(GUIDANCE), default="auto",
+                       tooltip="auto: none for distilled models, multimodal (Lightricks' defaults) otherwise."),
+    ]
+    if guider:
+        inputs.append(io.Guider.Input("guider", optional=True,
+                                      tooltip="Custom guider (e.g. Multimodal Guider (LTX-2)); overrides guidance."))
+    return inputs
+
+
+def _latent_output() -> io.Latent.Output:
+    return io.Latent.Output(display_name="latent", tooltip="The audio+video latent (decode with Decode Video / "
+                                                           "Decode Audio (LTX-2)).")
+
+
+def _check(*problems: str | None) -> bool | str:
+    """validate_inputs result: the first problem, or True."""
+    return next((p for p in problems if p), True)
+
+
+def _keyframe_plan(frames: int, keyframes: dict[str, Any]) -> list[tuple[torch.Tensor, int, float]]:
+    """``(image, frame, strength)`` of each connected image slot, indices resolved and checked."""
+    plan = []
+    for n in range(1, KEYFRAME_SLOTS + 1):
+        image = keyframes.get(f"image_{n}")
+        if image is None:
+            continue
+        index = keyframes[f"frame_idx_{n}"]
+        frame = index + frames if index < 0 else index
+        if not 0 <= frame < frames:
+            raise ValueError(f"keyframe {n}: frame_idx {index} is beyond the clip of {frames} frames (valid: 0.."
+                             f"{frames - 1}, or -1..-{frames} from the end)")
+        plan.append((image, frame, keyframes[f"strength_{n}"]))
+    if not plan:
+        raise ValueError("connect at least image_1")
+    return plan
+
+
+def _target_frames(parts: AVParts, positive: Any) -> int:
+    """Pixel frames of the video latent without guide frames already appended."""
+    idxs = next((e[1]["keyframe_idxs"] for e in positive if e[1].get("keyframe_idxs") is not None), None)
+    _, _, f, h, w = parts.video.shape
+    return pixel_frames(f - (0 if idxs is None else idxs.shape[2] // (h * w)))
+
+
+class LTX2NKeyframes(io.ComfyNode):
+    """Keyframe interpolation: images pinned at chosen frames as appended guide tokens."""
+
+    DISPLAY_NAME = "Keyframes (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        slots: list[io.Input] = []
+        for n, default in zip(range(1, KEYFRAME_SLOTS + 1), KEYFRAME_DEFAULTS, strict=True):
+            slots += [io.Image.Input(f"image_{n}", optional=n > 1, tooltip=f"Keyframe {n} (first image of a batch)."
+                                     + ("" if n == 1 else " Optional.")),
+                      _frame_idx(f"frame_idx_{n}", default, f"keyframe {n}"), _strength(f"strength_{n}", "it")]
+        return make_schema(
+            cls, group="conditioning",
+            description="Keyframe interpolation: each connected image becomes keyframe tokens at its frame (any "
+                        "frame, the first included), the way Lightricks' keyframe pipeline does. Sample, then "
+                        "Crop Guides (LTX-2) before decoding or a second stage (apply again after the upscale).",
+            inputs=[io.Conditioning.Input("positive", tooltip="Positive prompt."),
+                    io.Conditioning.Input("negative", tooltip="Negative prompt."),
+                    io.Vae.Input("vae", tooltip="The LTX-2 video VAE."),
+                    io.Latent.Input("latent", tooltip="Empty (audio+)video latent; sets size and length."),
+                    io.Int.Input("image_compression", default=DEFAULT_IMAGE_CRF, min=0, max=51,
+                                 tooltip="H.264 CRF of the images' round trip (Lightricks: 33); 0 = off."),
+                    *slots],
+            outputs=[io.Conditioning.Output(display_name="positive", tooltip="Positive prompt with the keyframes."),
+                     io.Conditioning.Output(display_name="negative", tooltip="Negative prompt with the keyframes."),
+                     io.Latent.Output(display_name="latent", tooltip="Latent with the keyframe frames appended.")],
+        )
+
+    @classmethod
+    def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
+                **keyframes: Any) -> io.NodeOutput:
+        parts = AVParts.of(latent)
+        plan = _keyframe_plan(_target_frames(parts, positive), keyframes)  # all checked before any encoding
+        for image, frame, strength in plan:
+            encoded = encode_frame(vae, image, parts, image_compression)
+            parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, strength)
+        return io.NodeOutput(positive, negative, parts.to_latent(latent))
+
+
+# ---------------------------------------------------------------------------------------------- extend
+def _padded_clip(clip: Clip, new: int, forward: bool) -> Clip:
+    """The source with its edge frame repeated ``new`` times and silence on the extended side (ltx_model's
+    ``extend_clip``)."""
+    pad = (clip.images[-1:] if forward else clip.images[:1]).expand(new, -1, -1, -1)
+    images = torch.cat([clip.images, pad] if forward else [pad, clip.images])
+    if clip.waveform is None:
+        return replace(clip, images=images)
+    fitted, _ = fit_waveform(clip.waveform, clip.sample_rate, clip.duration_s)
+    silence = torch.zeros(fitted.shape[0], round(new / clip.fps * clip.sample_rate), dtype=fitted.dtype)
+    return replace(clip, images=images, waveform=torch.cat([fitted, silence] if forward else [silence, fitted], 1))
+
+
+class LTX2NExtend(io.ComfyNode):
+    """Continue a clip forwards or backwards, its audio carried across."""
+
+    DISPLAY_NAME = "Extend Clip (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="modes",
+            description="Extends a video (with its sound) forwards or backwards: the source is encoded, the new "
+                        "frames and their audio are generated to continue it, and the source's latents stay "
+                        "exactly as encoded. Optionally steer the new part toward an image at a frame.",
+            inputs=[*_model_inputs(), *_source_inputs(),
+                    *_size_inputs("Length of the extended clip in frames (1 + 8k): the source plus at least 8 new "
+                                  "frames (the number of new frames must be a multiple of 8)."),
+                    io.Combo.Input("direction", options=list(DIRECTIONS), default=DIRECTIONS[0],
+                                   tooltip="forward: new frames after the source; backward: before it."),
+                    *_sampling_inputs(),
+                    io.Image.Input("image", optional=True, tooltip="Optional keyframe for the new part."),
+                    _frame_idx("frame_idx", -1, "the optional keyframe"), _strength("strength", "the keyframe")],
+            outputs=[_latent_output()],
+        )
+
+    @classmethod
+    def validate_inputs(cls, width: int | None = None, height: int | None = None,
+                        frames: int | None = None) -> bool | str:
+        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None)
+
+    @classmethod
+    def execute(cls, model: Any, positive: Any, negative: Any, vae: Any, audio_vae: Any, video: Any, width: int,
+                height: int, frames: int, direction: str, seed: int, schedule: str, steps: int, guidance: str,
+                frame_idx: int, strength: float, guider: Any = None, image: torch.Tensor | None = None
+                ) -> io.NodeOutput:
+        clip = conform_clip(clip_from_video(video), width=width, height=height, frames=0)
+        new, forward = frames - clip.frames, direction == DIRECTIONS[0]
+        if new < SCALE.time or new % SCALE.time:
+            raise ValueError(f"frames ({frames}) must exceed the source's {clip.frames} frames by a multiple of 8")
+        guide = _keyframe_plan(frames, {"image_1": image, "frame_idx_1": frame_idx, "strength_1": strength}) \
+            if image is not None else []
+        start, end = (clip.duration_s, frames / clip.fps) if forward else (0.0, new / clip.fps)
+        latent = _masked_source(vae, audio_vae, _padded_clip(clip, new, forward), start, end, TARGETS[0])
+        parts = AVParts.of(latent)
+        for picture, frame, weight in guide:
+            encoded = encode_frame(vae, picture, parts, DEFAULT_IMAGE_CRF)
+            parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, weight)
+        choice = SamplingChoice(seed, schedule, steps, guidance, guider)
+        sampled = sample_av(model, positive, negative, parts.to_latent(latent), choice, _progress(choice, model))
+        parts, _, _ = crop_guides(AVParts.of(sampled), positive, negative)
+        return io.NodeOutput(parts.to_latent(sampled))
+
+
+def _progress(choice: SamplingChoice, model: Any, runs: int = 1) -> StepProgress:
+    """A progress bar over ``runs`` sampling runs of ``choice``'s schedule."""
+    return StepProgress(runs * (len(choice.sigmas(model)) - 1))
+
+
+def _masked_source(vae: Any, audio_vae: Any, clip: Clip, start: float, end: float, target: str) -> dict:
+    """Encode a conformed clip; noise mask 1 on the ``target`` stream(s) inside ``[start, end)`` s, 0 on everything
+    else (a stream not in ``target`` is kept whole). Without source audio the audio is zeros, generated whole."""
+    video = encode_video(vae, clip.images)
+    v_mask = video_region_mask(video.shape, clip.fps, start, end)
+    if target == TARGETS[2]:
+        v_mask = torch.zeros_like(v_mask)
+    if clip.waveform is None:
+        count = require_audio_vae(audio_vae).first_stage_model.num_of_latents_from_frames(clip.frames, clip.fps)
+        return av_latent(video, torch.zeros(1, 8, count, 16).to(video), v_mask, None)
+    audio = encode_audio(audio_vae, clip.waveform, clip.sample_rate, frames=clip.frames, fps=clip.fps).to(video)
+    a_mask = audio_region_mask(audio.shape, start, end)
+    if target == TARGETS[1]:
+        a_mask = torch.zeros_like(a_mask)
+    return av_latent(video, audio, v_mask, a_mask)
+
+
+# ---------------------------------------------------------------------------------------------- retake
+class LTX2NRetake(io.ComfyNode):
+    """Regenerate a time window of a clip's video and/or audio."""
+
+    DISPLAY_NAME = "Retake (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="modes",
+            description="Regenerates the time window [start_time, end_time) of a video: its picture, its sound or "
+                        "both. Everything outside the window keeps exactly its encoded latents.",
+            inputs=[*_model_inputs(), *_source_inputs(),
+                    *_size_inputs("Use the first N frames of the source (1 + 8k); 0 = all of it (must then be "
+                                  "1 + 8k frames)."),
+                    io.Float.Input("start_time", default=1.0, min=0.0, max=100000.0, step=0.01,
+                                   tooltip="Start of the window in seconds. Drag the window on the timeline."),
+                    io.Float.Input("end_time", default=2.0, min=0.0, max=100000.0, step=0.01,
+                                   tooltip="End of the window in seconds (exclusive)."),
+                    io.Combo.Input("target", options=list(TARGETS), default=TARGETS[0],
+                                   tooltip="What to regenerate inside the window; the other stream stays whole."),
+                    *_sampling_inputs()],
+            outputs=[_latent_output()],
+        )
+
+    @classmethod
+    def validate_inputs(cls, width: int | None = None, height: int | None = None, frames: int | None = None,
+                        start_time: float | None = None, end_time: float | None = None) -> bool | str:
+        window = None if None in (start_time, end_time) else window_problem(start_time, end_time)
+        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None, window)
+
+    @classmethod
+    def execute(cls, model: Any, positive: Any, negative: Any, vae: Any, audio_vae: Any, video: Any, width: int,
+                height: int, frames: int, start_time: float, end_time: float, target: str, seed: int,
+                schedule: str, steps: int, guidance: str, guider: Any = None) -> io.NodeOutput:
+        clip = conform_clip(clip_from_video(video), width=width, height=height, frames=frames)
+        problem = window_problem(start_time, end_time, clip.duration_s)
+        if problem:
+            raise ValueError(problem)
+        if target == TARGETS[2] and clip.waveform is None:
+            raise ValueError("an audio retake needs a source video with sound")
+        choice = SamplingChoice(seed, schedule, steps, guidance, guider)
+        latent = _masked_source(vae, audio_vae, clip, start_time, end_time, target)
+        return io.NodeOutput(sample_av(model, positive, negative, latent, choice, _progress(choice, model)))
+
+
+# ---------------------------------------------------------------------------------------------- long video
+def _prompts(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class LTX2NLongVideo(io.ComfyNode):
+    """Video + audio longer than one model window: overlapping windows, carried audio, a prompt per window."""
+
+    DISPLAY_NAME = "Long Video (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="modes",
+            description="Generates a clip longer than one model window: windows of window_frames overlap by "
+                        "overlap_frames; each starts from the end of the previous one (video and audio), uses its "
+                        "own prompt (one line of window_prompts each) and seed + window number; the overlaps are "
+                        "cross-faded in latent space and the whole clip is decoded once.",
+            inputs=[*_model_inputs(),
+                    io.Int.Input("width", default=768, min=32, max=8192, step=32, tooltip="Width (multiple of 32)."),
+                    io.Int.Input("height", default=512, min=32, max=8192, step=32,
+                                 tooltip="Height (multiple of 32)."),
+                    io.Int.Input("frames", default=481, min=9, max=100001, step=8,
+                                 tooltip="Length of the whole clip in frames (1 + 8k)."),
+                    io.Float.Input("fps", default=24.0, min=1.0, max=240.0, step=1.0, tooltip="Frame rate."),
+                    io.Int.Input("window_frames", default=121, min=17, max=8193, step=8,
+                                 tooltip="Frames per window (1 + 8k): what the model generates at once."),
+                    io.Int.Input("overlap_frames", default=24, min=8, max=8192, step=8,
+                                 tooltip="Frames shared by consecutive windows (a multiple of 8)."),
+                    io.Float.Input("overlap_strength", default=1.0, min=0.0, max=1.0, step=0.01,
+                                   tooltip="How strictly a window keeps the carried overlap (1 = exactly)."),
+                    *_sampling_inputs(guider=False),
+                    TextEncoderType.Input("text_encoder", optional=True,
+                                          tooltip="Needed for window_prompts (Gemma Text Encoder Loader)."),
+                    io.String.Input("window_prompts", multiline=True, default="", optional=True,
+                                    tooltip="One prompt per line, one line per window (empty = the positive prompt "
+                                            "for every window; fewer lines: the last one repeats).")],
+            outputs=[_latent_output(),
+                     io.String.Output(display_name="report", tooltip="Windows and seam differences.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, frames: int | None = None, window_frames: int | None = None,
+                        overlap_frames: int | None = None, width: int | None = None,
+                        height: int | None = None) -> bool | str:
+        layout = None if None in (frames, window_frames, overlap_frames) else long_video_problem(
+            frames, window_frames, overlap_frames)
+        return _check(size_problem(width or 0, height or 0), layout)
+
+    @classmethod
+    def execute(cls, model: Any, positive: Any, negative: Any, width: int, height: int, frames: int, fps: float,
+                window_frames: int, overlap_frames: int, overlap_strength: float, seed: int, schedule: str,
+                steps: int, guidance: str, text_encoder: Any = None, window_prompts: str = "") -> io.NodeOutput:
+        problem = long_video_problem(frames, window_frames, overlap_frames) or size_problem(width, height)
+        prompts = _prompts(window_prompts or "")
+        if problem or (prompts and text_encoder is None):
+            raise ValueError(problem or "window_prompts need a text_encoder (Gemma Text Encoder Loader (LTX-2))")
+        plan = plan_windows(frames, window_frames, overlap_frames)
+        note = window_count_note(prompts, len(plan.starts))
+        positives = [conditioning(text_encoder.encode(p), fps) for p in prompts[: len(plan.starts)]] or [positive]
+        choice = SamplingChoice(seed, schedule, steps, guidance)
+        progress = _progress(choice, model, len(plan.starts))
+        empty = empty_shape_latent(width, height, fps, max(plan.lengths))
+        latent, report = run_long_video(model, positives, negative, plan, empty=empty, fps=fps,
+                                        strength=overlap_strength, choice=choice, progress=progress)
+        return io.NodeOutput(latent, report + (f"; {note}" if note else ""))
+
+
+NODES: list[type[io.ComfyNode]] = [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
