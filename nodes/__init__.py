@@ -14,15 +14,18 @@ import logging
 from comfy_api.latest import ComfyExtension, io
 
 from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
+from .camera import LTX2NCameraLoraLoader, LTX2NLoraStack
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
+from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
+from .motion_tracks import LTX2NMotionTracks
 from .modes_audio import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .modes_temporal import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
-from .upscale import LTX2NUpscaleLatent, LTX2NUpscalerLoader
+from .upscale import LTX2NUpscaleLatent, LTX2NUpscaleLatentTemporal, LTX2NUpscaleLatentX15, LTX2NUpscalerLoader
 from .vae import LTX2NDecodeVideo, LTX2NVideoVAELoader
 
 _REQUIRED: list[type[io.ComfyNode]] = [LTX2NCheckpointLoader, LTX2NEmptyAVLatent]
@@ -31,6 +34,8 @@ _REQUIRED += [LTX2NScheduler, LTX2NMultimodalGuider, LTX2NSampler]
 _REQUIRED += [LTX2NImageToVideo, LTX2NFirstLastFrame, LTX2NCropGuides]
 _REQUIRED += [LTX2NVideoVAELoader, LTX2NDecodeVideo, LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio]
 _REQUIRED += [LTX2NTextEncoderLoader, LTX2NTextEncode]
+_REQUIRED += [LTX2NICLoraLoader, LTX2NICLoraGuide, LTX2NMotionTracks, LTX2NCameraLoraLoader, LTX2NLoraStack]
+_REQUIRED += [LTX2NUpscaleLatentX15, LTX2NUpscaleLatentTemporal]
 _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
 _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 

@@ -13,19 +13,27 @@ Per-call switches read from ``transformer_options``:
   isolation), set by the pack's guider on a cloned options dict;
 * core LTXAV's ``run_vx`` / ``run_ax`` (False freezes that stream) and ``a2v_cross_attn`` / ``v2a_cross_attn``
   (False skips that cross-modal attention), so guiders written for core's model work too.
+
+IC-LoRA reference videos ride in the CONDITIONING (``REFERENCES_KEY``, a :class:`VideoReferences`), not in the
+latent: their grid is smaller than the video's (``reference_downscale_factor``), so they cannot be appended along
+the latent's frame axis. Each call appends their tokens after the video tokens (ltx_model's ``ReferenceVideo``:
+positions of the reference grid with height/width scaled by the factor, optional attention strength) and drops
+their outputs, so the sampled latent never contains them (no guide cropping needed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from typing import Any
 
 import torch
 
-from ..ltx_model.conditioning import pixel_mask_to_latent
+from ..ltx_model.conditioning import ConditioningItem, pixel_mask_to_latent
 from ..ltx_model.sampling import (
     AudioGrid,
+    LatentState,
     VideoGrid,
     audio_positions,
     patchify_audio,
@@ -48,6 +56,8 @@ from ..ltx_model.transformer import (
 
 PERTURBATIONS_KEY = "ltx2n_perturbations"
 """``transformer_options`` key holding the :class:`Perturbations` of one forward call."""
+REFERENCES_KEY = "ltx2n_video_references"
+"""Conditioning key (and model keyword) holding the IC-LoRA :class:`VideoReferences` of a prompt."""
 
 # core LTXAV switch -> the attention it removes when set to False
 _CORE_CROSS_SWITCHES = {"a2v_cross_attn": SkipAttention.AUDIO_TO_VIDEO, "v2a_cross_attn": SkipAttention.VIDEO_TO_AUDIO}
@@ -136,6 +146,7 @@ class HostTransformer(LTXTransformer):
                 attention_mask: torch.Tensor | None = None, frame_rate: float = 25,
                 transformer_options: dict | None = None, keyframe_idxs: torch.Tensor | None = None,
                 guide_attention_entries: list[dict] | None = None, denoise_mask: torch.Tensor | None = None,
+                ltx2n_video_references: VideoReferences | None = None,
                 **conds: Any) -> torch.Tensor | list[torch.Tensor]:
         """Velocity prediction in ComfyUI's layout.
 
@@ -152,6 +163,7 @@ class HostTransformer(LTXTransformer):
             guide_attention_entries: core's per-guide attention strengths (``pre_filter_count``, ``strength``,
                 ``pixel_mask``, ``latent_shape``), in the order the guides were appended.
             denoise_mask: the video noise mask (only checked here; timesteps already carry it).
+            ltx2n_video_references: IC-LoRA reference tokens appended after the video tokens (outputs dropped).
         Returns:
             velocities shaped like ``x``.
         """
@@ -170,13 +182,15 @@ class HostTransformer(LTXTransformer):
         v_ctx, a_ctx = self._split_context(context)
         v_in = self._video_modality(video, v_t, v_sigma, v_ctx, float(frame_rate), attention_mask,
                                     keyframe_idxs, guide_attention_entries, enabled=options.get("run_vx", True))
+        if ltx2n_video_references is not None:
+            v_in = ltx2n_video_references.append_to(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
         a_in = None
         if audio is not None:
             a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
                                         enabled=options.get("run_ax", True))
         v_out, a_out = super().forward(v_in, a_in, _perturbations(options), options=self._options(options))
         _, _, f, h, w = video.shape
-        out = [unpatchify_video(v_out, frames=f, height=h, width=w)]
+        out = [unpatchify_video(v_out[:, : f * h * w], frames=f, height=h, width=w)]  # reference tokens dropped
         if audio is not None:
             out.append(unpatchify_audio(a_out, channels=audio.shape[1], mel_bins=audio.shape[3]))
         return out if len(parts) > 1 else out[0]
@@ -218,6 +232,63 @@ class HostTransformer(LTXTransformer):
         positions = audio_positions(AudioGrid(frames=frames), batch=b, device=audio.device)
         return Modality(latent=patchify_audio(audio), sigma=sigma, timesteps=_per_token(t, b), positions=positions,
                         context=ctx, context_mask=mask, enabled=bool(enabled))
+
+
+class VideoReferences:
+    """IC-LoRA reference items (``ltx_model.conditioning`` items that append tokens: ``ReferenceVideo``, optionally
+    wrapped in ``WithAttentionStrength``) stored in CONDITIONING under :data:`REFERENCES_KEY`.
+
+    Compared by identity, so a positive and a negative prompt holding the same object run in one batch.
+    """
+
+    def __init__(self, items: tuple[ConditioningItem, ...]) -> None:
+        self.items = tuple(items)
+
+    def append_to(self, video: Modality, grid: VideoGrid) -> Modality:
+        """``video`` with the reference tokens appended (positions, per-token timesteps, attention mask).
+
+        ``grid`` is the generated video (its tokens come first; keyframe guide tokens may follow them). A
+        reference with strength 1 enters clean at timestep 0 (as in ltx-core). Below 1 (mask ``m``) it enters as
+        ``(1 - m·σ)·ref + m·σ·ε`` with fixed noise ``ε`` at timestep ``m·σ``: ltx-core's trajectory when the model
+        reproduces the reference (that pipeline keeps these tokens as denoising state, which a stateless model
+        call cannot).
+        """
+        b, count, _ = video.latent.shape
+        state = LatentState(latent=video.latent, denoise_mask=torch.ones(b, count, 1, device=video.latent.device),
+                            positions=video.positions.float(), clean_latent=video.latent, grid=grid,
+                            attention_mask=video.attention_mask)
+        for item in self.items:
+            state = _on_device(item, video.latent).apply_to(state)
+        new = state.latent[:, count:]
+        mask_sigma = state.denoise_mask[:, count:, 0].to(torch.float32) * video.sigma.view(-1, 1).float()  # (B, M)
+        if bool((mask_sigma > 0).any()):
+            noise = torch.randn(new.shape[1:], generator=torch.Generator().manual_seed(0)).to(new)
+            new = new * (1 - mask_sigma[..., None]).to(new) + noise * mask_sigma[..., None].to(new)
+        timesteps = torch.cat([video.timesteps.expand(b, count).to(mask_sigma), mask_sigma], dim=1)
+        return dataclasses.replace(video, latent=torch.cat([video.latent, new], dim=1), timesteps=timesteps,
+                                   positions=state.positions.to(video.positions.dtype),
+                                   attention_mask=state.attention_mask)
+
+
+def _on_device(item: Any, like: torch.Tensor) -> Any:
+    """A copy of a (possibly wrapped) conditioning item with its tensors on ``like``'s device and dtype."""
+    changes = {}
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if isinstance(value, torch.Tensor):
+            changes[field.name] = value.to(device=like.device, dtype=like.dtype)
+        elif dataclasses.is_dataclass(value):
+            changes[field.name] = _on_device(value, like)
+    if "latent" in changes and changes["latent"].shape[0] != like.shape[0]:
+        changes["latent"] = changes["latent"].expand(like.shape[0], -1, -1, -1, -1)
+    return dataclasses.replace(item, **changes)
+
+
+def _generated_grid(video: torch.Tensor, keyframe_idxs: torch.Tensor | None, fps: float) -> VideoGrid:
+    """Grid of the generated frames of a video latent ``(B, C, F, H, W)`` (appended keyframe guide frames excluded)."""
+    _, channels, f, h, w = video.shape
+    guides = 0 if keyframe_idxs is None else keyframe_idxs.shape[2] // (h * w)
+    return VideoGrid(frames=f - guides, height=h, width=w, fps=fps, channels=channels)
 
 
 def _perturbations(options: dict) -> Perturbations:

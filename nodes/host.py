@@ -38,7 +38,7 @@ from ..ltx_model.sampling import (
     patchify_video,
     timesteps_from_mask,
 )
-from .diffusion import HostTransformer
+from .diffusion import REFERENCES_KEY, HostTransformer
 
 
 class LTX2VideoLatentFormat(comfy.latent_formats.LatentFormat):
@@ -152,7 +152,8 @@ class LTX2Model(comfy.model_base.BaseModel):
         out = super().extra_conds(**kwargs)
         conds = {"attention_mask": comfy.conds.CONDRegular, "cross_attn": comfy.conds.CONDRegular,
                  "keyframe_idxs": comfy.conds.CONDRegular, "latent_shapes": comfy.conds.CONDConstant,
-                 "guide_attention_entries": comfy.conds.CONDConstant}
+                 "guide_attention_entries": comfy.conds.CONDConstant,
+                 REFERENCES_KEY: comfy.conds.CONDConstant}  # IC-LoRA references (diffusion.VideoReferences)
         for key, cond in conds.items():
             if kwargs.get(key) is not None:
                 out["c_crossattn" if key == "cross_attn" else key] = cond(kwargs[key])

@@ -6,6 +6,12 @@ core ``LoraLoaderModelOnly`` (which skips what it cannot map with a log line), a
 with layers whose shapes do not fit, is refused with a clear error; layers of other parts of the checkpoint (text
 projection) are skipped with a warning.
 
+The family of a LoRA comes from its header (``model_version`` metadata, family-only modules, real-size shapes), then
+from its file name (``ltx-2.3`` / ``22b`` / ``19b``, as Lightricks names them); layer shapes are always checked
+against the loaded model itself (:func:`lora_patches`), so tiny test LoRAs for tiny models are judged correctly.
+:func:`split_by_stream` sorts patches into the video and the audio stream by parameter name (for per-stream
+strengths).
+
 Node id ``LTX2NLoraLoader`` (model, lora_name, strength) -> model.
 """
 
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 import comfy.lora
@@ -26,6 +33,26 @@ from .schema import make_schema
 
 FOLDER = "loras"
 MAX_LISTED = 4
+NAME_FAMILY_HINTS: tuple[tuple[re.Pattern[str], Family], ...] = (
+    (re.compile(r"ltx-?2\.3|22b", re.I), Family.LTX23_22B),
+    (re.compile(r"19b", re.I), Family.LTX2_19B),
+)
+"""File-name evidence of a LoRA's family, used when its header has none (Lightricks' names carry it)."""
+AUDIO_STREAM = re.compile(r"^(audio_(?!to_video)|video_to_audio|av_ca_v2a|av_ca_audio)")
+"""Transformer modules (block-relative inside ``transformer_blocks.N.``) whose output goes to the audio stream."""
+
+
+def lora_family(path: str) -> tuple[Family | None, str]:
+    """``(family, evidence)`` of the LoRA at ``path``: header evidence, then the file name; ``(None, ...)`` when
+    nothing tells (layers both families share: it fits either)."""
+    info = detect(read_header(path))
+    if info.family is not Family.UNKNOWN:
+        return info.family, info.evidence
+    name = os.path.basename(path)
+    for pattern, family in NAME_FAMILY_HINTS:
+        if pattern.search(name):
+            return family, f"file name {name}"
+    return None, "no family evidence"
 
 
 def lora_problem(path: str, family: Family | None = None) -> str | None:
@@ -43,9 +70,28 @@ def lora_problem(path: str, family: Family | None = None) -> str | None:
         return f"{name} is not a LoRA (it looks like: {info.kind.value})"
     if info.family is Family.LTX25:
         return f"{name} is a LoRA for {info.family.value}"
-    if family is not None and info.family in (Family.LTX2_19B, Family.LTX23_22B) and info.family is not family:
-        return f"{name} is a LoRA for {info.family.value} ({info.evidence}), but the model is {family.value}"
+    target, evidence = lora_family(path)
+    if family is not None and target is not None and target is not family:
+        return f"{name} is a LoRA for {target.value} ({evidence}), but the model is {family.value}"
     return None
+
+
+def split_by_stream(patches: dict) -> tuple[dict, dict]:
+    """Core patch dict -> ``(video patches, audio patches)`` by the stream each parameter writes to."""
+    video, audio = {}, {}
+    for key, patch in patches.items():
+        module = key.removeprefix("diffusion_model.")
+        module = re.sub(r"^transformer_blocks\.\d+\.", "", module)
+        (audio if AUDIO_STREAM.match(module) else video)[key] = patch
+    return video, audio
+
+
+def checked_family(model: Any, what: str):
+    """The :class:`Family` of a MODEL loaded by this pack; a clear error for any other model."""
+    facts = model_facts(model)
+    if facts is None:
+        raise ValueError(f"{what} needs a model from Load LTX-2 Model (use core's LoRA loader for other models)")
+    return facts.family
 
 
 def lora_patches(model: Any, path: str) -> dict:
@@ -102,12 +148,9 @@ class LTX2NLoraLoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
-        facts = model_facts(model)
-        if facts is None:
-            raise ValueError("Load LoRA (LTX-2) needs a model from Load LTX-2 Model (use core's LoRA loader for "
-                             "other models)")
+        family = checked_family(model, "Load LoRA (LTX-2)")
         path = model_path(FOLDER, lora_name)
-        problem = lora_problem(path, facts.family)
+        problem = lora_problem(path, family)
         if problem:
             raise ValueError(problem)
         patched = model.clone()

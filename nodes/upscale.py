@@ -1,4 +1,4 @@
-"""Two-stage generation: the latent upscaler loader and the x2 latent upscale node.
+"""Latent upscalers: the loader, the spatial x2 node of the two-stage flow, spatial x1.5 and temporal x2.
 
 The upscaler is ``ltx_model``'s :class:`LatentUpsampler` built from ``comfy.ops`` layers and returned as core's
 ``LATENT_UPSCALE_MODEL`` (a plain module), so core ``LTXVLatentUpsampler`` accepts it as well. The pack's node
@@ -9,7 +9,15 @@ with the "distilled stage 2" schedule (distilled model, or a dev model with the 
 Node ids (inputs -> outputs):
 
 * ``LTX2NUpscalerLoader`` (upscaler_name) -> upscale_model
-* ``LTX2NUpscaleLatent`` (samples, upscale_model, vae) -> latent
+* ``LTX2NUpscaleLatent`` (samples, upscale_model, vae) -> latent  (spatial x2)
+* ``LTX2NUpscaleLatentX15`` (samples, upscale_model, vae) -> latent  (spatial x1.5: ``ceil(1.5 h)`` x
+  ``ceil(1.5 w)`` latent cells)
+* ``LTX2NUpscaleLatentTemporal`` (samples, upscale_model, vae, fps) -> latent, fps, frames  (temporal x2: ``F``
+  latent frames -> ``2F - 1``, i.e. ``N`` video frames -> ``2N - 1`` at twice the frame rate, so the clip keeps its
+  duration within one frame and the audio part passes through untouched)
+
+Each node checks the upscaler's kind (a temporal file given to a spatial node is a clear error, not a silently
+wrong video).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import torch
 from comfy_api.latest import io
 
 from ..ltx_model.loading import Component, FileKind, detect, load_component, read_header
-from ..ltx_model.upsampler import upsample_latent
+from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
 from .conditioning import AVParts
 from .host import model_files, model_path, register_model_folder
 from .schema import make_schema
@@ -77,6 +85,40 @@ def upscale_video(video: torch.Tensor, upscaler: torch.nn.Module, vae: Any) -> t
     return out.to(device=mm.intermediate_device(), dtype=video.dtype)
 
 
+KIND_NAMES = {UpsamplerKind.SPATIAL_X2: "spatial x2", UpsamplerKind.SPATIAL_RATIONAL: "spatial x{scale:g}",
+              UpsamplerKind.TEMPORAL_X2: "temporal x2", UpsamplerKind.SPATIOTEMPORAL_X2: "spatio-temporal x2"}
+
+
+def upscaler_kind_name(upscaler: Any) -> str:
+    """``"spatial x2"``, ``"spatial x1.5"``, ``"temporal x2"``, ... of an upscaler module."""
+    config = getattr(upscaler, "config", None)
+    if config is None:
+        return "unknown"
+    return KIND_NAMES[config.kind].format(scale=float(config.spatial_scale))
+
+
+def require_kind(upscaler: Any, wanted: str, node: str) -> None:
+    """A clear error when ``upscaler`` is not of kind ``wanted`` (e.g. a temporal file in a spatial node)."""
+    kind = upscaler_kind_name(upscaler)
+    if kind != wanted:
+        raise ValueError(f"{node} needs a {wanted} latent upscaler, but this one is {kind}: use the matching "
+                         f"Upscale Latent node (x2, x1.5 or temporal x2)")
+
+
+def upscaled_latent(samples: dict, upscaler: Any, vae: Any) -> dict:
+    """The LATENT with its video part upscaled, audio kept as it is, noise masks dropped."""
+    parts = AVParts.of(samples)
+    video = upscale_video(parts.video, upscaler, vae)
+    parts = replace(parts, video=video, video_mask=None, audio_mask=None)
+    return parts.to_latent({k: v for k, v in samples.items() if k != "noise_mask"})
+
+
+def _upscale_inputs(what: str) -> list[io.Input]:
+    return [io.Latent.Input("samples", tooltip="Sampled latent (guide frames cropped)."),
+            LatentUpscaleModel.Input("upscale_model", tooltip=f"A {what} upscaler from Load Latent Upscaler."),
+            io.Vae.Input("vae", tooltip="The LTX-2 video VAE (its latent statistics are used).")]
+
+
 class LTX2NUpscalerLoader(io.ComfyNode):
     """An LTX-2 latent upscaler (spatial x2 / x1.5, temporal x2) from models/latent_upscale_models."""
 
@@ -122,15 +164,61 @@ class LTX2NUpscaleLatent(io.ComfyNode):
             description="Upscales the video part of a latent with an LTX-2 latent upscaler (the audio part is "
                         "kept). Noise masks are dropped: re-apply image conditioning at the new size, then refine "
                         "with the 'distilled stage 2' schedule.",
-            inputs=[io.Latent.Input("samples", tooltip="Stage-1 latent (guide frames cropped)."),
-                    LatentUpscaleModel.Input("upscale_model", tooltip="From Load Latent Upscaler (LTX-2)."),
-                    io.Vae.Input("vae", tooltip="The LTX-2 video VAE (its latent statistics are used).")],
+            inputs=_upscale_inputs("spatial x2"),
             outputs=[io.Latent.Output(display_name="latent", tooltip="The upscaled latent.")],
         )
 
     @classmethod
     def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
-        parts = AVParts.of(samples)
-        video = upscale_video(parts.video, upscale_model, vae)
-        parts = replace(parts, video=video, video_mask=None, audio_mask=None)
-        return io.NodeOutput(parts.to_latent({k: v for k, v in samples.items() if k != "noise_mask"}))
+        require_kind(upscale_model, "spatial x2", cls.DISPLAY_NAME)
+        return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
+
+
+class LTX2NUpscaleLatentX15(io.ComfyNode):
+    """Upscale the video of an (audio+)video latent by 1.5 in width and height (LTX-2.3 x1.5 upscaler)."""
+
+    DISPLAY_NAME = "Upscale Latent x1.5 (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="latent",
+            description="Upscales the video part of a latent 1.5x in width and height (latent cells: ceil(1.5 "
+                        "h) x ceil(1.5 w), so 768x512 -> 1152x768) with the LTX-2.3 spatial x1.5 upscaler; frames, "
+                        "fps and the audio part are kept. Refine with the 'distilled stage 2' schedule.",
+            inputs=_upscale_inputs("spatial x1.5"),
+            outputs=[io.Latent.Output(display_name="latent", tooltip="The upscaled latent.")],
+        )
+
+    @classmethod
+    def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
+        require_kind(upscale_model, "spatial x1.5", cls.DISPLAY_NAME)
+        return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
+
+
+class LTX2NUpscaleLatentTemporal(io.ComfyNode):
+    """Double the frame rate of an (audio+)video latent with the temporal x2 upscaler; the audio is untouched."""
+
+    DISPLAY_NAME = "Upscale Latent Temporal x2 (LTX-2)"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="latent",
+            description="Doubles the frame rate: F latent frames become 2F - 1 (N video frames -> 2N - 1 at 2 x "
+                        "fps, the same duration within one frame). The audio part passes through untouched. "
+                        "Use the fps and frames outputs for Create Video.",
+            inputs=[*_upscale_inputs("temporal x2"),
+                    io.Float.Input("fps", default=24.0, min=1.0, max=240.0, step=1.0,
+                                   tooltip="Frame rate of the input clip.")],
+            outputs=[io.Latent.Output(display_name="latent", tooltip="Latent with 2F - 1 latent frames."),
+                     io.Float.Output(display_name="fps", tooltip="The doubled frame rate."),
+                     io.Int.Output(display_name="frames", tooltip="Video frames after decoding (2N - 1).")],
+        )
+
+    @classmethod
+    def execute(cls, samples: dict, upscale_model: Any, vae: Any, fps: float) -> io.NodeOutput:
+        require_kind(upscale_model, "temporal x2", cls.DISPLAY_NAME)
+        out = upscaled_latent(samples, upscale_model, vae)
+        latent_frames = AVParts.of(out).video.shape[2]
+        return io.NodeOutput(out, fps * 2.0, 1 + (latent_frames - 1) * 8)
