@@ -295,3 +295,96 @@ def test_extend_with_keyframe_and_without_audio(pack_nodes, model, vaes):
     assert tuple(out_v.shape) == (1, 128, 4, 2, 2)  # keyframe guide cropped
     assert out_a.shape[2] == round(25 / FPS * 25) and out_a.abs().max() > 0
     assert "noise_mask" not in out
+
+
+# ---------------------------------------------------------------------------------------------- long video
+def test_long_video_window_plan(pack_nodes):
+    ops = pack_nodes.modes_temporal_ops
+    plan = ops.plan_windows(481, 121, 24)  # 61 latent frames, windows of 16 sharing 3
+    assert plan.starts == (0, 13, 26, 39, 52) and plan.lengths == (16, 16, 16, 16, 9) and plan.overlap == 3
+    assert plan.starts[-1] + plan.lengths[-1] == 61
+    assert ops.plan_windows(97, 121, 24).lengths == (13,)  # shorter than a window: one window
+    assert plan.audio_span(4, 24.0)[1] == round(481 / 24 * 25)  # the last window ends with the clip
+    assert "overlap_frames" in ops.long_video_problem(121, 121, 12)
+    assert "window_frames" in ops.long_video_problem(121, 100, 8)
+
+
+def _long(pack_nodes, model, **kw):
+    args = {"width": SIZE, "height": SIZE, "frames": 41, "fps": FPS, "window_frames": 17, "overlap_frames": 8,
+            "overlap_strength": 1.0, **_sampling(), **kw}
+    pos = prompt(model, 6)
+    return pack_nodes.modes_temporal.LTX2NLongVideo.execute(model, pos, pos, **args).result
+
+
+class _StubTextEncoder:
+    """``encode(prompt)`` -> a text encoding whose context is derived from the prompt (records the prompts)."""
+
+    def __init__(self, model):
+        self.widths, self.prompts = model.model.diffusion_model.context_widths(), []
+
+    def encode(self, text):
+        from types import SimpleNamespace
+
+        self.prompts.append(text)
+        g = torch.Generator().manual_seed(len(text))
+        return SimpleNamespace(video_context=torch.randn(1, 5, self.widths[0], generator=g),
+                               audio_context=torch.randn(1, 5, self.widths[1], generator=g))
+
+
+def test_long_video_windows_carry_overlap_and_prompts(pack_nodes, model, monkeypatch):
+    ops = pack_nodes.modes_temporal_ops
+    windows, real = [], ops.sample_av
+
+    def spy(model_, positive, negative, latent, choice, progress):
+        out = real(model_, positive, negative, latent, choice, progress)
+        windows.append((positive, latent, out, choice.seed))
+        return out
+
+    monkeypatch.setattr(ops, "sample_av", spy)
+    encoder = _StubTextEncoder(model)
+    latent, report = _long(pack_nodes, model, text_encoder=encoder, window_prompts="first\n\nsecond window\n")
+    video, audio = latent["samples"].unbind()
+    assert tuple(video.shape) == (1, 128, 6, 2, 2) and audio.shape[2] == round(41 / FPS * 25)
+    assert [w[3] for w in windows] == [5, 6, 7] and encoder.prompts == ["first", "second window"]
+    assert windows[2][0] is windows[1][0] and windows[1][0] is not windows[0][0]  # last prompt repeats
+    assert report.startswith("3 window(s)") and "video [0, 0]" in report and "audio [0, 0]" in report
+    first_v, first_a = windows[0][2]["samples"].unbind()
+    second_in = windows[1][1]["samples"].unbind()
+    assert torch.equal(second_in[0][:, :, :1], first_v[:, :, -1:])  # carried overlap (latent frame 1 of window 0)
+    plan = ops.plan_windows(41, 17, 8)
+    assert plan.starts == (0, 2, 4) and plan.lengths == (3, 3, 2)
+    shared = first_a.shape[2] - plan.audio_span(1, FPS)[0]
+    assert torch.equal(windows[1][2]["samples"].unbind()[1][:, :, :shared], first_a[:, :, -shared:])
+    assert torch.equal(video[:, :, :3], first_v) and torch.equal(audio[:, :, : first_a.shape[2]], first_a)
+
+
+def test_long_video_soft_overlap_blends_and_progress(pack_nodes, model, monkeypatch):
+    import comfy.utils
+
+    calls = []
+
+    class Recorder(comfy.utils.ProgressBar):
+        def update_absolute(self, value, total=None, preview=None):
+            calls.append((value, total))
+            super().update_absolute(value, total, preview)
+
+    monkeypatch.setattr(comfy.utils, "ProgressBar", Recorder)
+    latent, report = _long(pack_nodes, model, overlap_strength=0.5)
+    assert calls[-1] == (3 * 8, 3 * 8) and len(calls) == 24  # one bar: 3 windows x 8 distilled steps
+    assert "video [0, 0]" not in report
+    assert torch.isfinite(latent["samples"].unbind()[0]).all()
+
+
+def test_long_video_errors_and_interrupt(pack_nodes, model):
+    import comfy.model_management
+
+    node = pack_nodes.modes_temporal.LTX2NLongVideo
+    assert "overlap_frames" in node.validate_inputs(frames=33, window_frames=17, overlap_frames=16)
+    with pytest.raises(ValueError, match="need a text_encoder"):
+        _long(pack_nodes, model, window_prompts="a\nb")
+    comfy.model_management.interrupt_current_processing(True)
+    try:
+        with pytest.raises(comfy.model_management.InterruptProcessingException):
+            _long(pack_nodes, model)
+    finally:
+        comfy.model_management.interrupt_current_processing(False)
