@@ -20,6 +20,7 @@ Sampling widgets (seed, schedule, steps, guidance, guider) are those of Sample A
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -75,12 +76,12 @@ def _strength(name: str, what: str) -> io.Float.Input:
                           tooltip=f"How strictly the video follows {what} (1 = exactly, 0 = ignored).")
 
 
-def _size_inputs(frames_tip: str) -> list[io.Input]:
+def _size_inputs(frames_tip: str, frames_default: int = 0) -> list[io.Input]:
     tip = "{} of the result in pixels (multiple of 32); the source is resized to cover it and center-cropped. 0 = " \
           "the source's {}."
     return [io.Int.Input("width", default=0, min=0, max=8192, step=32, tooltip=tip.format("Width", "width")),
             io.Int.Input("height", default=0, min=0, max=8192, step=32, tooltip=tip.format("Height", "height")),
-            io.Int.Input("frames", default=0, min=0, max=8193, step=8, tooltip=frames_tip)]
+            io.Int.Input("frames", default=frames_default, min=0, max=8193, step=8, tooltip=frames_tip)]
 
 
 def _model_inputs() -> list[io.Input]:
@@ -213,8 +214,9 @@ class LTX2NExtend(io.ComfyNode):
                         "frames and their audio are generated to continue it, and the source's latents stay "
                         "exactly as encoded. Optionally steer the new part toward an image at a frame.",
             inputs=[*_model_inputs(), *_source_inputs(),
-                    *_size_inputs("Length of the extended clip in frames (1 + 8k): the source plus at least 8 new "
-                                  "frames (the number of new frames must be a multiple of 8)."),
+                    *_size_inputs("Length of the result in frames (1 + 8k): the source plus the new frames (a "
+                                  "multiple of 8). A source longer than frames - 8 is cut to its frames nearest "
+                                  "the seam.", frames_default=241),
                     io.Combo.Input("direction", options=list(DIRECTIONS), default=DIRECTIONS[0],
                                    tooltip="forward: new frames after the source; backward: before it."),
                     *_sampling_inputs(),
@@ -233,8 +235,10 @@ class LTX2NExtend(io.ComfyNode):
                 height: int, frames: int, direction: str, seed: int, schedule: str, steps: int, guidance: str,
                 frame_idx: int, strength: float, guider: Any = None, image: torch.Tensor | None = None
                 ) -> io.NodeOutput:
-        clip = conform_clip(clip_from_video(video), width=width, height=height, frames=0)
-        new, forward = frames - clip.frames, direction == DIRECTIONS[0]
+        forward = direction == DIRECTIONS[0]
+        clip = conform_clip(_nearest_seam(clip_from_video(video), frames, forward), width=width, height=height,
+                            frames=0)
+        new = frames - clip.frames
         if new < SCALE.time or new % SCALE.time:
             raise ValueError(f"frames ({frames}) must exceed the source's {clip.frames} frames by a multiple of 8")
         guide = _keyframe_plan(frames, {"image_1": image, "frame_idx_1": frame_idx, "strength_1": strength}) \
@@ -249,6 +253,22 @@ class LTX2NExtend(io.ComfyNode):
         sampled = sample_av(model, positive, negative, parts.to_latent(latent), choice, _progress(choice, model))
         parts, _, _ = crop_guides(AVParts.of(sampled), positive, negative)
         return io.NodeOutput(parts.to_latent(sampled))
+
+
+def _nearest_seam(clip: Clip, frames: int, forward: bool) -> Clip:
+    """The source cut to at most ``frames - 8`` frames (1 + 8k) nearest the seam: its end when extending forward,
+    its start backward (logged); unchanged when it fits."""
+    keep = 1 + SCALE.time * max(0, (frames - SCALE.time - 1) // SCALE.time)
+    if clip.frames <= keep or frames < 1 + SCALE.time:
+        return clip
+    logging.warning("LTX-2 Native extend: the source has %d frames; for a %d-frame result only its %s %d are kept",
+                    clip.frames, frames, "last" if forward else "first", keep)
+    images = clip.images[-keep:] if forward else clip.images[:keep]
+    waveform = clip.waveform
+    if waveform is not None:
+        offset = round((clip.frames - keep) / clip.fps * clip.sample_rate) if forward else 0
+        waveform = waveform[:, offset: offset + round(keep / clip.fps * clip.sample_rate)]
+    return replace(clip, images=images, waveform=waveform)
 
 
 def _progress(choice: SamplingChoice, model: Any, runs: int = 1) -> StepProgress:

@@ -282,11 +282,21 @@ def test_extend_keeps_source_latents(pack_nodes, model, vaes, direction):
 
 def test_extend_bad_lengths_and_keyframe(pack_nodes, model, vaes):
     none = (_NoVAE(), _NoVAE())
-    with pytest.raises(ValueError, match="exceed the source's 9 frames by a multiple of 8"):
-        _extend(pack_nodes, model, none, _video(9), frames=9)
+    with pytest.raises(ValueError, match="exceed the source's 1 frames by a multiple of 8"):
+        _extend(pack_nodes, model, none, _video(9), frames=13)
     with pytest.raises(ValueError, match="frame_idx 25 is beyond the clip of 25 frames"):
         _extend(pack_nodes, model, none, _video(9), image=_images(1), frame_idx=25)
     assert "1 + 8k" in pack_nodes.modes_temporal.LTX2NExtend.validate_inputs(frames=30)
+
+
+def test_extend_long_source_keeps_frames_nearest_the_seam(pack_nodes, model, vaes):
+    video = _video(25, seed=4)
+    out_v, _ = _extend(pack_nodes, model, vaes, video, frames=17)["samples"].unbind()  # keeps the last 9 frames
+    ops = pack_nodes.modes_temporal_ops
+    clip = ops.clip_from_video(video)
+    tail = pack_nodes.modes_temporal._padded_clip(ops.Clip(clip.images[-9:], FPS), 8, True)
+    assert tuple(out_v.shape) == (1, 128, 3, 2, 2)
+    assert torch.equal(out_v[:, :, :2], ops.encode_video(vaes[0], tail.images)[:, :, :2])
 
 
 def test_extend_with_keyframe_and_without_audio(pack_nodes, model, vaes):
