@@ -47,6 +47,9 @@ MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
     ("LTX2NLoraLoader", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LoraLoaderModelOnly", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LoadImage", "image"): ModelInput("input", ModelKind.IMAGE),
+    ("LTX2NICLoraLoader", "lora_name"): ModelInput("loras", ModelKind.LORA),
+    ("LTX2NCameraLoraLoader", "camera_lora"): ModelInput("loras", ModelKind.LORA),
+    ("LTX2NLoraStack", "lora_1"): ModelInput("loras", ModelKind.LORA),  # slots 2-3 stay "None" in our workflows
 }
 
 FOLDER_HELP: dict[str, str] = {
@@ -114,7 +117,7 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
     if ref.kind is ModelKind.CHECKPOINT:
         return demo_weights.write_demo_checkpoint(path, family, seed=seed)
     if ref.kind is ModelKind.UPSAMPLER:
-        return demo_weights.write_demo_upsampler(path, seed=seed)
+        return write_demo_upscaler(path, seed=seed)
     if ref.kind is ModelKind.GEMMA:
         return _write_gemma(path, seed=seed)
     if ref.kind is ModelKind.LORA:
@@ -155,7 +158,55 @@ def write_demo_lora(path: Path, family: Any, *, rank: int = 4, seed: int = 0) ->
         tensors[module + ".lora_B.weight"] = torch.randn(out_features, rank, generator=generator) * 0.02
     path.parent.mkdir(parents=True, exist_ok=True)
     bf16 = {k: v.to(torch.bfloat16) for k, v in sorted(tensors.items())}
-    write_safetensors(path, bf16, metadata={"format": "pt"})
+    write_safetensors(path, bf16, metadata={"format": "pt", **demo_lora_metadata(path.name)})
+    return path
+
+
+def demo_lora_metadata(name: str) -> dict[str, str]:
+    """Metadata a LoRA of this name carries in Lightricks' releases: IC-LoRAs store ``reference_downscale_factor``
+    ("ref0.5" files: 2, "pixel-spatial-upscaler-x4": 4, other IC-LoRAs: 1)."""
+    lowered = name.lower()
+    if "ic-lora" not in lowered and "iclora" not in lowered:
+        return {}
+    factor = 2 if "ref0.5" in lowered else 4 if "upscaler-x4" in lowered else 1
+    return {"reference_downscale_factor": str(factor)}
+
+
+DEMO_UPSCALER_KINDS: dict[str, dict[str, Any]] = {
+    "temporal": {"spatial_upsample": False, "temporal_upsample": True, "spatial_scale": 1.0, "rational_resampler": True},
+    "x1.5": {"spatial_upsample": True, "temporal_upsample": False, "spatial_scale": 1.5, "rational_resampler": True},
+}
+"""Name fragment -> config flags of the demo upscaler written for it (others: spatial x2)."""
+
+
+def write_demo_upscaler(path: Path, *, seed: int = 0) -> Path:
+    """A tiny latent upscaler whose kind follows the name (``temporal`` -> temporal x2, ``x1.5`` -> spatial x1.5,
+    else the spatial x2 of ``ltx_model.demo_weights``): real 128 latent channels, width 32, one block per stage,
+    random weights, flat ``config`` metadata, bf16 like the released files."""
+    import json
+
+    import torch
+
+    from ltx_model.demo_weights import UPSAMPLER_CONFIG, write_demo_upsampler
+    from ltx_model.loading import write_safetensors
+    from ltx_model.upsampler import LatentUpsampler, UpsamplerConfig
+
+    flags = next((v for k, v in DEMO_UPSCALER_KINDS.items() if k in path.name.lower()), None)
+    if flags is None:
+        return write_demo_upsampler(path, seed=seed)
+    config = {**UPSAMPLER_CONFIG, **flags}
+    module = LatentUpsampler(UpsamplerConfig.from_dict(config))
+    generator = torch.Generator().manual_seed(seed)
+    params = dict(module.named_parameters())
+    tensors = {}
+    for name, value in module.state_dict().items():
+        if name in params and value.dim() >= 2:
+            value = torch.randn(value.shape, generator=generator) / value[0].numel() ** 0.5
+        elif name in params:
+            value = (1.0 if name.endswith("weight") else 0.0) + 0.02 * torch.randn(value.shape, generator=generator)
+        tensors[name] = value.to(torch.bfloat16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_safetensors(path, tensors, metadata={"config": json.dumps(config)})
     return path
 
 
