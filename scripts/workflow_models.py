@@ -25,6 +25,8 @@ class ModelKind(str, Enum):
     UPSAMPLER = "upsampler"  # latent upscaler
     LORA = "lora"  # LoRA for the transformer
     IMAGE = "image"  # picture in ComfyUI's input folder
+    AUDIO = "audio"  # sound file in ComfyUI's input folder (audio-to-video)
+    VIDEO = "video"  # video file in ComfyUI's input folder (video-to-audio)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
     ("LTX2NICLoraLoader", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LTX2NCameraLoraLoader", "camera_lora"): ModelInput("loras", ModelKind.LORA),
     ("LTX2NLoraStack", "lora_1"): ModelInput("loras", ModelKind.LORA),  # slots 2-3 stay "None" in our workflows
+    ("LoadAudio", "audio"): ModelInput("input", ModelKind.AUDIO),
+    ("LoadVideo", "file"): ModelInput("input", ModelKind.VIDEO),
 }
 
 FOLDER_HELP: dict[str, str] = {
@@ -122,6 +126,10 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
         return _write_gemma(path, seed=seed)
     if ref.kind is ModelKind.LORA:
         return write_demo_lora(path, family, seed=seed)
+    if ref.kind is ModelKind.AUDIO:
+        return write_example_audio(path)
+    if ref.kind is ModelKind.VIDEO:
+        return write_example_video(path)
     return write_example_image(path)
 
 
@@ -224,3 +232,48 @@ def write_example_image(path: Path, *, width: int = 96, height: int = 64) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(picture.astype(np.uint8)).save(path)
     return path
+
+
+EXAMPLE_AUDIO_RATE, EXAMPLE_AUDIO_SECONDS = 22050, 6.0
+"""The example sound: stereo at 22.05 kHz (any rate, mono or stereo, is accepted), longer than the default clip."""
+EXAMPLE_VIDEO_SIZE, EXAMPLE_VIDEO_FRAMES, EXAMPLE_VIDEO_FPS = (64, 64), 129, 24.0
+"""The example video: (width, height) = the graph tests' tiny size (its frames are the output frames of
+video-to-audio), 129 frames (more than the default 121) at the workflows' 24 fps."""
+
+
+def write_example_audio(path: Path) -> Path:
+    """A stereo 16-bit WAV: a tone sliding from 220 to 660 Hz with a 2 Hz amplitude pulse, a fifth higher on the
+    right channel."""
+    import wave
+
+    import numpy as np
+
+    t = np.arange(round(EXAMPLE_AUDIO_SECONDS * EXAMPLE_AUDIO_RATE)) / EXAMPLE_AUDIO_RATE
+    phase = 2 * np.pi * (220 * t + 220 * t**2 / (2 * EXAMPLE_AUDIO_SECONDS))
+    pulse = 0.6 + 0.4 * np.cos(2 * np.pi * 2 * t)
+    samples = 0.4 * np.stack([np.sin(phase), np.sin(1.5 * phase)], axis=-1) * pulse[:, None]  # (S, 2) interleaved
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(2)
+        handle.setsampwidth(2)
+        handle.setframerate(EXAMPLE_AUDIO_RATE)
+        handle.writeframes((samples * 32767).astype("<i2").tobytes())
+    return path
+
+
+def write_example_video(path: Path) -> Path:
+    """A silent H.264 mp4: a colour gradient with a bright square moving across it."""
+    import numpy as np
+
+    from ltx_model.media import write_mp4
+
+    width, height = EXAMPLE_VIDEO_SIZE
+    y, x = np.mgrid[0:height, 0:width]
+    frames = []
+    for index in range(EXAMPLE_VIDEO_FRAMES):
+        frame = np.stack([255 * x / (width - 1), 255 * y / (height - 1), np.full_like(x, 96.0)], axis=-1)
+        left = index * (width - 16) // (EXAMPLE_VIDEO_FRAMES - 1)
+        frame[height // 3: height // 3 + 16, left: left + 16] = 240
+        frames.append(frame.astype(np.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(write_mp4(path, np.stack(frames), fps=EXAMPLE_VIDEO_FPS))

@@ -166,3 +166,7 @@ def flf() -> Workflow:
 
 
 WORKFLOWS: list[Workflow] = [t2v_distilled(), t2v_two_stage(), t2v_full(), i2v(), flf()]
+
+from workflow_specs_audio import audio_workflows  # noqa: E402  (a2v, t2a, v2a; builds from the helpers above)
+
+WORKFLOWS += audio_workflows()

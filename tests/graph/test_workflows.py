@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from graph_support import check_mp4, shrink
 from host import PromptRejected
+from modes_audio_support import is_audio_only, run_audio_only
 from safetensors.torch import load_file
 from workflow_api import load_workflow, saved_files
 
@@ -96,6 +97,9 @@ def test_workflow_file(graph_host, model_store, path):
     ours = set(graph_host.pack.NODE_CLASS_MAPPINGS)
     foreign = sorted({n["class_type"] for n in prompt.values()} - ours - graph_host.core_node_ids)
     assert foreign == [], f"{path.name} uses nodes that are neither ours nor core"
+    if is_audio_only(prompt):  # text-to-audio: no video exists; one audio file (stereo, the shrunk length)
+        run_audio_only(graph_host, model_store, prompt, path.stem)
+        return
     expected = shrink(prompt)
     written = model_store.ensure(prompt)
     assert written, f"{path.name} references no model files"
