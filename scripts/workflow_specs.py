@@ -170,3 +170,7 @@ WORKFLOWS: list[Workflow] = [t2v_distilled(), t2v_two_stage(), t2v_full(), i2v()
 from workflow_specs_audio import audio_workflows  # noqa: E402  (a2v, t2a, v2a; builds from the helpers above)
 
 WORKFLOWS += audio_workflows()
+
+from workflow_specs_temporal import temporal_workflows  # noqa: E402  (keyframes, extend, retake, long video)
+
+WORKFLOWS += temporal_workflows()

@@ -14,6 +14,7 @@ import pytest
 from graph_support import check_mp4, shrink
 from host import PromptRejected
 from modes_audio_support import is_audio_only, run_audio_only
+from modes_temporal_support import tiny_overrides
 from safetensors.torch import load_file
 from workflow_api import load_workflow, saved_files
 
@@ -100,7 +101,7 @@ def test_workflow_file(graph_host, model_store, path):
     if is_audio_only(prompt):  # text-to-audio: no video exists; one audio file (stereo, the shrunk length)
         run_audio_only(graph_host, model_store, prompt, path.stem)
         return
-    expected = shrink(prompt)
+    expected = shrink(prompt, tiny_overrides(prompt))
     written = model_store.ensure(prompt)
     assert written, f"{path.name} references no model files"
     result = graph_host.run(prompt)
