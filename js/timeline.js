@@ -27,9 +27,15 @@ export const DEFAULT_CLIP = { frames: 121, fps: 25 };
  *   frames, fps (optional): names of widgets on the same node that give the clip length.
  * Example: LTX2NAddKeyframes: { markers: ["frame_idx"] },
  *          LTX2NRetake: { windows: [["start_time", "end_time"]] }.
- * No pack node has such widgets yet; a node opts in by adding its line here.
+ * A node opts in by adding its line here.
  */
-export const TIMELINE_NODES = {};
+export const TIMELINE_NODES = {
+  // nodes/modes_temporal.py: keyframe markers (frame indices; clip length from the upstream latent),
+  // the optional keyframe of Extend Clip, and Retake's time window (seconds)
+  LTX2NKeyframes: { markers: ["frame_idx_1", "frame_idx_2", "frame_idx_3", "frame_idx_4"] },
+  LTX2NExtend: { markers: ["frame_idx"] },
+  LTX2NRetake: { windows: [["start_time", "end_time"]] },
+};
 
 const MARGIN = 15;
 const INSET = 6;
