@@ -21,6 +21,7 @@ from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
 from .motion_tracks import LTX2NMotionTracks
+from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .modes_audio import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .modes_temporal import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
@@ -37,6 +38,7 @@ _REQUIRED += [LTX2NTextEncoderLoader, LTX2NTextEncode]
 _REQUIRED += [LTX2NICLoraLoader, LTX2NICLoraGuide, LTX2NMotionTracks, LTX2NCameraLoraLoader, LTX2NLoraStack]
 _REQUIRED += [LTX2NUpscaleLatentX15, LTX2NUpscaleLatentTemporal]
 _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
+_REQUIRED += [LTX2NEnhancePrompt, LTX2NSaveTextEncoding, LTX2NLoadTextEncoding]
 _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 
 # (module relative to this package, node class names); nothing optional yet.
