@@ -25,6 +25,7 @@ class RelModels:
 
     root: Path
     checkpoint: str = "ltx-2.3-22b-dev-rel.safetensors"
+    checkpoint_19b: str = "ltx-2-19b-distilled-rel.safetensors"  # HiFi-GAN vocoder: the fastest audio decode
     lora: str = "ltx-2.3-rel-lora.safetensors"
     upscaler: str = "ltx-2-spatial-upscaler-x2-rel.safetensors"
     gemma: str = "gemma-rel/"
@@ -34,7 +35,8 @@ class RelModels:
 
 
 def write_rel_models(root: Path) -> RelModels:
-    """Tiny demo files (2.3 dev checkpoint fp32, its LoRA, x2 upscaler, Gemma folder) in fresh model folders."""
+    """Tiny demo files (2.3 dev and 19B distilled checkpoints fp32, a 2.3 LoRA, x2 upscaler, Gemma folder) in fresh
+    model folders."""
     import torch
     from workflow_models import write_demo_lora
 
@@ -44,6 +46,8 @@ def write_rel_models(root: Path) -> RelModels:
     for kind in (*MODEL_FOLDERS, "input"):
         models.folder(kind).mkdir(parents=True, exist_ok=True)
     write_demo_checkpoint(models.folder("checkpoints") / models.checkpoint, DemoFamily.LTX23, dtype=torch.float32)
+    write_demo_checkpoint(models.folder("checkpoints") / models.checkpoint_19b, DemoFamily.LTX2, seed=1,
+                          dtype=torch.float32)
     write_demo_lora(models.folder("loras") / models.lora, DemoFamily.LTX23)
     write_demo_upsampler(models.folder("latent_upscale_models") / models.upscaler, dtype=torch.float32)
     write_demo_gemma(models.folder("text_encoders") / models.gemma.rstrip("/"))
