@@ -1,6 +1,7 @@
 """Motion tracks: draw point tracks into a control video for the motion-track IC-LoRA.
 
-``tracks`` is JSON: a list of tracks, each a list of ``[x, y]`` points in output pixels. A track with exactly
+``tracks`` is JSON: a list of tracks, each a list of ``[x, y]`` points as fractions of the width and height
+(0..1, so tracks survive a change of size; ``[0.5, 0.5]`` is the centre). A track with exactly
 ``frames`` points gives one point per frame; otherwise its points are spread evenly over the clip and linearly
 interpolated (one point = a stationary track). Each track is drawn as a filled disc in its own colour (a fixed
 palette) on black, with a fading trail of its last ``trail`` positions (older = darker), the sparse-track look of
@@ -24,12 +25,12 @@ from .schema import make_schema
 PALETTE = ((1.0, 0.2, 0.2), (0.2, 1.0, 0.2), (0.25, 0.45, 1.0), (1.0, 1.0, 0.2), (1.0, 0.2, 1.0), (0.2, 1.0, 1.0),
            (1.0, 0.6, 0.1), (0.7, 0.4, 1.0), (1.0, 1.0, 1.0), (0.5, 1.0, 0.6))
 """RGB colour of track ``i`` is ``PALETTE[i % len(PALETTE)]``."""
-EXAMPLE_TRACKS = "[[[200, 256], [560, 256]], [[384, 160]]]"
-"""Default: one track moving left to right across a 768x512 frame, one stationary point."""
+EXAMPLE_TRACKS = "[[[0.25, 0.5], [0.75, 0.5]], [[0.5, 0.3]]]"
+"""Default: one track moving left to right across the frame, one stationary point."""
 
 
 def parse_tracks(text: str) -> list[torch.Tensor]:
-    """JSON -> tracks ``(K, 2)`` float tensors (x, y); a clear error for anything else."""
+    """JSON -> tracks ``(K, 2)`` float tensors (x, y as fractions of width and height); a clear error otherwise."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -75,7 +76,8 @@ def draw_tracks(tracks: list[torch.Tensor], *, width: int, height: int, frames: 
                 trail: int) -> torch.Tensor:
     """IMAGE ``(frames, height, width, 3)`` in [0, 1]: every track's disc per frame plus its fading trail."""
     video = torch.zeros(frames, height, width, 3)
-    paths = [per_frame(t, frames).tolist() for t in tracks]
+    size = torch.tensor([width, height], dtype=torch.float32)
+    paths = [(per_frame(t, frames) * size).tolist() for t in tracks]
     for f in range(frames):
         comfy.model_management.throw_exception_if_processing_interrupted()
         for index, path in enumerate(paths):
@@ -97,10 +99,10 @@ class LTX2NMotionTracks(io.ComfyNode):
             cls, group="conditioning",
             description="Draws point tracks into a control video for the motion-track IC-LoRA (connect it to "
                         "IC-LoRA Reference Guide). Draw tracks over the first frame with the editor on the node, "
-                        "or type JSON: a list of tracks, each a list of [x, y] pixel points (one per frame, or a "
-                        "few points spread over the clip; one point = stationary).",
+                        "or type JSON: a list of tracks, each a list of [x, y] points as fractions of width and "
+                        "height (one per frame, or a few points spread over the clip; one point = stationary).",
             inputs=[io.String.Input("tracks", multiline=True, default=EXAMPLE_TRACKS,
-                                    tooltip="JSON list of tracks; each a list of [x, y] points in pixels."),
+                                    tooltip="JSON list of tracks; each a list of [x, y] points (fractions of width and height, 0..1)."),
                     io.Int.Input("width", default=768, min=32, max=8192, step=32, tooltip="Video width (pixels)."),
                     io.Int.Input("height", default=512, min=32, max=8192, step=32, tooltip="Video height (pixels)."),
                     io.Int.Input("frames", default=121, min=1, max=8193, step=8, tooltip="Frames (1 + 8k)."),

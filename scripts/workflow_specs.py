@@ -174,3 +174,7 @@ WORKFLOWS += audio_workflows()
 from workflow_specs_temporal import temporal_workflows  # noqa: E402  (keyframes, extend, retake, long video)
 
 WORKFLOWS += temporal_workflows()
+
+from workflow_specs_control import control_workflows  # noqa: E402  (IC-LoRA, camera LoRA, x1.5 / temporal x2)
+
+WORKFLOWS += control_workflows()

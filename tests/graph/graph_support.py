@@ -24,6 +24,10 @@ TINY = {"width": 64, "height": 64, "frames": 9, "steps": 2}
 
 UPSCALE_X2_NODES = frozenset({"LTX2NUpscaleLatent", "LTXVLatentUpsampler"})
 """Nodes that double the latent's width and height (spatial x2 upscalers)."""
+UPSCALE_X15_NODES = frozenset({"LTX2NUpscaleLatentX15"})
+"""Nodes that scale the latent's width and height by 1.5 (latent cells rounded up)."""
+TEMPORAL_X2_NODES = frozenset({"LTX2NUpscaleLatentTemporal"})
+"""Nodes that turn N video frames into 2N - 1 (temporal x2 upscalers)."""
 TWO_STAGE_PREFIX = "two stages"
 """``LTX2NEmptyAVLatent.stages`` values starting with this take the FINAL size and make a half-size latent."""
 
@@ -84,10 +88,14 @@ def shrink(prompt: dict[str, Any], sizes: dict[str, Any] | None = None) -> Expec
     assert not missing, f"no literal {missing} input to shrink (sizes must be set in one place)"
     two_stage = any(str(prompt[nid]["inputs"].get("stages", "")).startswith(TWO_STAGE_PREFIX) for nid, _ in changed)
     scale = 2 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X2_NODES) / (2 if two_stage else 1)
+    scale *= 1.5 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X15_NODES)
+    frames = sizes["frames"]
+    for _ in range(sum(len(nodes_of_type(prompt, t)) for t in TEMPORAL_X2_NODES)):
+        frames = 2 * frames - 1
     (create,) = nodes_of_type(prompt, "CreateVideo")
     fps = prompt[create]["inputs"]["fps"]
     assert not is_link(fps), "CreateVideo fps must be a literal"
-    return ExpectedVideo(round(sizes["width"] * scale), round(sizes["height"] * scale), sizes["frames"], float(fps))
+    return ExpectedVideo(round(sizes["width"] * scale), round(sizes["height"] * scale), frames, float(fps))
 
 
 def check_mp4(path: Path, expected: ExpectedVideo) -> None:

@@ -27,7 +27,7 @@ def test_motion_tracks_interpolate_over_the_clip(pack_nodes):
 
 def test_motion_tracks_draw_discs_with_colours_and_trail(pack_nodes):
     node = pack_nodes.motion_tracks.LTX2NMotionTracks
-    video = node.execute("[[[8, 8], [24, 8]], [[16, 24]]]", 32, 32, 9, 2.0, 2).result[0]
+    video = node.execute("[[[0.25, 0.25], [0.75, 0.25]], [[0.5, 0.75]]]", 32, 32, 9, 2.0, 2).result[0]
     assert tuple(video.shape) == (9, 32, 32, 3)
     assert video[0, 8, 8].tolist() == pytest.approx([1.0, 0.2, 0.2])  # track 0: red at its start
     assert video[8, 8, 24].tolist() == pytest.approx([1.0, 0.2, 0.2])  # ... and at its end
