@@ -65,6 +65,36 @@ def a2v() -> Workflow:
     return Workflow(stem, summary, nodes, [A2V_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
 
 
+def a2v_two_stage() -> Workflow:
+    """ltx-pipelines' ``A2VidPipelineTwoStage``: dev model with guidance at half size, x2 upscale, distilled-LoRA
+    refine; the audio frozen in both stages (the upscaler drops noise masks, so Audio to Video runs again)."""
+    base = _base()
+    stem = "a2v-two-stage"
+    nodes = [
+        *base._text(base.CKPT_DEV, A2V_PROMPT), *base._vaes(base.CKPT_DEV),
+        base._latent(width=1536, height=1024, stages="two stages (x2 upscale)"),
+        node("load_audio", "LoadAudio", column=1, audio=EXAMPLE_AUDIO),
+        node("audio_to_video", "LTX2NAudioToVideo", column=2, audio_vae=Ref("audio_vae"), audio=Ref("load_audio"),
+             av_latent=Ref("latent"), fps=base.FPS),
+        base._sampler("stage1", Ref("audio_to_video", "av_latent"), schedule="LTX-2 schedule", guidance="multimodal"),
+        node("upscaler", "LTX2NUpscalerLoader", upscaler_name=base.UPSCALER),
+        node("upscale", "LTX2NUpscaleLatent", column=2, samples=Ref("stage1"), upscale_model=Ref("upscaler"),
+             vae=Ref("vae")),
+        node("refreeze_audio", "LTX2NAudioToVideo", column=2, audio_vae=Ref("audio_vae"), audio=Ref("load_audio"),
+             av_latent=Ref("upscale"), fps=base.FPS),
+        node("distilled_lora", "LTX2NLoraLoader", column=1, model=Ref("model"), lora_name=base.DISTILLED_LORA,
+             strength=1.0),
+        base._sampler("stage2", Ref("refreeze_audio", "av_latent"), model=Ref("distilled_lora"),
+                      schedule="distilled stage 2", guidance="none"),
+        node("decode_video", "LTX2NDecodeVideo", column=3, samples=Ref("stage2"), vae=Ref("vae")),
+        *_mp4(Ref("decode_video"), Ref("audio_to_video", "audio"), stem, base.FPS),
+    ]
+    summary = ("Audio to video in two stages (Lightricks' A2V recipe): the LTX-2.3 dev model with multimodal "
+               "guidance at half size, a x2 latent upscale, then a 3-step refinement at full size with the "
+               "distilled LoRA; your sound track stays frozen in both stages and is saved unchanged.")
+    return Workflow(stem, summary, nodes, [A2V_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+
+
 def t2a() -> Workflow:
     base = _base()
     stem = "t2a-dev"
@@ -106,4 +136,4 @@ def v2a() -> Workflow:
 
 def audio_workflows() -> list[Workflow]:
     """The descriptions of this module, in file order."""
-    return [a2v(), t2a(), v2a()]
+    return [a2v(), a2v_two_stage(), t2a(), v2a()]

@@ -4,12 +4,12 @@ Each workflow (converted against the live schemas, tiny demo files, 64x64, 9 fra
 with the outputs of its key nodes kept. The generic checks (success, the saved files and their streams) are in
 test_workflows.py, which runs every shipped workflow. Here:
 
-* ``a2v-*``: the AUDIO that Create Video receives (Audio to Video's output) equals, bit for bit, the first
+* ``a2v-*``: the AUDIO that Create Video receives (the first Audio to Video's output) equals, bit for bit, the first
   round(frames / fps x rate) samples Load Audio decoded from the file, at the file's own rate. Save Video crops it
   to ceil(rate / fps x frames) samples (which keeps all of them) and encodes them to AAC at that rate, no
   resampling; AAC being lossy, the mp4's decoded audio is checked by correlation with the input (> 0.95 at the
   best lag within the codec delay). The audio stream stayed frozen: the sampled audio latent equals the encoded
-  input audio (atol 1e-5).
+  input audio (atol 1e-5) after every stage.
 * ``t2a-*``: every transformer pass had ``video=None`` (no video token computed) and the audio tokens of the clip.
 * ``v2a-*``: the IMAGE that Create Video receives (Video to Audio's output) equals, bit for bit, the first 9 frames
   Load Video decoded; the video stream stayed frozen (sampled video latent == encoded input, atol 1e-5); the mp4
@@ -38,19 +38,19 @@ AAC_MAX_LAG = 4096  # samples: encoder priming / padding
 H264_MEAN_LEVELS = 4.0
 
 
-def _workflow(stem: str) -> Path:
-    (path,) = sorted(WORKFLOWS_DIR.glob(f"{stem}-*.json"))
-    return path
+def _workflows(slug: str) -> list[Path]:
+    return sorted(WORKFLOWS_DIR.glob(f"{slug}-*.json"))
 
 
-def _run(host, store, stem: str, keep_types: tuple[str, ...]):
-    prompt = host.ui_to_api(load_workflow(_workflow(stem)))
+def _run(host, store, path: Path, keep_types: tuple[str, ...]):
+    """Run a shipped workflow shrunk; ``{node type: [outputs of each node of that type]}``."""
+    prompt = host.ui_to_api(load_workflow(path))
     shrink(prompt)
     store.ensure(prompt)
-    ids = {t: nodes_of_type(prompt, t)[0] for t in keep_types}
-    result = host.run(prompt, keep=tuple(ids.values()))
+    ids = {t: nodes_of_type(prompt, t) for t in keep_types}
+    result = host.run(prompt, keep=tuple(nid for group in ids.values() for nid in group))
     assert result.success, result.error()
-    return prompt, {t: result.node_outputs[nid] for t, nid in ids.items()}, result
+    return prompt, {t: [result.node_outputs[nid] for nid in group] for t, group in ids.items()}, result
 
 
 def _best_correlation(decoded: np.ndarray, reference: np.ndarray) -> float:
@@ -63,12 +63,12 @@ def _best_correlation(decoded: np.ndarray, reference: np.ndarray) -> float:
     return best
 
 
-def test_a2v_graph_saves_the_input_waveform(graph_host, model_store):
+@pytest.mark.parametrize("path", _workflows("a2v"), ids=lambda p: p.stem)
+def test_a2v_graph_saves_the_input_waveform(graph_host, model_store, path):
     from ltx_model.media import read_audio
 
-    prompt, kept, result = _run(graph_host, model_store, "a2v",
-                                ("LoadAudio", "LTX2NAudioToVideo", "LTX2NSampler", "CreateVideo"))
-    loaded, (latent, audio) = kept["LoadAudio"][0], kept["LTX2NAudioToVideo"]
+    prompt, kept, result = _run(graph_host, model_store, path, ("LoadAudio", "LTX2NAudioToVideo", "LTX2NSampler"))
+    loaded, (latent, audio) = kept["LoadAudio"][0][0], kept["LTX2NAudioToVideo"][0]
     frames, fps = 9, prompt[nodes_of_type(prompt, "CreateVideo")[0]]["inputs"]["fps"]
     rate = loaded["sample_rate"]
     wanted = round(frames / fps * rate)
@@ -76,8 +76,9 @@ def test_a2v_graph_saves_the_input_waveform(graph_host, model_store):
     assert torch.equal(audio["waveform"], loaded["waveform"][:, :, :wanted])  # bit-identical
     assert math.ceil(rate / fps * frames) >= wanted  # Save Video's crop keeps every sample
 
-    sampled = kept["LTX2NSampler"][0]["samples"].unbind()[1]
-    torch.testing.assert_close(sampled, latent["samples"].unbind()[1], atol=FROZEN_ATOL, rtol=0)
+    for sampled in kept["LTX2NSampler"]:  # every stage (two-stage: Audio to Video again after the upscale)
+        torch.testing.assert_close(sampled[0]["samples"].unbind()[1], latent["samples"].unbind()[1],
+                                   atol=FROZEN_ATOL, rtol=0)
 
     (video,) = saved_files(result.ui_outputs, graph_host.output_dir)
     decoded, decoded_rate = read_audio(video)
@@ -95,8 +96,8 @@ def test_t2a_graph_computes_no_video_tokens(graph_host, model_store, monkeypatch
         return original(module, video, audio, *args, **kwargs)
 
     monkeypatch.setattr(cls, "forward", spy)
-    prompt = graph_host.ui_to_api(load_workflow(_workflow("t2a")))
-    run_audio_only(graph_host, model_store, prompt, _workflow("t2a").stem)
+    (path,) = _workflows("t2a")
+    run_audio_only(graph_host, model_store, graph_host.ui_to_api(load_workflow(path)), path.stem)
     assert seen, "the transformer ran"
     assert all(video is None for video, _ in seen)  # the video stream never existed
     assert all(audio.latent.shape[1] == round(0.4 * 25) for _, audio in seen)  # the clip's audio tokens
@@ -105,11 +106,12 @@ def test_t2a_graph_computes_no_video_tokens(graph_host, model_store, monkeypatch
 def test_v2a_graph_keeps_the_input_frames(graph_host, model_store):
     from ltx_model.media import read_video_frames
 
-    _, kept, result = _run(graph_host, model_store, "v2a", ("LoadVideo", "LTX2NVideoToAudio", "LTX2NSampler"))
-    source = kept["LoadVideo"][0].get_components().images
-    latent, images = kept["LTX2NVideoToAudio"]
+    (path,) = _workflows("v2a")
+    _, kept, result = _run(graph_host, model_store, path, ("LoadVideo", "LTX2NVideoToAudio", "LTX2NSampler"))
+    source = kept["LoadVideo"][0][0].get_components().images
+    latent, images = kept["LTX2NVideoToAudio"][0]
     assert images.shape[0] == 9 and torch.equal(images, source[:9])  # bit-identical input frames
-    sampled = kept["LTX2NSampler"][0]["samples"].unbind()[0]
+    sampled = kept["LTX2NSampler"][0][0]["samples"].unbind()[0]
     torch.testing.assert_close(sampled, latent["samples"].unbind()[0], atol=FROZEN_ATOL, rtol=0)
 
     (video,) = saved_files(result.ui_outputs, graph_host.output_dir)
