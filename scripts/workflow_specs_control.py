@@ -72,17 +72,24 @@ def _ic_sampler(base, lora: str, reference: Ref, latent: Ref) -> list[Node]:  # 
     ]
 
 
+def _video_ic_graph(base, ckpt: str, prompt: str, lora: str, stem: str, *, canny: bool) -> list[Node]:  # noqa: ANN001
+    """Model, prompts, VAEs, latent, Load Video -> frames (-> Canny) -> IC-LoRA guide -> sampler -> mp4."""
+    reference = Ref("canny") if canny else Ref("components", "images")
+    edges = [node("canny", "Canny", column=1, image=Ref("components", "images"), low_threshold=0.4,
+                  high_threshold=0.8)] if canny else []
+    return [
+        *base._text(ckpt, prompt), *base._vaes(ckpt), base._latent(),
+        node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
+        node("components", "GetVideoComponents", column=1, video=Ref("load_video")), *edges,
+        *_ic_sampler(base, lora, reference, Ref("latent")),
+        *base._output(Ref("sampler"), stem),
+    ]
+
+
 def iclora_union() -> Workflow:
     base = _base()
     stem = "iclora-union-distilled"
-    nodes = [
-        *base._text(base.CKPT_DISTILLED, UNION_PROMPT), *base._vaes(base.CKPT_DISTILLED), base._latent(),
-        node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
-        node("components", "GetVideoComponents", column=1, video=Ref("load_video")),
-        node("canny", "Canny", column=1, image=Ref("components", "images"), low_threshold=0.4, high_threshold=0.8),
-        *_ic_sampler(base, UNION_LORA, Ref("canny"), Ref("latent")),
-        *base._output(Ref("sampler"), stem),
-    ]
+    nodes = _video_ic_graph(base, base.CKPT_DISTILLED, UNION_PROMPT, UNION_LORA, stem, canny=True)
     summary = ("IC-LoRA union control (canny / depth / pose), LTX-2.3 distilled, one stage: the structure of a "
                "control video guides a new clip with audio. Here the control is the canny edge map of a video.")
     return Workflow(stem, summary, nodes, [IC_TIP, UNION_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
@@ -109,13 +116,7 @@ def iclora_motion() -> Workflow:
 def iclora_detailer() -> Workflow:
     base = _base()
     stem = "iclora-detailer-distilled"
-    nodes = [
-        *base._text(CKPT_19B_DISTILLED, DETAILER_PROMPT), *base._vaes(CKPT_19B_DISTILLED), base._latent(),
-        node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
-        node("components", "GetVideoComponents", column=1, video=Ref("load_video")),
-        *_ic_sampler(base, DETAILER_LORA, Ref("components", "images"), Ref("latent")),
-        *base._output(Ref("sampler"), stem),
-    ]
+    nodes = _video_ic_graph(base, CKPT_19B_DISTILLED, DETAILER_PROMPT, DETAILER_LORA, stem, canny=False)
     summary = ("IC-LoRA detailer / pixel upscaler, LTX-2 (19B) distilled, one stage: a low-resolution or soft clip "
                "is regenerated sharp at the latent's size, following the input closely.")
     return Workflow(stem, summary, nodes, [DETAILER_TIP, IC_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
