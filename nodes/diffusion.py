@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from ..ltx_model.conditioning import ConditioningItem, pixel_mask_to_latent
+from ..ltx_model.precision import FP8_DTYPES
 from ..ltx_model.sampling import (
     AudioGrid,
     LatentState,
@@ -83,7 +84,10 @@ class HostTransformer(LTXTransformer):
             "transformer_options" in inspect.signature(attention_fn).parameters)
         self._connectors: tuple[EmbeddingsConnectors, ...] = ()  # a tuple: its children are registered below
         if text is not None:
-            connectors = EmbeddingsConnectors(text, dtype=dtype, device=device, operations=operations or torch.nn)
+            # fp8 storage: the connectors stay high precision (ltx_model.precision; the loader sets their final
+            # dtype) and their register init cannot run in fp8
+            text_dtype = torch.bfloat16 if dtype in FP8_DTYPES else dtype
+            connectors = EmbeddingsConnectors(text, dtype=text_dtype, device=device, operations=operations or torch.nn)
             for name, child in connectors.named_children():  # official names, directly under the transformer
                 self.add_module(name, child)
             self._connectors = (connectors,)

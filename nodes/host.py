@@ -10,7 +10,6 @@ own ``comfy.sd.VAE`` objects).
 from __future__ import annotations
 
 import importlib
-import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import torch
 
 from ..ltx_model.audio import AudioVAEConfig
 from ..ltx_model.audio.geometry import audio_latent_frames_for_video, audio_latent_shape
-from ..ltx_model.loading import Component, Family, FileKind, SafetensorsReader, Variant, detect, read_header
+from ..ltx_model.loading import Component, Family, FileKind, Variant, detect, read_header
 from ..ltx_model.loading.build import ComponentSource, check_keys, component_source
 from ..ltx_model.loading.registry import make_config
 from ..ltx_model.sampling import (
@@ -39,6 +38,7 @@ from ..ltx_model.sampling import (
     timesteps_from_mask,
 )
 from .diffusion import REFERENCES_KEY, HostTransformer
+from .weights import apply_precision_table, plan_weights, stream_weights
 
 
 class LTX2VideoLatentFormat(comfy.latent_formats.LatentFormat):
@@ -307,12 +307,14 @@ def _model_source(path: str) -> tuple[ComponentSource, Any, Any, ModelFacts]:
     return ComponentSource(header, Component.TRANSFORMER, keys), config, text, facts
 
 
-def load_transformer(path: str) -> Any:
+def load_transformer(path: str, weight_dtype: str = "default") -> Any:
     """Load the transformer (and its text connectors, when the file has them) of an LTX-2 single-file or
     transformer-only checkpoint as a ComfyUI MODEL patcher.
 
     Strict: the file's keys and shapes must equal the model built from its metadata config (one clear error
-    otherwise). Only these components' byte ranges are read.
+    otherwise). Only these components' byte ranges are read, one tensor at a time (``weights.stream_weights``).
+    ``weight_dtype``: storage option (``weights.WEIGHT_DTYPES``: default / fp8_e4m3fn / fp8_e4m3fn_fast / fp8_e5m2 /
+    bf16); with fp8 storage the parameters of ``ltx_model.precision``'s table keep the compute dtype.
     """
     source, config, text, facts = _model_source(path)
     infos = [source.header.tensors[k] for k in source.keys.values()]
@@ -320,20 +322,17 @@ def load_transformer(path: str) -> Any:
     model_config = LTX2ModelConfig({"image_model": "ltx2_native", "transformer": config, "text": text,
                                     "attention_fn": attention_function(), "ltx2_facts": facts})
     mm = comfy.model_management
-    dtype = mm.unet_dtype(model_params=sum(i.numel for i in infos),
-                          supported_dtypes=model_config.supported_inference_dtypes,
-                          weight_dtype=_STORAGE_DTYPES[storage])
-    model_config.set_inference_dtype(dtype, mm.unet_manual_cast(dtype, mm.get_torch_device(),
-                                                                model_config.supported_inference_dtypes))
-    model = model_config.get_model(device=mm.unet_inital_load_device(sum(i.numel for i in infos), dtype))
+    params = sum(i.numel for i in infos)
+    plan = plan_weights(weight_dtype, file_dtype=_STORAGE_DTYPES[storage], params=params,
+                        supported=model_config.supported_inference_dtypes)
+    model_config.set_inference_dtype(plan.weight_dtype, plan.manual_cast)
+    model_config.optimizations["fp8"] = plan.fp8_matmul  # fp8 matmul only where pick_operations finds fp8 compute
+    model = model_config.get_model(device=mm.unet_inital_load_device(params, plan.weight_dtype))
+    apply_precision_table(model.diffusion_model, plan)
     check_keys(source, model.diffusion_model)
     patcher_cls = getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)
     patcher = patcher_cls(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())
-    with SafetensorsReader(source.header.path) as reader:
-        state = {key: reader.read(file_key) for key, file_key in source.keys.items()}
-    kw = {"assign": patcher.is_dynamic()} if "assign" in inspect.signature(model.load_model_weights).parameters \
-        and hasattr(patcher, "is_dynamic") else {}
-    model.load_model_weights(state, "", **kw)
+    stream_weights(model.diffusion_model, source, assign=bool(getattr(patcher, "is_dynamic", lambda: False)()))
     return patcher
 
 

@@ -6,6 +6,7 @@ from comfy_api.latest import io
 
 from .host import checkpoint_problem, load_transformer, model_files, model_path
 from .schema import make_schema
+from .weights import WEIGHT_DTYPES
 
 
 class LTX2NCheckpointLoader(io.ComfyNode):
@@ -15,6 +16,10 @@ class LTX2NCheckpointLoader(io.ComfyNode):
     embeddings connectors are loaded into the model too when the file has them, so the MODEL also accepts core's
     ``LTXAVTextEncoderLoader`` + ``CLIPTextEncode`` conditioning. The detected family / variant set the defaults
     of the pack's scheduler, guider and sampler nodes.
+
+    Optional ``weight_dtype`` (see ``nodes/weights.py``): ``default`` (ComfyUI decides; fp8 files stay fp8 when
+    memory is short), ``fp8_e4m3fn`` / ``fp8_e5m2`` (fp8 storage of the block matrices, bf16 files cast on load,
+    compute up-cast), ``fp8_e4m3fn_fast`` (plus fp8 matmul where the GPU supports it), ``bf16``.
     """
 
     DISPLAY_NAME = "Load LTX-2 Model"
@@ -28,7 +33,12 @@ class LTX2NCheckpointLoader(io.ComfyNode):
                         "(models/checkpoints) with this pack's own implementation.",
             inputs=[io.Combo.Input("ckpt_name", options=model_files("checkpoints"),
                                    tooltip="LTX-2 or LTX-2.3 single-file checkpoint (.safetensors) in "
-                                           "models/checkpoints.")],
+                                           "models/checkpoints."),
+                    io.Combo.Input("weight_dtype", options=list(WEIGHT_DTYPES), default="default", optional=True,
+                                   tooltip="Weight storage: default = ComfyUI's choice; fp8_e4m3fn / fp8_e5m2 store "
+                                           "the transformer blocks' matrices in fp8 (about half the memory of "
+                                           "bf16, computed in bf16); fp8_e4m3fn_fast also uses fp8 matmul on GPUs "
+                                           "that support it (Ada, Hopper and newer); bf16 up-casts fp8 files.")],
             outputs=[io.Model.Output(display_name="model", tooltip="The diffusion model, usable with core "
                                                                   "samplers and LoRA loaders.")],
         )
@@ -41,8 +51,8 @@ class LTX2NCheckpointLoader(io.ComfyNode):
         return checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
 
     @classmethod
-    def execute(cls, ckpt_name: str) -> io.NodeOutput:
+    def execute(cls, ckpt_name: str, weight_dtype: str = "default") -> io.NodeOutput:
         try:
-            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name)))
+            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name), weight_dtype))
         except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
             raise ValueError(f"{ckpt_name} is not a loadable LTX-2 checkpoint: {exc}") from None
