@@ -41,6 +41,7 @@ from .progress import HostProgress
 from .schema import make_schema
 
 FPS_TOLERANCE = 1e-3  # frames per second: a video's own rate and the node's fps must agree this closely
+SIZE_RANGE, FRAMES_RANGE, FPS_RANGE = (32, 8192), (0, 8193), (1.0, 240.0)  # Video to Audio widget bounds
 
 
 # ---------------------------------------------------------------------------------------------- audio-to-video
@@ -249,15 +250,15 @@ class LTX2NVideoToAudio(io.ComfyNode):
                         "latent and freezes them, so only the audio is generated. Connect the 'images' output to "
                         "Create Video: they are the input frames, unchanged.",
             inputs=[io.Vae.Input("vae", tooltip="The LTX-2 video VAE."),
-                    io.Int.Input("width", default=768, min=32, max=8192, step=32,
+                    io.Int.Input("width", default=768, min=SIZE_RANGE[0], max=SIZE_RANGE[1], step=32,
                                  tooltip="Width the frames are encoded at (multiple of 32); the frames are resized "
                                          "to cover it and centre-cropped. The output keeps the input size."),
-                    io.Int.Input("height", default=512, min=32, max=8192, step=32,
+                    io.Int.Input("height", default=512, min=SIZE_RANGE[0], max=SIZE_RANGE[1], step=32,
                                  tooltip="Height the frames are encoded at (multiple of 32)."),
-                    io.Int.Input("frames", default=0, min=0, max=8193,
+                    io.Int.Input("frames", default=0, min=FRAMES_RANGE[0], max=FRAMES_RANGE[1],
                                  tooltip="Frames to use from the start of the video, 1 + 8k; 0 = all of them "
                                          "(down to 1 + 8k)."),
-                    io.Float.Input("fps", default=25.0, min=1.0, max=240.0, step=1.0,
+                    io.Float.Input("fps", default=25.0, min=FPS_RANGE[0], max=FPS_RANGE[1], step=1.0,
                                    tooltip="The video's frame rate (checked against a connected video); the same "
                                            "as in Text Encode and Create Video."),
                     io.Video.Input("video", optional=True, tooltip="The input video (e.g. from Load Video)."),
@@ -270,8 +271,15 @@ class LTX2NVideoToAudio(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width: int | None = None, height: int | None = None, frames: int | None = None,
                         fps: float | None = None) -> bool | str:
-        if None in (width, height, frames, fps):  # linked values are checked in execute
+        # Declaring these inputs makes ComfyUI skip its own range check for them (done here); values it could not
+        # convert (it reports those) and linked values (checked in execute) are left alone.
+        values = {"width": width, "height": height, "frames": frames, "fps": fps}
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
             return True
+        bounds = {"width": SIZE_RANGE, "height": SIZE_RANGE, "frames": FRAMES_RANGE, "fps": FPS_RANGE}
+        for name, (low, high) in bounds.items():
+            if not low <= values[name] <= high:
+                return f"{name} must be between {low:g} and {high:g} (got {values[name]:g})"
         return _geometry(width, height, frames or 1, fps).problem() or True
 
     @classmethod

@@ -114,6 +114,8 @@ class LTX2NEnhancePrompt(io.ComfyNode):
     def validate_inputs(cls, enhance: bool | None = None, gemma: str | None = None) -> bool | str:
         if enhance is False or gemma is None:
             return True
+        if gemma not in gemma_choices():  # declaring 'gemma' here skips ComfyUI's own list check
+            return f"gemma {gemma!r} is not in models/text_encoders; pick one of the listed Gemma folders or files"
         return gemma_problem(gemma) or True
 
     @classmethod
@@ -240,7 +242,11 @@ class LTX2NLoadTextEncoding(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, encoding: str | None = None) -> bool | str:
-        return True if encoding is None else encoding_problem(encoding) or True
+        if encoding is None:
+            return True
+        if encoding not in encoding_choices():  # declaring 'encoding' here skips ComfyUI's own list check
+            return f"encoding {encoding!r} is not a saved text encoding in output/{ENCODINGS_FOLDER}"
+        return encoding_problem(encoding) or True
 
     @classmethod
     def fingerprint_inputs(cls, encoding: str, frame_rate: float) -> Any:

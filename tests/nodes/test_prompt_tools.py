@@ -59,7 +59,9 @@ def test_prompt_enhancer_node_equals_library_generation(pack_nodes, gemma, monke
 
 def test_prompt_enhancer_validation_and_image_frame(pack_nodes, comfy_host):
     node = pack_nodes.prompt_tools.LTX2NEnhancePrompt
-    assert "no Gemma" in node.validate_inputs(enhance=True, gemma=pack_nodes.text.NO_GEMMA)
+    assert isinstance(node.validate_inputs(enhance=True, gemma=pack_nodes.text.NO_GEMMA), str)  # a message
+    assert "not in models/text_encoders" in node.validate_inputs(enhance=True, gemma="../../x/")
+    assert "not in models/text_encoders" in node.validate_inputs(enhance=True, gemma=12345)
     assert node.validate_inputs(enhance=False, gemma=pack_nodes.text.NO_GEMMA) is True
     image = torch.zeros(2, 4, 6, 4)
     image[0, ..., 0] = 1.0
@@ -98,10 +100,11 @@ def test_text_encoding_bad_files_and_missing_negative(comfy_host, pack_nodes):
     folder.mkdir(parents=True, exist_ok=True)
     write_safetensors(folder / "other.safetensors", {"w": torch.zeros(2)})
     assert "not a saved LTX-2 text encoding" in node.validate_inputs(encoding="ltx2n-test/other.safetensors")
-    assert "no saved text encoding" in node.validate_inputs(encoding="ltx2n-test/missing.safetensors")
+    assert "not a saved text encoding" in node.validate_inputs(encoding="ltx2n-test/missing.safetensors")
     outside = comfy_host.output_dir / "outside.safetensors"
     save_text_contexts(outside, TextContexts(torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)))
-    assert "no saved text encoding" in node.validate_inputs(encoding="../outside.safetensors")  # no traversal
+    assert "not a saved text encoding" in node.validate_inputs(encoding="../outside.safetensors")  # no traversal
+    assert "not a saved text encoding" in node.validate_inputs(encoding=12345)
     with pytest.raises(FileNotFoundError, match="no saved text encoding"):
         node.execute("../outside.safetensors", 24.0)
     assert node.validate_inputs(encoding=tools.NO_ENCODINGS) != True  # noqa: E712 (a message, not True)
