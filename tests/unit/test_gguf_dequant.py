@@ -7,23 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from ltx_model.loading.gguf import synthetic_blocks
 from ltx_model.quant import GGMLType, dequantize, quantized_nbytes
 from ltx_model.quant.ggml import BLOCK_SIZES
-
-# byte offsets of the f16 scale fields per block (random bytes there could be inf/NaN)
-_F16_FIELDS = {GGMLType.Q4_0: (0,), GGMLType.Q8_0: (0,), GGMLType.Q4_K: (0, 2), GGMLType.Q5_K: (0, 2),
-               GGMLType.Q6_K: (208,)}
 
 
 def random_blocks(qtype: GGMLType, rows: int, blocks_per_row: int, seed: int) -> np.ndarray:
     """Random raw bytes ``(rows, row_bytes)`` of ``qtype`` with finite f16 scales (every bit pattern elsewhere)."""
-    rng = np.random.default_rng(seed)
-    size = BLOCK_SIZES[qtype][1]
-    raw = rng.integers(0, 256, size=(rows * blocks_per_row, size), dtype=np.uint8)
-    for offset in _F16_FIELDS[qtype]:
-        scale = rng.uniform(-0.05, 0.05, size=rows * blocks_per_row).astype(np.float16)
-        raw[:, offset:offset + 2] = scale.view(np.uint8).reshape(-1, 2)
-    return raw.reshape(rows, blocks_per_row * size)
+    shape = (rows, blocks_per_row * BLOCK_SIZES[qtype][0])
+    return synthetic_blocks(qtype, shape, scale=0.05, generator=torch.Generator().manual_seed(seed)).numpy()
 
 
 @pytest.mark.parametrize("qtype", [GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K])

@@ -1,0 +1,240 @@
+"""GGUF model files (city96-style quantised LTX-2 / LTX-2.3 transformers): reading, key mapping, configs, writing.
+
+Files are read with the ``gguf`` package (``GGUFReader``: a memory map, so a tensor's bytes are touched only when
+that tensor is read); quantised tensors stay as their raw GGML blocks (``ltx_model.quant.ggml`` de-quantises them,
+per layer, at compute time). ``gguf`` is an optional dependency: it is imported when a file is opened, never at
+import time.
+
+Keys: the official checkpoint names, with or without the ``model.diffusion_model.`` prefix (converters strip it);
+the transformer's and the text connectors' tensors are used, other components' keys (``vae.``, ``audio_vae.``,
+``vocoder.``, ``text_embedding_projection.``) are ignored.
+
+Config: GGUF files carry no LTX metadata, so the transformer config comes from, in order:
+
+* the string field ``ltx2.config``: the JSON of the safetensors checkpoint's ``config`` metadata (an object with at
+  least the ``transformer`` section), written by :func:`write_gguf` (and by any converter that copies it);
+  ``ltx2.model_version`` optionally carries the checkpoint's ``model_version``;
+* else a family preset (:data:`PRESETS`: the released 19B / 22B transformer sections), chosen by the caller or
+  detected from the keys (the 22B has ``prompt_adaln_single``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType
+from .detect import Family
+from .safetensors_io import CheckpointError
+
+CONFIG_FIELD = "ltx2.config"
+VERSION_FIELD = "ltx2.model_version"
+ORIG_SHAPE_FIELD = "comfy.gguf.orig_shape."  # city96's converter: original shape of reshaped (5D) tensors
+ARCHITECTURE = "ltxv"
+DIFFUSION_PREFIX = "model.diffusion_model."
+OTHER_COMPONENTS = ("vae.", "audio_vae.", "vocoder.", "text_embedding_projection.")
+
+
+def _presets() -> dict[Family, dict[str, Any]]:
+    """The released transformer config sections (those the demo weights shrink), as checkpoint ``config`` dicts."""
+    from ..demo_weights import _TRANSFORMER_19B, _TRANSFORMER_23_EXTRA  # the real sections, kept in one place
+
+    ltx23 = {**_TRANSFORMER_19B, **_TRANSFORMER_23_EXTRA}
+    ltx23.pop("_diffusers_version", None)
+    return {Family.LTX2_19B: {"transformer": dict(_TRANSFORMER_19B)}, Family.LTX23_22B: {"transformer": ltx23}}
+
+
+PRESET_VERSIONS = {Family.LTX2_19B: None, Family.LTX23_22B: "2.3.0"}
+
+
+@dataclass(frozen=True)
+class GGUFTensor:
+    """One tensor of a GGUF file: file key, GGML type and logical shape (torch order, e.g. ``(out, in)``)."""
+
+    key: str
+    qtype: GGMLType
+    shape: tuple[int, ...]
+
+    @property
+    def quantized(self) -> bool:
+        """Whether the data are GGML blocks (not plain F32 / F16 / BF16 values)."""
+        return self.qtype not in PLAIN_TYPES
+
+
+class GGUFFile:
+    """An opened GGUF model file (memory-mapped; nothing is read until :meth:`read`).
+
+    Attributes:
+        path: the file.
+        tensors: ``{file key: GGUFTensor}`` in file order.
+        config: the ``ltx2.config`` object, or None.
+        model_version: ``ltx2.model_version`` or None.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        try:
+            import gguf
+        except ImportError as exc:
+            raise ImportError("reading GGUF files needs the 'gguf' package (pip install gguf)") from exc
+        self.path = os.fspath(path)
+        try:
+            self._reader = gguf.GGUFReader(self.path)
+        except (ValueError, OSError) as exc:
+            raise CheckpointError(f"{self.path}: not a readable GGUF file ({exc})") from None
+        fields = {name: self._field(name) for name in self._reader.fields}
+        self.config = _json_field(self.path, fields.get(CONFIG_FIELD))
+        self.model_version = fields.get(VERSION_FIELD)
+        self._records = {t.name: t for t in self._reader.tensors}
+        self.tensors: dict[str, GGUFTensor] = {}
+        for t in self._reader.tensors:
+            try:
+                qtype = GGMLType(int(t.tensor_type))
+            except ValueError:
+                raise CheckpointError(f"{self.path}: tensor {t.name} has GGML type {t.tensor_type.name}, which this "
+                                      f"loader does not de-quantise (supported: "
+                                      f"{', '.join(q.name for q in GGMLType)})") from None
+            shape = tuple(int(s) for s in reversed(t.shape.tolist()))
+            orig = fields.get(ORIG_SHAPE_FIELD + t.name)
+            self.tensors[t.name] = GGUFTensor(t.name, qtype, tuple(int(s) for s in orig) if orig else shape)
+
+    def _field(self, name: str) -> Any:
+        field = self._reader.fields[name]
+        return field.contents() if hasattr(field, "contents") else None
+
+    def read(self, key: str) -> torch.Tensor:
+        """The stored data of ``key`` as a new CPU tensor: raw uint8 blocks ``(rows, row_bytes)`` for quantised
+        types, values of the logical shape for F32 / F16, raw uint8 for BF16 (``ggml.dequantize`` reads both)."""
+        import numpy as np
+
+        data = np.array(self._records[key].data)  # copies this tensor's bytes out of the memory map
+        return torch.from_numpy(data)
+
+
+def _json_field(path: str, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        config = json.loads(value)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: {CONFIG_FIELD} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("transformer"), dict):
+        raise CheckpointError(f"{path}: {CONFIG_FIELD} must be a JSON object with a 'transformer' section")
+    return config
+
+
+def model_keys(file: GGUFFile) -> dict[str, str]:
+    """``{module key: file key}`` of the transformer and text connectors (``HostTransformer``'s state dict)."""
+    out = {}
+    for key in file.tensors:
+        name = key.removeprefix(DIFFUSION_PREFIX)
+        if not name.startswith(OTHER_COMPONENTS):
+            out[name] = key
+    if not out:
+        raise CheckpointError(f"{file.path}: no transformer tensors in this GGUF file")
+    return out
+
+
+def detect_family(keys: Mapping[str, str]) -> Family:
+    """19B or 22B from the module keys (the 22B has the prompt AdaLN)."""
+    return Family.LTX23_22B if any(k.startswith("prompt_adaln_single.") for k in keys) else Family.LTX2_19B
+
+
+def file_config(file: GGUFFile, family: Family | None = None) -> tuple[dict[str, Any], str | None, Family]:
+    """``(checkpoint-style config, model_version, family)``: from the file's ``ltx2.config`` when present, else
+    the preset of ``family`` (None: detected from the keys)."""
+    keys = model_keys(file)
+    detected = detect_family(keys)
+    if file.config is not None:
+        version = file.model_version or PRESET_VERSIONS[detected]
+        return file.config, version, detected
+    family = family or detected
+    if family not in PRESET_VERSIONS:
+        raise CheckpointError(f"{file.path}: no preset for family {family.value}")
+    return _presets()[family], file.model_version or PRESET_VERSIONS[family], family
+
+
+def prefixed_keys(keys: Mapping[str, str]) -> set[str]:
+    """Module keys as official file keys (what the config registry reads to pick the transformer layout)."""
+    return {DIFFUSION_PREFIX + k for k in keys}
+
+
+def write_gguf(
+    path: str | os.PathLike[str],
+    tensors: Mapping[str, tuple[torch.Tensor, GGMLType]],
+    *,
+    config: Mapping[str, Any] | None = None,
+    model_version: str | None = None,
+) -> None:
+    """Write a GGUF model file (architecture ``ltxv``) with ``ltx2.config`` / ``ltx2.model_version`` fields.
+
+    Args:
+        path: output file.
+        tensors: ``{file key: (data, type)}``; ``data`` is a float tensor of the logical shape for F32 / F16 / BF16,
+            or the raw uint8 blocks ``(rows, row_bytes)`` for quantised types (see :func:`quantize_tensor`).
+        config: the checkpoint-style ``config`` object (at least ``{"transformer": {...}}``), or None to leave the
+            field out (loaders then use a family preset).
+        model_version: optional ``ltx2.model_version``.
+    """
+    import gguf
+
+    writer = gguf.GGUFWriter(os.fspath(path), ARCHITECTURE)
+    if config is not None:
+        writer.add_string(CONFIG_FIELD, json.dumps(config))
+    if model_version is not None:
+        writer.add_string(VERSION_FIELD, model_version)
+    for key, (data, qtype) in tensors.items():
+        qtype = GGMLType(qtype)
+        raw_dtype = gguf.GGMLQuantizationType(int(qtype))
+        if qtype in (GGMLType.F32, GGMLType.F16):
+            array = data.to(PLAIN_TYPES[qtype]).contiguous().numpy()
+            writer.add_tensor(key, array, raw_dtype=raw_dtype)
+            continue
+        if qtype is GGMLType.BF16 and data.dtype != torch.uint8:
+            data = data.to(torch.bfloat16).contiguous().view(torch.uint8)
+        writer.add_tensor(key, data.contiguous().numpy(), raw_dtype=raw_dtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def quantize_tensor(tensor: torch.Tensor, qtype: GGMLType) -> torch.Tensor:
+    """Quantise a float tensor for :func:`write_gguf` with the ``gguf`` package's numpy quantisers (Q8_0, Q4_0,
+    and the plain types; the package has no K-quant quantisers). Returns raw uint8 blocks or the tensor itself."""
+    import gguf
+
+    qtype = GGMLType(qtype)
+    if qtype in PLAIN_TYPES:
+        return tensor
+    raw = gguf.quants.quantize(tensor.detach().float().numpy(), gguf.GGMLQuantizationType(int(qtype)))
+    return torch.from_numpy(raw)
+
+
+# byte offsets of the f16 scale fields in one block (random bytes there could be inf / NaN)
+_F16_FIELDS = {GGMLType.Q4_0: (0,), GGMLType.Q8_0: (0,), GGMLType.Q4_K: (0, 2), GGMLType.Q5_K: (0, 2),
+               GGMLType.Q6_K: (208,)}
+
+
+def synthetic_blocks(
+    qtype: GGMLType, shape: tuple[int, ...], *, scale: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Random GGML blocks for a tensor of logical ``shape`` (tests and benchmarks; the ``gguf`` package cannot
+    quantise K-types): every quantised value / sub-scale bit pattern is random, the f16 block scales are uniform
+    in ``[-scale, scale]`` (Q4_K / Q5_K ``dmin``: ``[0, scale]``). Returns uint8 ``(rows, row_bytes)``."""
+    qtype = GGMLType(qtype)
+    block, size = BLOCK_SIZES[qtype]
+    rows = 1
+    for s in shape[:-1]:
+        rows *= int(s)
+    n = rows * shape[-1] // block
+    raw = torch.randint(0, 256, (n, size), dtype=torch.uint8, generator=generator)
+    for index, offset in enumerate(_F16_FIELDS[qtype]):
+        low = 0.0 if index == 1 else -scale
+        value = (torch.rand(n, 1, generator=generator) * (scale - low) + low).to(torch.float16)
+        raw[:, offset:offset + 2] = value.view(torch.uint8)
+    return raw.reshape(rows, -1)
