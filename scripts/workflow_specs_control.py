@@ -40,8 +40,9 @@ UNION_TIP = ("Control input: any video (Load Video) or a picture (replace Load V
              "Load Image). Canny makes the edge map; depth or pose maps from other tools work the same way "
              "(connect them to 'reference'). Frames beyond the clip are dropped.")
 MOTION_TIP = ("Motion tracks: draw them on Motion Tracks (LTX-2) over the first frame (left-drag = new track, drag a "
-              "point to move it, right-click a point to delete it) or type JSON: a list of tracks, each a list of "
-              "[x, y] points as fractions of width and height (0..1). Keep its width/height/frames equal to Empty Audio+Video Latent.")
+              "point to move it, click a point to delete it) or type JSON: a list of tracks, each a list of "
+              "[x, y] points as fractions of width and height (0..1). Keep its width/height/frames equal to "
+              "Empty Audio+Video Latent.")
 DETAILER_TIP = ("Detailer / pixel upscaler: the input clip (any size) is the reference; the output is generated at "
                 "the latent's size, following it closely. For LTX-2.3 use the pixel-spatial-"
                 "upscaler-x4 IC-LoRA (factor 4: sizes multiples of 128) with an LTX-2.3 checkpoint.")
