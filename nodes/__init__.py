@@ -41,8 +41,10 @@ _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
 _REQUIRED += [LTX2NEnhancePrompt, LTX2NSaveTextEncoding, LTX2NLoadTextEncoding]
 _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 
-# (module relative to this package, node class names); nothing optional yet.
-_OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = []
+# (module relative to this package, node class names); hidden with a warning when the import fails.
+_OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [
+    (".gguf_loader", ("LTX2NGGUFLoader",)),  # needs the optional `gguf` package
+]
 
 
 def _optional_nodes() -> list[type[io.ComfyNode]]:
