@@ -141,3 +141,27 @@ class PromptFactory:
         wrong = "LATENT" if spec.type == "IMAGE" else "IMAGE"
         return [self.add_node(prompt, PREFERRED_BY_TYPE[wrong]), 0]
 
+
+def t2v_prompt(ckpt: str, gemma: str, size: Any, *, seed: int, prefix: str = "rel/t2v") -> dict:
+    """Text -> 1-step sample -> video + audio decode -> core CreateVideo -> core SaveVideo (mp4, h264 + aac) with
+    the files ``ckpt`` / ``gemma`` and ``size`` (``width``, ``height``, ``frames``, ``fps``)."""
+    return {
+        "model": {"class_type": "LTX2NCheckpointLoader", "inputs": {"ckpt_name": ckpt}},
+        "te": {"class_type": "LTX2NTextEncoderLoader", "inputs": {"gemma": gemma, "ckpt_name": ckpt}},
+        "pos": {"class_type": "LTX2NTextEncode", "inputs": {"text_encoder": ["te", 0], "text": "a dog barks",
+                                                            "frame_rate": size.fps}},
+        "lat": {"class_type": "LTX2NEmptyAVLatent", "inputs": {"width": size.width, "height": size.height,
+                                                               "frames": size.frames, "fps": size.fps,
+                                                               "batch_size": 1}},
+        "sample": {"class_type": "LTX2NSampler", "inputs": {
+            "model": ["model", 0], "positive": ["pos", 0], "negative": ["pos", 0], "latent": ["lat", 0],
+            "seed": seed, "schedule": "LTX-2 schedule", "steps": 1, "guidance": "none"}},
+        "vvae": {"class_type": "LTX2NVideoVAELoader", "inputs": {"vae_name": ckpt}},
+        "avae": {"class_type": "LTX2NAudioVAELoader", "inputs": {"vae_name": ckpt}},
+        "frames": {"class_type": "LTX2NDecodeVideo", "inputs": {"samples": ["sample", 0], "vae": ["vvae", 0]}},
+        "audio": {"class_type": "LTX2NDecodeAudio", "inputs": {"samples": ["sample", 0], "audio_vae": ["avae", 0]}},
+        "video": {"class_type": "CreateVideo", "inputs": {"images": ["frames", 0], "audio": ["audio", 0],
+                                                          "fps": size.fps}},
+        "save": {"class_type": "SaveVideo", "inputs": {"video": ["video", 0], "filename_prefix": prefix,
+                                                       "format": "mp4", "codec": "h264"}},
+    }
