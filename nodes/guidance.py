@@ -22,22 +22,12 @@ import comfy.samplers
 import comfy.utils
 import torch
 
-from ..ltx_model.sampling import GuiderParams, guide
-from ..ltx_model.transformer import Perturbation, Perturbations, SkipAttention
+from ..ltx_model.sampling import ISOLATE_MODALITIES, GuiderParams, guide, stg_perturbations
+from ..ltx_model.transformer import Perturbations
 from .diffusion import PERTURBATIONS_KEY
 
-ISOLATION = Perturbations((Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO)))
+ISOLATION = ISOLATE_MODALITIES
 """Cross-modal isolation: audio->video and video->audio attention skipped in every block."""
-
-
-def stg_perturbations(video: GuiderParams, audio: GuiderParams) -> Perturbations:
-    """STG pass: the self-attention of each modality whose ``stg_scale != 0`` skipped in its ``stg_blocks``."""
-    items = []
-    if video.needs_perturbed():
-        items.append(Perturbation(SkipAttention.VIDEO_SELF, blocks=tuple(video.stg_blocks)))
-    if audio.needs_perturbed():
-        items.append(Perturbation(SkipAttention.AUDIO_SELF, blocks=tuple(audio.stg_blocks)))
-    return Perturbations(tuple(items))
 
 
 def with_perturbations(model_options: dict, perturbations: Perturbations) -> dict:

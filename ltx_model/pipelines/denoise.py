@@ -14,15 +14,17 @@ from dataclasses import dataclass
 import torch
 
 from ..sampling import (
+    ISOLATE_MODALITIES,
     GuiderParams,
     LatentState,
     denoise_to_next,
     guide,
     modality_sigma,
+    stg_perturbations,
     timesteps_from_mask,
     to_denoised,
 )
-from ..transformer import LTXTransformer, Modality, Perturbation, Perturbations, SkipAttention
+from ..transformer import LTXTransformer, Modality, Perturbations
 from .request import Callbacks, Guidance, TextContexts
 
 # (video_state | None, audio_state | None, sigmas, step_index) -> (video x0 | None, audio x0 | None), each (1, T, D);
@@ -31,9 +33,6 @@ DenoiseFn = Callable[
     [LatentState | None, LatentState | None, torch.Tensor, int], tuple[torch.Tensor | None, torch.Tensor | None]
 ]
 
-ISOLATE_MODALITIES = Perturbations(
-    (Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO))
-)
 NEUTRAL = GuiderParams()
 
 
@@ -89,15 +88,6 @@ def _params_at(guidance: Guidance | None, sigma: torch.Tensor) -> GuiderParams:
     return guidance if isinstance(guidance, GuiderParams) else guidance.at(sigma)
 
 
-def _stg_perturbations(video: GuiderParams, audio: GuiderParams) -> Perturbations:
-    items = []
-    if video.needs_perturbed():
-        items.append(Perturbation(SkipAttention.VIDEO_SELF, blocks=tuple(video.stg_blocks)))
-    if audio.needs_perturbed():
-        items.append(Perturbation(SkipAttention.AUDIO_SELF, blocks=tuple(audio.stg_blocks)))
-    return Perturbations(tuple(items))
-
-
 @dataclass
 class GuidedDenoiser:
     """Multimodal guidance (CFG / STG / modality / rescale) for the dev model; see the module docstring.
@@ -130,7 +120,7 @@ class GuidedDenoiser:
             neg_v, neg_a = self._negative(vp, ap)
             out["uncond"] = predict_x0(self.transformer, _with_context(v, neg_v, sigma), _with_context(a, neg_a, sigma))
         if vp.needs_perturbed() or ap.needs_perturbed():
-            out["perturbed"] = predict_x0(self.transformer, v, a, _stg_perturbations(vp, ap))
+            out["perturbed"] = predict_x0(self.transformer, v, a, stg_perturbations(vp, ap))
         if (vp.needs_isolated() or ap.needs_isolated()) and v is not None and a is not None:
             out["isolated"] = predict_x0(self.transformer, v, a, ISOLATE_MODALITIES)
         return out

@@ -1,6 +1,7 @@
 """Sampling building blocks: patchify, positions, latent state, sigma schedules, steps, res_2s and guidance."""
 
 from .guidance import (
+    ISOLATE_MODALITIES,
     LTX_2_3_HQ_PARAMS,
     LTX_2_3_PARAMS,
     LTX_2_PARAMS,
@@ -9,6 +10,7 @@ from .guidance import (
     SigmaBinnedGuiderParams,
     defaults_for_version,
     guide,
+    stg_perturbations,
 )
 from .patchify import patchify_audio, patchify_video, unpatchify_audio, unpatchify_video
 from .positions import (
@@ -45,6 +47,7 @@ from .steps import (
 )
 
 __all__ = [
+    "ISOLATE_MODALITIES",
     "DISTILLED_SIGMAS",
     "LTX_2_3_HQ_PARAMS",
     "LTX_2_3_PARAMS",
@@ -82,6 +85,7 @@ __all__ = [
     "rope_coordinates",
     "sde_step",
     "stage2_distilled_sigmas",
+    "stg_perturbations",
     "timesteps_from_mask",
     "to_denoised",
     "to_velocity",

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..transformer.options import Perturbation, Perturbations, SkipAttention
+
 
 @dataclass(frozen=True)
 class GuiderParams:
@@ -56,6 +58,23 @@ class GuiderParams:
     def skips_step(self, step_index: int) -> bool:
         """True when this step reuses the previous guided prediction."""
         return self.skip_step != 0 and step_index % (self.skip_step + 1) != 0
+
+
+ISOLATE_MODALITIES = Perturbations(
+    (Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO))
+)
+"""The isolated pass's perturbations: audio->video and video->audio cross-attention skipped in every block."""
+
+
+def stg_perturbations(video: GuiderParams, audio: GuiderParams) -> Perturbations:
+    """The STG pass's perturbations: each modality whose ``stg_scale != 0`` has its self-attention skipped in its
+    ``stg_blocks`` (video first, then audio; empty when neither needs the pass)."""
+    items = []
+    if video.needs_perturbed():
+        items.append(Perturbation(SkipAttention.VIDEO_SELF, blocks=tuple(video.stg_blocks)))
+    if audio.needs_perturbed():
+        items.append(Perturbation(SkipAttention.AUDIO_SELF, blocks=tuple(audio.stg_blocks)))
+    return Perturbations(tuple(items))
 
 
 Prediction = torch.Tensor | float

@@ -13,7 +13,9 @@ from ltx_model.sampling.guidance import (
     SigmaBinnedGuiderParams,
     defaults_for_version,
     guide,
+    stg_perturbations,
 )
+from ltx_model.transformer import Perturbation, SkipAttention
 
 
 def test_guidance_formula_without_rescale() -> None:
@@ -67,3 +69,13 @@ def test_guidance_sigma_bins() -> None:
     assert SigmaBinnedGuiderParams.constant(lo).at(torch.tensor(0.3)) is lo
     with pytest.raises(ValueError):
         SigmaBinnedGuiderParams.from_mapping({})
+
+
+def test_guidance_stg_perturbations_per_modality() -> None:
+    on, off = GuiderParams(stg_scale=1.0, stg_blocks=(3, 5)), GuiderParams(stg_blocks=(7,))
+    assert stg_perturbations(on, on).items == (
+        Perturbation(SkipAttention.VIDEO_SELF, blocks=(3, 5)),
+        Perturbation(SkipAttention.AUDIO_SELF, blocks=(3, 5)),
+    )
+    assert stg_perturbations(off, on).items == (Perturbation(SkipAttention.AUDIO_SELF, blocks=(3, 5)),)
+    assert stg_perturbations(off, off).items == ()
