@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +18,7 @@ from torch import nn
 from .config import AudioVAEConfig
 from .geometry import mel_frames_for_latent_frames
 from .mel import waveform_to_mel
-from .vae_blocks import CausalConv2d, Downsample, Level, MidBlock, ResnetBlock, Upsample, pixel_norm
+from .vae_blocks import CausalConv2d, Level, MidBlock, norm_act, resnet_level
 
 
 class AudioVAEParts(enum.Flag):
@@ -51,14 +52,18 @@ class PerChannelStatistics(nn.Module):
     def normalize(self, latent: torch.Tensor) -> torch.Tensor:
         """(B, C, T, F) raw latent → (x - mean) / std with statistics indexed by c · F + f."""
         std, mean = self._stats(latent)
-        tokens = latent.permute(0, 2, 1, 3).flatten(2)  # (B, T, C*F)
-        return ((tokens - mean) / std).unflatten(2, (latent.shape[1], latent.shape[3])).permute(0, 2, 1, 3)
+        return _per_token(latent, lambda tokens: (tokens - mean) / std)
 
     def denormalize(self, latent: torch.Tensor) -> torch.Tensor:
         """(B, C, T, F) normalised latent → x · std + mean."""
         std, mean = self._stats(latent)
-        tokens = latent.permute(0, 2, 1, 3).flatten(2)  # (B, T, C*F)
-        return (tokens * std + mean).unflatten(2, (latent.shape[1], latent.shape[3])).permute(0, 2, 1, 3)
+        return _per_token(latent, lambda tokens: tokens * std + mean)
+
+
+def _per_token(latent: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Apply ``fn`` to ``latent`` (B, C, T, F) viewed as tokens (B, T, C·F) and return the (B, C, T, F) result."""
+    tokens = latent.permute(0, 2, 1, 3).flatten(2)  # (B, T, C*F)
+    return fn(tokens).unflatten(2, (latent.shape[1], latent.shape[3])).permute(0, 2, 1, 3)
 
 
 class AudioEncoder(nn.Module):
@@ -79,12 +84,9 @@ class AudioEncoder(nn.Module):
         self.down = nn.ModuleList()
         block_in = ch
         for level, mult in enumerate(mults):
-            blocks = []
-            for _ in range(config.num_res_blocks):
-                blocks.append(ResnetBlock(block_in, ch * mult, **kw))
-                block_in = ch * mult
-            resampler = {"downsample": Downsample(block_in, **kw)} if level < len(mults) - 1 else {}
-            self.down.append(Level(blocks, **resampler))
+            resampler = "downsample" if level < len(mults) - 1 else None
+            self.down.append(resnet_level(block_in, ch * mult, config.num_res_blocks, kw, resampler=resampler))
+            block_in = ch * mult
         self.mid = MidBlock(block_in, **kw)
         self.conv_out = CausalConv2d(block_in, 2 * config.latent_channels, 3, **kw)  # mean and log-variance
 
@@ -94,7 +96,7 @@ class AudioEncoder(nn.Module):
         for level in self.down:
             h = level(h)
         h = self.mid(h)
-        return self.conv_out(F.silu(pixel_norm(h)))
+        return self.conv_out(norm_act(h))
 
 
 class AudioDecoder(nn.Module):
@@ -116,12 +118,9 @@ class AudioDecoder(nn.Module):
         self.mid = MidBlock(block_in, **kw)
         levels: list[Level] = []
         for level in reversed(range(len(mults))):
-            blocks = []
-            for _ in range(config.num_res_blocks + 1):
-                blocks.append(ResnetBlock(block_in, ch * mults[level], **kw))
-                block_in = ch * mults[level]
-            resampler = {"upsample": Upsample(block_in, **kw)} if level > 0 else {}
-            levels.insert(0, Level(blocks, **resampler))
+            width, resampler = ch * mults[level], "upsample" if level > 0 else None
+            levels.insert(0, resnet_level(block_in, width, config.num_res_blocks + 1, kw, resampler=resampler))
+            block_in = width
         self.up = nn.ModuleList(levels)  # indexed by level; run from the deepest (last) to level 0
         self.conv_out = CausalConv2d(block_in, config.out_channels, 3, **kw)
 
@@ -130,7 +129,7 @@ class AudioDecoder(nn.Module):
         h = self.mid(self.conv_in(latent))
         for level in reversed(self.up):
             h = level(h)
-        return self.conv_out(F.silu(pixel_norm(h)))
+        return self.conv_out(norm_act(h))
 
 
 class AudioVAE(nn.Module):

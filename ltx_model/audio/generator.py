@@ -36,6 +36,8 @@ class ResBlock1(nn.Module):
     """HiFi-GAN residual block: for each dilation d, x += conv2(lrelu(conv1_d(lrelu(x)))), slope 0.1.
     (B, C, L) → (B, C, L)."""
 
+    anti_aliased = False  # AMPBlock1 adds its per-dilation activations ``acts1`` / ``acts2``
+
     def __init__(
         self,
         channels: int,
@@ -50,6 +52,9 @@ class ResBlock1(nn.Module):
         kw = {"dtype": dtype, "device": device, "operations": operations}
         self.convs1 = _dilated_convs(channels, kernel_size, dilations, **kw)
         self.convs2 = _dilated_convs(channels, kernel_size, (1,) * len(dilations), **kw)
+        if self.anti_aliased:
+            self.acts1 = nn.ModuleList(Activation1d(channels, dtype=dtype, device=device) for _ in dilations)
+            self.acts2 = nn.ModuleList(Activation1d(channels, dtype=dtype, device=device) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, L) → (B, C, L)."""
@@ -63,19 +68,7 @@ class AMPBlock1(ResBlock1):
     """BigVGAN-v2 residual block: for each dilation d, x += conv2(act2(conv1_d(act1(x)))) with anti-aliased
     SnakeBeta activations ``acts1``/``acts2``. (B, C, L) → (B, C, L)."""
 
-    def __init__(
-        self,
-        channels: int,
-        kernel_size: int,
-        dilations: tuple[int, ...],
-        *,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
-        operations: ModuleType | Any = nn,
-    ) -> None:
-        super().__init__(channels, kernel_size, dilations, dtype=dtype, device=device, operations=operations)
-        self.acts1 = nn.ModuleList(Activation1d(channels, dtype=dtype, device=device) for _ in dilations)
-        self.acts2 = nn.ModuleList(Activation1d(channels, dtype=dtype, device=device) for _ in dilations)
+    anti_aliased = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, L) → (B, C, L)."""

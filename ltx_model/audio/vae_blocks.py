@@ -21,6 +21,11 @@ def pixel_norm(x: torch.Tensor) -> torch.Tensor:
     return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + _PIXEL_NORM_EPS)
 
 
+def norm_act(x: torch.Tensor) -> torch.Tensor:
+    """Pixel norm then SiLU, the pre-activation of every audio VAE conv after the first. x: (B, C, T, F)."""
+    return F.silu(pixel_norm(x))
+
+
 class CausalConv2d(nn.Module):
     """Stride-1 2-D conv that only looks at the current and past time steps.
 
@@ -69,8 +74,7 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C_in, T, F) → (B, C_out, T, F)."""
-        h = self.conv1(F.silu(pixel_norm(x)))
-        h = self.conv2(F.silu(pixel_norm(h)))
+        h = self.conv2(norm_act(self.conv1(norm_act(x))))
         shortcut = x if self.nin_shortcut is None else self.nin_shortcut(x)
         return shortcut + h
 
@@ -139,6 +143,20 @@ class Level(nn.Module):
             if resampler is not None:
                 x = resampler(x)
         return x
+
+
+def resnet_level(
+    in_channels: int, out_channels: int, num_blocks: int, kw: dict[str, Any], *, resampler: str | None = None
+) -> Level:
+    """A :class:`Level` of ``num_blocks`` ResNet blocks (the first maps ``in_channels`` → ``out_channels``, the rest
+    keep ``out_channels``), then the optional ``resampler`` (``"downsample"`` or ``"upsample"``, also its key);
+    ``kw`` holds the layers' dtype / device / operations."""
+    widths = [in_channels] + [out_channels] * num_blocks
+    blocks = [ResnetBlock(i, o, **kw) for i, o in zip(widths[:-1], widths[1:], strict=True)]
+    if resampler is None:
+        return Level(blocks)
+    resampler_cls = {"downsample": Downsample, "upsample": Upsample}[resampler]
+    return Level(blocks, **{resampler: resampler_cls(out_channels, **kw)})
 
 
 class MidBlock(nn.Module):
