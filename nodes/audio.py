@@ -20,7 +20,7 @@ from torch import nn
 from ..ltx_model.audio import AudioVAE, Vocoder, audio_latent_frames_for_video
 from ..ltx_model.loading import Component, load_component
 from .schema import make_schema
-from .vae import attach_host_module, init_host_vae, model_choices, output_dtype, resolve_model_file
+from .vae import attach_host_module, init_host_vae, latent_part, load_model_file, model_choices, output_dtype
 
 mm = comfy.model_management
 
@@ -121,13 +121,9 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
 
 def audio_latent(samples: dict) -> torch.Tensor:
     """The audio latent of a LATENT: the tensor itself, or the audio part of an audio+video ``NestedTensor``."""
-    latent = samples["samples"]
-    if getattr(latent, "is_nested", False):
-        latent = latent.unbind()[-1]
-    if latent.ndim != 4:
-        raise ValueError(f"Decode Audio needs an audio latent (B, 8, T, 16); got shape {tuple(latent.shape)} "
-                         f"(a video latent? connect the audio or audio+video latent)")
-    return latent
+    return latent_part(samples, part=-1, ndim=4,
+                       error="Decode Audio needs an audio latent (B, 8, T, 16); got shape {shape} "
+                             "(a video latent? connect the audio or audio+video latent)")  # fmt: skip
 
 
 def _require_audio_vae(vae: Any) -> LTX2AudioVAE:
@@ -160,10 +156,7 @@ class LTX2NAudioVAELoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae_name: str) -> io.NodeOutput:
-        try:
-            return io.NodeOutput(LTX2AudioVAE(resolve_model_file(vae_name, AUDIO_VAE_FOLDERS)))
-        except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
-            raise ValueError(f"{vae_name} has no loadable LTX-2 audio VAE + vocoder: {exc}") from None
+        return io.NodeOutput(load_model_file(LTX2AudioVAE, vae_name, AUDIO_VAE_FOLDERS, "audio VAE + vocoder"))
 
 
 class LTX2NDecodeAudio(io.ComfyNode):

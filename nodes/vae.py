@@ -297,15 +297,33 @@ def _volume(shape: Sequence[int]) -> int:
     return int(shape[2]) * int(shape[3]) * int(shape[4])
 
 
-def video_latent(samples: dict) -> torch.Tensor:
-    """The video latent of a LATENT: the tensor itself, or the video part of an audio+video ``NestedTensor``."""
+def latent_part(samples: dict, *, part: int, ndim: int, error: str) -> torch.Tensor:
+    """The tensor of a LATENT, or part ``part`` (0 video, -1 audio) of an audio+video ``NestedTensor``.
+
+    Raises ValueError(``error`` formatted with ``shape``) unless the result has ``ndim`` dimensions.
+    """
     latent = samples["samples"]
     if getattr(latent, "is_nested", False):
-        latent = latent.unbind()[0]
-    if latent.ndim != 5:
-        raise ValueError(f"Decode Video needs a video latent (B, 128, frames, height/32, width/32); got shape "
-                         f"{tuple(latent.shape)} (an audio latent? connect the video or audio+video latent)")
+        latent = latent.unbind()[part]
+    if latent.ndim != ndim:
+        raise ValueError(error.format(shape=tuple(latent.shape)))
     return latent
+
+
+def video_latent(samples: dict) -> torch.Tensor:
+    """The video latent of a LATENT: the tensor itself, or the video part of an audio+video ``NestedTensor``."""
+    return latent_part(samples, part=0, ndim=5,
+                       error="Decode Video needs a video latent (B, 128, frames, height/32, width/32); got shape "
+                             "{shape} (an audio latent? connect the video or audio+video latent)")  # fmt: skip
+
+
+def load_model_file(factory: Callable[[str], Any], name: str, folders: tuple[str, ...], what: str) -> Any:
+    """``factory(path)`` for the model file ``name`` found in ``folders``; ltx_model's one-line ValueErrors
+    (CheckpointError / ConfigError) are re-raised as "<name> has no loadable LTX-2 <what>: <reason>"."""
+    try:
+        return factory(resolve_model_file(name, folders))
+    except ValueError as exc:
+        raise ValueError(f"{name} has no loadable LTX-2 {what}: {exc}") from None
 
 
 VAE_FOLDERS = ("checkpoints", "vae")
@@ -332,10 +350,7 @@ class LTX2NVideoVAELoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae_name: str) -> io.NodeOutput:
-        try:
-            return io.NodeOutput(LTX2VideoVAE(resolve_model_file(vae_name, VAE_FOLDERS)))
-        except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
-            raise ValueError(f"{vae_name} has no loadable LTX-2 video VAE: {exc}") from None
+        return io.NodeOutput(load_model_file(LTX2VideoVAE, vae_name, VAE_FOLDERS, "video VAE"))
 
 
 class LTX2NDecodeVideo(io.ComfyNode):
