@@ -20,10 +20,10 @@ from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
-from .motion_tracks import LTX2NMotionTracks
-from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .modes_audio import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .modes_temporal import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
+from .motion_tracks import LTX2NMotionTracks
+from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .upscale import LTX2NUpscaleLatent, LTX2NUpscaleLatentTemporal, LTX2NUpscaleLatentX15, LTX2NUpscalerLoader

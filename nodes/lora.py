@@ -94,12 +94,22 @@ def checked_family(model: Any, what: str):
     return facts.family
 
 
+def _weight_shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    """``{param name: logical shape}`` of the diffusion model's weights; GGUF layers report their de-quantised
+    shape (``gguf_shape``), not the shape of their packed blocks."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, module in model.model.diffusion_model.named_modules():
+        weight = getattr(module, "weight", None)
+        if weight is not None and hasattr(weight, "shape"):
+            shapes[f"{name}.weight"] = tuple(getattr(module, "gguf_shape", None) or weight.shape)
+    return shapes
+
+
 def lora_patches(model: Any, path: str) -> dict:
     """Core patch dict for the LoRA at ``path`` on ``model``; errors for layers that do not fit the model."""
     header = read_header(path)
     layers = group_lora_keys(header.keys())
-    weights = {k.removeprefix("diffusion_model."): v.shape for k, v in model.model.state_dict().items()
-               if k.startswith("diffusion_model.")}
+    weights = _weight_shapes(model)
     key_map, skipped, bad = {}, [], []
     for module, keys in layers.items():
         shape = weights.get(module + ".weight")

@@ -119,7 +119,7 @@ def test_memory_gguf_velocity_equals_dense_dequantized_model(models):
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
-def test_memory_gguf_lora_applies_on_the_fly_and_unpatches(comfy_host, models):
+def test_memory_gguf_lora_applies_on_the_fly_and_unpatches(comfy_host, pack_nodes, models):
     from ltx_model.loading import write_safetensors
 
     quantized, dense = models
@@ -135,6 +135,9 @@ def test_memory_gguf_lora_applies_on_the_fly_and_unpatches(comfy_host, models):
     results = []
     for model in (quantized, dense):
         patched = loader.load_lora_model_only(model, "ltx2n_ggtest_lora.safetensors", 1.0)[0]
+        lora_path = str(comfy_host.model_dir("loras") / "ltx2n_ggtest_lora.safetensors")
+        ours = pack_nodes.lora.lora_patches(model, lora_path)
+        assert len(ours) == 2  # the pack's own loader checks GGUF layers by their de-quantised shape
         with torch.inference_mode():
             patched.patch_model(device_to=cpu)
         try:
