@@ -36,7 +36,7 @@ from ..ltx_model.pipelines.sources import snap_frames
 from .conditioning import SCALE, AVParts, _cond_value
 from .diffusion import REFERENCES_KEY, VideoReferences
 from .host import model_files, model_path
-from .lora import FOLDER, checked_family, lora_patches, lora_problem
+from .lora import FOLDER, checked_family, lora_problem, validate_lora_choice, with_lora
 from .schema import make_schema
 
 MAX_FACTOR = 8
@@ -113,9 +113,7 @@ class LTX2NICLoraLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, lora_name: str | None = None) -> bool | str:
-        if lora_name is None or lora_name not in model_files(FOLDER):
-            return True
-        return ic_lora_problem(model_path(FOLDER, lora_name)) or True
+        return validate_lora_choice(lora_name, ic_lora_problem)
 
     @classmethod
     def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
@@ -125,10 +123,7 @@ class LTX2NICLoraLoader(io.ComfyNode):
         if problem:
             raise ValueError(problem)
         factor = parse_reference_downscale_factor(read_header(path).metadata)
-        patched = model.clone()
-        if strength != 0:
-            patched.add_patches(lora_patches(model, path), strength)
-        return io.NodeOutput(patched, factor)
+        return io.NodeOutput(with_lora(model, path, strength), factor)
 
 
 class LTX2NICLoraGuide(io.ComfyNode):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import comfy.lora
@@ -132,6 +133,21 @@ def lora_patches(model: Any, path: str) -> dict:
     return comfy.lora.load_lora(comfy.utils.load_torch_file(path, safe_load=True), key_map, log_missing=False)
 
 
+def with_lora(model: Any, path: str, strength: float) -> Any:
+    """A clone of the MODEL ``model`` with the LoRA file ``path`` patched in at ``strength`` (none when 0)."""
+    patched = model.clone()
+    if strength != 0:
+        patched.add_patches(lora_patches(model, path), strength)
+    return patched
+
+
+def validate_lora_choice(lora_name: str | None, problem: Callable[[str], str | None]) -> bool | str:
+    """``validate_inputs`` of a LoRA loader: ``problem(path)`` of a listed file in models/loras, else True."""
+    if lora_name is None or lora_name not in model_files(FOLDER):
+        return True
+    return problem(model_path(FOLDER, lora_name)) or True
+
+
 class LTX2NLoraLoader(io.ComfyNode):
     """Apply an LTX-2 LoRA (e.g. the distilled LoRA, camera LoRAs) to a model, checked against its family."""
 
@@ -152,9 +168,7 @@ class LTX2NLoraLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, lora_name: str | None = None) -> bool | str:
-        if lora_name is None or lora_name not in model_files(FOLDER):
-            return True
-        return lora_problem(model_path(FOLDER, lora_name)) or True
+        return validate_lora_choice(lora_name, lora_problem)
 
     @classmethod
     def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
@@ -163,7 +177,4 @@ class LTX2NLoraLoader(io.ComfyNode):
         problem = lora_problem(path, family)
         if problem:
             raise ValueError(problem)
-        patched = model.clone()
-        if strength != 0:
-            patched.add_patches(lora_patches(model, path), strength)
-        return io.NodeOutput(patched)
+        return io.NodeOutput(with_lora(model, path, strength))
