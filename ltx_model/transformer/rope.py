@@ -126,14 +126,18 @@ def _pad_front(cos: torch.Tensor, sin: torch.Tensor, pad: int) -> tuple[torch.Te
 
 
 def _apply_split(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Half-split rotation per head: (x1, x2) -> (x1·cos − x2·sin, x2·cos + x1·sin). x: (B, T, H*Dh)."""
-    batch, heads, tokens, _ = cos.shape
-    xh = x.reshape(batch, tokens, heads, 2, -1).transpose(1, 2)  # (B, H, T, 2, Dh/2)
-    first, second = xh[..., 0, :], xh[..., 1, :]
-    out_first = torch.addcmul(first * cos, -sin, second)
-    out_second = torch.addcmul(second * cos, sin, first)
-    out = torch.stack([out_first, out_second], dim=-2)  # (B, H, T, 2, Dh/2)
-    return out.transpose(1, 2).reshape(batch, tokens, -1)
+    """Half-split rotation per head: (x1, x2) -> (x1·cos − x2·sin, x2·cos + x1·sin). x: (B, T, H*Dh).
+
+    Works in x's own (B, T, H, 2, Dh/2) layout (the tables are read through transposed views) and updates the
+    halves of one product in place: no transpose copies or stack; bit-identical to the out-of-place formula.
+    """
+    batch, heads, tokens, half = cos.shape
+    halves = x.reshape(batch, tokens, heads, 2, half)  # (B, T, H, 2, Dh/2), a view of a contiguous x
+    sin_t = sin.transpose(1, 2)  # (B, T, H, Dh/2)
+    out = halves * cos.transpose(1, 2).unsqueeze(3)  # (B, T, H, 2, Dh/2)
+    out[..., 0, :].addcmul_(halves[..., 1, :], sin_t, value=-1.0)
+    out[..., 1, :].addcmul_(halves[..., 0, :], sin_t)
+    return out.view(batch, tokens, -1)
 
 
 def _apply_interleaved(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
