@@ -152,48 +152,44 @@ class LTX2NUpscalerLoader(io.ComfyNode):
                                             operations=comfy.ops.disable_weight_init))
 
 
-class LTX2NUpscaleLatent(io.ComfyNode):
+class _SpatialUpscaleNode(io.ComfyNode):
+    """Shared schema and execution of the spatial upscale nodes (subclasses set the upscaler kind and texts)."""
+
+    DISPLAY_NAME: str
+    UPSCALER_KIND: str
+    SCHEMA_DESCRIPTION: str
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            cls, group="latent", description=cls.SCHEMA_DESCRIPTION, inputs=_upscale_inputs(cls.UPSCALER_KIND),
+            outputs=[io.Latent.Output(display_name="latent", tooltip="The upscaled latent.")],
+        )
+
+    @classmethod
+    def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
+        require_kind(upscale_model, cls.UPSCALER_KIND, cls.DISPLAY_NAME)
+        return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
+
+
+class LTX2NUpscaleLatent(_SpatialUpscaleNode):
     """Upscale the video of an (audio+)video latent in latent space, for a second (refine) pass."""
 
     DISPLAY_NAME = "Upscale Latent x2 (LTX-2)"
-
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return make_schema(
-            cls, group="latent",
-            description="Upscales the video part of a latent with an LTX-2 latent upscaler (the audio part is "
-                        "kept). Noise masks are dropped: re-apply image conditioning at the new size, then refine "
-                        "with the 'distilled stage 2' schedule.",
-            inputs=_upscale_inputs("spatial x2"),
-            outputs=[io.Latent.Output(display_name="latent", tooltip="The upscaled latent.")],
-        )
-
-    @classmethod
-    def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
-        require_kind(upscale_model, "spatial x2", cls.DISPLAY_NAME)
-        return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
+    UPSCALER_KIND = "spatial x2"
+    SCHEMA_DESCRIPTION = ("Upscales the video part of a latent with an LTX-2 latent upscaler (the audio part is "
+                          "kept). Noise masks are dropped: re-apply image conditioning at the new size, then refine "
+                          "with the 'distilled stage 2' schedule.")
 
 
-class LTX2NUpscaleLatentX15(io.ComfyNode):
+class LTX2NUpscaleLatentX15(_SpatialUpscaleNode):
     """Upscale the video of an (audio+)video latent by 1.5 in width and height (LTX-2.3 x1.5 upscaler)."""
 
     DISPLAY_NAME = "Upscale Latent x1.5 (LTX-2)"
-
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return make_schema(
-            cls, group="latent",
-            description="Upscales the video part of a latent 1.5x in width and height (latent cells: ceil(1.5 "
-                        "h) x ceil(1.5 w), so 768x512 -> 1152x768) with the LTX-2.3 spatial x1.5 upscaler; frames, "
-                        "fps and the audio part are kept. Refine with the 'distilled stage 2' schedule.",
-            inputs=_upscale_inputs("spatial x1.5"),
-            outputs=[io.Latent.Output(display_name="latent", tooltip="The upscaled latent.")],
-        )
-
-    @classmethod
-    def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
-        require_kind(upscale_model, "spatial x1.5", cls.DISPLAY_NAME)
-        return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
+    UPSCALER_KIND = "spatial x1.5"
+    SCHEMA_DESCRIPTION = ("Upscales the video part of a latent 1.5x in width and height (latent cells: ceil(1.5 "
+                          "h) x ceil(1.5 w), so 768x512 -> 1152x768) with the LTX-2.3 spatial x1.5 upscaler; frames, "
+                          "fps and the audio part are kept. Refine with the 'distilled stage 2' schedule.")
 
 
 class LTX2NUpscaleLatentTemporal(io.ComfyNode):
