@@ -19,6 +19,7 @@ from torch import nn
 
 from ..ltx_model.audio import AudioVAE, Vocoder, audio_latent_frames_for_video
 from ..ltx_model.loading import Component, load_component
+from .previews import waveform_ui
 from .schema import make_schema
 from .vae import attach_host_module, init_host_vae, latent_part, load_model_file, model_choices, output_dtype
 
@@ -185,7 +186,7 @@ class LTX2NDecodeAudio(io.ComfyNode):
         waveform = vae.decode(audio_latent(samples)).movedim(-1, 1)  # host VAE returns (B, samples, 2)
         audio = {"waveform": waveform.to(device="cpu", dtype=torch.float32),
                  "sample_rate": vae.first_stage_model.output_sample_rate}
-        return io.NodeOutput(audio)
+        return io.NodeOutput(audio, ui=waveform_ui(audio))  # a waveform strip on the node (js/previews.js)
 
 
 class LTX2NEncodeAudio(io.ComfyNode):

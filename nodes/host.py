@@ -38,6 +38,7 @@ from ..ltx_model.sampling import (
     timesteps_from_mask,
 )
 from .diffusion import REFERENCES_KEY, HostTransformer
+from .previews import VIDEO_RGB_BIAS, VIDEO_RGB_FACTORS, preview_frame
 from .weights import apply_precision_table, plan_weights, stream_weights
 
 
@@ -49,8 +50,13 @@ class LTX2VideoLatentFormat(comfy.latent_formats.LatentFormat):
     latent_dimensions = 3
     spacial_downscale_ratio = 32
     temporal_downscale_ratio = 8
-    latent_rgb_factors = None
-    latent_rgb_factors_bias = None
+    latent_rgb_factors = VIDEO_RGB_FACTORS  # latent2rgb previews (nodes/previews.py says where they come from)
+    latent_rgb_factors_bias = VIDEO_RGB_BIAS
+    latent_shapes = None  # packed parts of the running sampling run (set by LTX2Model.extra_conds), for previews
+
+    def latent_rgb_factors_reshape(self, x0: torch.Tensor) -> torch.Tensor:
+        """Preview input: the video part's middle latent frame ``(B, 128, H, W)`` (``previews.preview_frame``)."""
+        return preview_frame(x0, self.latent_shapes)
 
 
 class LTX2AudioLatentFormat(comfy.latent_formats.LatentFormat):
@@ -150,6 +156,7 @@ class LTX2Model(comfy.model_base.BaseModel):
             kwargs = {**kwargs, "cross_attn": self.diffusion_model.process_text_embeds(features),
                       "attention_mask": None}
         out = super().extra_conds(**kwargs)
+        self.latent_format.latent_shapes = kwargs.get("latent_shapes")  # how previews unpack the packed x0
         conds = {"attention_mask": comfy.conds.CONDRegular, "cross_attn": comfy.conds.CONDRegular,
                  "keyframe_idxs": comfy.conds.CONDRegular, "latent_shapes": comfy.conds.CONDConstant,
                  "guide_attention_entries": comfy.conds.CONDConstant,

@@ -22,7 +22,6 @@ from typing import Any
 import comfy.model_management
 import comfy.sample
 import comfy.samplers
-import comfy.utils
 import torch
 from comfy_api.latest import io
 
@@ -36,6 +35,7 @@ from ..ltx_model.sampling import (
 )
 from .guidance import LTX2MultimodalGuider, usable_blocks
 from .host import model_facts
+from .previews import preview_callback
 from .schema import make_schema
 
 SCHEDULES = ("auto", "LTX-2 schedule", "distilled stage 1", "distilled stage 2")
@@ -199,7 +199,8 @@ class LTX2NMultimodalGuider(io.ComfyNode):
 
 
 class LTX2NSampler(io.ComfyNode):
-    """Whole denoise in one node: sigmas, guidance, noise and Euler steps, with a progress bar and interrupt."""
+    """Whole denoise in one node: sigmas, guidance, noise and Euler steps, with a progress bar (latent previews)
+    and interrupt."""
 
     DISPLAY_NAME = "Sample Audio+Video (LTX-2)"
 
@@ -240,7 +241,7 @@ class LTX2NSampler(io.ComfyNode):
         sampler = comfy.samplers.sampler_object("euler")
         total = len(sigmas) - 1
         out = guider.sample(noise, samples, sampler, sigmas, denoise_mask=latent.get("noise_mask"),
-                            callback=_progress(total), disable_pbar=True, seed=seed)
+                            callback=preview_callback(model, total), disable_pbar=True, seed=seed)
         result = dict(latent)
         result["samples"] = out.to(comfy.model_management.intermediate_device())
         return io.NodeOutput(result)
@@ -256,14 +257,3 @@ def _default_guider(model: Any, positive: Any, negative: Any, guidance: str, sch
     plain.set_conds(positive, negative)
     plain.set_cfg(1.0)
     return plain
-
-
-def _progress(total: int) -> Any:
-    """k-diffusion step callback: interrupt check, then the node's progress bar."""
-    bar = comfy.utils.ProgressBar(total)
-
-    def callback(step: int, x0: Any, x: Any, total_steps: int) -> None:
-        comfy.model_management.throw_exception_if_processing_interrupted()
-        bar.update_absolute(step + 1, total_steps)
-
-    return callback
