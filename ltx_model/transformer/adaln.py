@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -74,13 +75,50 @@ class AdaLayerNormSingle(nn.Module):
         return self.linear(torch.nn.functional.silu(embedded)), embedded
 
 
+@dataclass(frozen=True)
+class TimestepValues:
+    """AdaLN outputs stored once per distinct timestep and addressed per token.
+
+    Per-token timesteps take few distinct values (e.g. clean conditioning tokens at 0, the rest at sigma), so the
+    AdaLN MLP runs once per distinct value and the (B, T, W) per-token tensor is never built; blocks gather only
+    the rows they need, when they need them.
+
+    Attributes:
+        values: ``(U, W)``, one row per distinct timestep.
+        index: ``(B, T')`` int64, the row of ``values`` of each token (T' = T for per-token timesteps, else 1).
+    """
+
+    values: torch.Tensor
+    index: torch.Tensor
+
+    def gather(self, per_value: torch.Tensor) -> torch.Tensor:
+        """Expand ``(U, ...)`` (something computed once per distinct timestep) to ``(B, T', ...)``."""
+        return per_value[self.index]
+
+
 def embed_timesteps(
     adaln: AdaLayerNormSingle, timesteps: torch.Tensor, *, batch_size: int, hidden_dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``adaln`` on every timestep of ``timesteps`` (``(B,)``, ``(B, T)`` or ``(B, T, 1)``, already scaled)
-    and reshape per batch: returns ``(B, T', coefficient·D)`` and ``(B, T', D)`` with T' = T or 1."""
-    values, embedded = adaln(timesteps.flatten(), hidden_dtype=hidden_dtype)
-    return values.view(batch_size, -1, values.shape[-1]), embedded.view(batch_size, -1, embedded.shape[-1])
+) -> tuple[TimestepValues, TimestepValues]:
+    """Run ``adaln`` on the distinct values of ``timesteps`` (``(B,)``, ``(B, T)`` or ``(B, T, 1)``, already
+    scaled): returns the ``coefficient·D`` modulation values and the ``D``-wide embedded timestep, each as
+    :class:`TimestepValues` with a ``(B, T')`` index (T' = T or 1)."""
+    per_sample = timesteps.reshape(batch_size, -1)  # (B, T')
+    if per_sample.shape[1] == 1:  # one timestep per sample: no de-duplication (and no device sync)
+        values, embedded = adaln(per_sample[:, 0], hidden_dtype=hidden_dtype)
+        index = torch.arange(batch_size, device=timesteps.device).unsqueeze(1)  # (B, 1)
+        return TimestepValues(values, index), TimestepValues(embedded, index)
+    # Per-token timesteps: de-duplicated sample by sample (a loop over the batch, not over tokens), so a sample's
+    # values never depend on another sample's timesteps (not even through the row count of the MLP's matmuls).
+    values, embedded, index, offset = [], [], [], 0
+    for sample in per_sample:
+        distinct, inverse = torch.unique(sample, return_inverse=True)  # (U_b,), (T,)
+        sample_values, sample_embedded = adaln(distinct, hidden_dtype=hidden_dtype)
+        values.append(sample_values)
+        embedded.append(sample_embedded)
+        index.append(inverse + offset)
+        offset += distinct.shape[0]
+    index = torch.stack(index)  # (B, T)
+    return TimestepValues(torch.cat(values), index), TimestepValues(torch.cat(embedded), index)
 
 
 class GeluProjection(nn.Module):

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .adaln import FeedForward
+from .adaln import FeedForward, TimestepValues
 from .attention import Attention, AttentionFn, rms_norm
 from .config import TransformerConfig
 from .options import Perturbations, SkipAttention
@@ -21,19 +21,19 @@ _SELF_ROWS, _FF_ROWS, _TEXT_ROWS = slice(0, 3), slice(3, 6), slice(6, 9)
 _A2V_ROWS, _V2A_ROWS = slice(0, 2), slice(2, 4)
 
 
-def modulation(table: torch.Tensor, ada: torch.Tensor, rows: slice) -> tuple[torch.Tensor, ...]:
-    """``table[rows] + ada[..., rows, :]`` per row.
+def modulation(table: torch.Tensor, ada: TimestepValues, rows: slice) -> tuple[torch.Tensor, ...]:
+    """``table[rows] + ada[..., rows, :]`` per row, added once per distinct timestep, then gathered per token.
 
     Args:
         table: learned ``(R, D)`` table.
-        ada: AdaLN values ``(B, T', R·D)`` (T' = tokens or 1).
+        ada: AdaLN values, ``(U, R·D)`` per distinct timestep with a ``(B, T')`` index (T' = tokens or 1).
         rows: which rows.
     Returns:
         one ``(B, T', D)`` tensor per selected row.
     """
-    batch, tokens = ada.shape[:2]
-    per_row = ada.reshape(batch, tokens, table.shape[0], -1)[:, :, rows]  # (B, T', r, D)
-    return (table[rows][None, None].to(device=ada.device, dtype=ada.dtype) + per_row).unbind(dim=2)
+    per_row = ada.values.unflatten(-1, (table.shape[0], -1))[:, rows]  # (U, r, D)
+    summed = table[rows][None].to(device=per_row.device, dtype=per_row.dtype) + per_row  # (U, r, D)
+    return ada.gather(summed).unbind(dim=2)  # (B, T', r, D) -> r x (B, T', D)
 
 
 # One side of an audio<->video cross-attention: (rms-normed tokens, stream state, 5-row cross table).

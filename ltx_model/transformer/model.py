@@ -148,7 +148,8 @@ class LTXTransformer(nn.Module):
         prefix = "audio_" if audio else ""
         table = getattr(self, prefix + "scale_shift_table")
         x = state.x
-        values = table[None, None].to(device=x.device, dtype=x.dtype) + state.embedded_timestep[:, :, None]
-        shift, scale = values[:, :, 0], values[:, :, 1]  # (B, T', D) each
+        embedded = state.embedded_timestep  # (U, D) per distinct timestep
+        values = table[None].to(device=x.device, dtype=x.dtype) + embedded.values[:, None]  # (U, 2, D)
+        shift, scale = embedded.gather(values).unbind(dim=2)  # (B, T', D) each
         x = getattr(self, prefix + "norm_out")(x) * (1 + scale) + shift
         return getattr(self, prefix + "proj_out")(x)

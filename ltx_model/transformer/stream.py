@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from .adaln import AdaLayerNormSingle, CaptionProjection, embed_timesteps
+from .adaln import AdaLayerNormSingle, CaptionProjection, TimestepValues, embed_timesteps
 from .modality import Modality
 from .rope import RopeSpec, RopeTable, rope_table
 
@@ -21,31 +21,32 @@ class StreamState:
 
     Attributes:
         x: hidden tokens ``(B, T, D)``.
-        ada: main AdaLN values ``(B, T', coef·D)`` (T' = T for per-token timesteps, else 1).
-        embedded_timestep: ``(B, T', D)``, used by the output modulation.
+        ada: main AdaLN values, ``(U, coef·D)`` per distinct timestep with a ``(B, T')`` index (T' = T for
+            per-token timesteps, else 1); see :class:`TimestepValues`.
+        embedded_timestep: ``(U, D)`` (same index), used by the output modulation.
         context: text context ``(B, S, D_ctx)`` (after the 19B caption projection).
         context_mask: additive text mask or ``None``.
         self_attention_mask: additive self-attention bias ``(B, 1, T, T)`` or ``None``.
         pe: self-attention RoPE table.
         enabled: whether the blocks update this stream.
-        prompt_ada: prompt AdaLN values ``(B, 1, 2·D)`` (22B) or ``None``.
+        prompt_ada: prompt AdaLN values ``(B, 2·D)`` per sample (22B) or ``None``.
         cross_pe: temporal RoPE table of the audio<->video cross-attention, or ``None`` (single stream).
-        cross_scale_shift: cross-attention AdaLN values ``(B, T', 4·D)`` or ``None``.
-        cross_gate: cross-attention gate AdaLN values ``(B, 1, D)`` or ``None``.
+        cross_scale_shift: cross-attention AdaLN values ``(U, 4·D)`` per distinct timestep or ``None``.
+        cross_gate: cross-attention gate AdaLN values ``(B, D)`` per sample or ``None``.
     """
 
     x: torch.Tensor
-    ada: torch.Tensor
-    embedded_timestep: torch.Tensor
+    ada: TimestepValues
+    embedded_timestep: TimestepValues
     context: torch.Tensor
     context_mask: torch.Tensor | None
     self_attention_mask: torch.Tensor | None
     pe: RopeTable
     enabled: bool
-    prompt_ada: torch.Tensor | None = None
+    prompt_ada: TimestepValues | None = None
     cross_pe: RopeTable | None = None
-    cross_scale_shift: torch.Tensor | None = None
-    cross_gate: torch.Tensor | None = None
+    cross_scale_shift: TimestepValues | None = None
+    cross_gate: TimestepValues | None = None
 
 
 @dataclass(frozen=True)

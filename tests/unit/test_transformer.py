@@ -221,3 +221,20 @@ def test_transformer_rope_tables_built_once_per_forward(monkeypatch: pytest.Monk
     config = dataclasses.replace(TransformerConfig.tiny(), num_layers=3)
     run(tiny_model(config), *inputs(config))
     assert len(calls) == 4  # video, audio, video cross-modal, audio cross-modal — independent of the block count
+
+
+def test_transformer_adaln_runs_once_per_distinct_timestep() -> None:
+    """Per-token timesteps: the AdaLN MLP sees each sample's distinct values once; gathered back per token they
+    equal the MLP applied token by token (fp32, atol 1e-6: only the matmul row count differs)."""
+    from ltx_model.transformer.adaln import AdaLayerNormSingle, embed_timesteps
+
+    torch.manual_seed(0)
+    adaln = AdaLayerNormSingle(16, 6)
+    steps = torch.tensor([[0.0, 700.0, 700.0, 0.0, 700.0], [300.0, 300.0, 300.0, 300.0, 300.0]])  # (B, T)
+    rows = []
+    adaln.linear.register_forward_hook(lambda module, args, out: rows.append(args[0].shape[0]))
+    values, embedded = embed_timesteps(adaln, steps.unsqueeze(-1), batch_size=2, hidden_dtype=torch.float32)
+    assert rows == [2, 1] and values.values.shape == (3, 96) and values.index.shape == (2, 5)
+    want_values, want_embedded = adaln(steps.flatten(), hidden_dtype=torch.float32)
+    torch.testing.assert_close(values.gather(values.values), want_values.view(2, 5, 96), atol=1e-6, rtol=0)
+    torch.testing.assert_close(embedded.gather(embedded.values), want_embedded.view(2, 5, 16), atol=1e-6, rtol=0)
