@@ -151,5 +151,5 @@ class LTXTransformer(nn.Module):
         embedded = state.embedded_timestep  # (U, D) per distinct timestep
         values = table[None].to(device=x.device, dtype=x.dtype) + embedded.values[:, None]  # (U, 2, D)
         shift, scale = embedded.gather(values).unbind(dim=2)  # (B, T', D) each
-        x = getattr(self, prefix + "norm_out")(x) * (1 + scale) + shift
+        x = getattr(self, prefix + "norm_out")(x).mul_(1 + scale).add_(shift)
         return getattr(self, prefix + "proj_out")(x)
