@@ -102,7 +102,8 @@ class LTX2NMotionTracks(io.ComfyNode):
                         "or type JSON: a list of tracks, each a list of [x, y] points as fractions of width and "
                         "height (one per frame, or a few points spread over the clip; one point = stationary).",
             inputs=[io.String.Input("tracks", multiline=True, default=EXAMPLE_TRACKS,
-                                    tooltip="JSON list of tracks; each a list of [x, y] points (fractions of width and height, 0..1)."),
+                                    tooltip="JSON list of tracks; each a list of [x, y] points "
+                                            "(fractions of width and height, 0..1)."),
                     io.Int.Input("width", default=768, min=32, max=8192, step=32, tooltip="Video width (pixels)."),
                     io.Int.Input("height", default=512, min=32, max=8192, step=32, tooltip="Video height (pixels)."),
                     io.Int.Input("frames", default=121, min=1, max=8193, step=8, tooltip="Frames (1 + 8k)."),

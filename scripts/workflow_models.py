@@ -181,7 +181,8 @@ def demo_lora_metadata(name: str) -> dict[str, str]:
 
 
 DEMO_UPSCALER_KINDS: dict[str, dict[str, Any]] = {
-    "temporal": {"spatial_upsample": False, "temporal_upsample": True, "spatial_scale": 1.0, "rational_resampler": True},
+    "temporal": {"spatial_upsample": False, "temporal_upsample": True, "spatial_scale": 1.0,
+                 "rational_resampler": True},
     "x1.5": {"spatial_upsample": True, "temporal_upsample": False, "spatial_scale": 1.5, "rational_resampler": True},
 }
 """Name fragment -> config flags of the demo upscaler written for it (others: spatial x2)."""

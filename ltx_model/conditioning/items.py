@@ -13,11 +13,11 @@ from typing import Protocol
 
 import torch
 
-from .attention import AttentionWeight, extend_attention_mask
-from .errors import ConditioningError
 from ..sampling.patchify import patchify_video
 from ..sampling.positions import VideoGrid, latent_bounds_to_pixels, video_latent_bounds
 from ..sampling.state import LatentState
+from .attention import AttentionWeight, extend_attention_mask
+from .errors import ConditioningError
 
 
 class ConditioningItem(Protocol):

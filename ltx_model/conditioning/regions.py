@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .errors import ConditioningError
 from ..sampling.patchify import patchify_audio
 from ..sampling.positions import (
     AudioGrid,
@@ -24,6 +23,7 @@ from ..sampling.positions import (
     video_latent_bounds,
 )
 from ..sampling.state import LatentState
+from .errors import ConditioningError
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Motion-track editor (js/motion_tracks.js) on the pack's Motion Tracks (LTX-2) node in ComfyUI's real frontend,
-driven with real mouse events: drawing a track, moving a point and deleting one (a click on it) update the node's ``tracks``
-widget (the source of truth); the editor itself is never saved."""
+driven with real mouse events: drawing a track, moving a point and deleting one (a click on it) update the
+node's ``tracks`` widget (the source of truth); the editor itself is never saved."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def stroke(page, points: list[tuple[float, float]]) -> None:
     """Press at the first point, move through the others (in small steps), release."""
     page.mouse.move(*points[0])
     page.mouse.down()
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         for i in range(1, 7):
             page.mouse.move(x0 + (x1 - x0) * i / 6, y0 + (y1 - y0) * i / 6)
     page.mouse.up()

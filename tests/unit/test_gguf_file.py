@@ -55,7 +55,8 @@ def test_gguf_file_round_trip_types_shapes_values(tmp_path):
     bf16 = dequantize(f.read("transformer_blocks.0.attn1.to_v.weight"), GGMLType.BF16, (64, 256))
     assert torch.equal(bf16, w.to(torch.bfloat16).float())
     assert f.tensors["patchify_proj.weight"].shape == (8, 4) and not f.tensors["patchify_proj.weight"].quantized
-    assert torch.equal(f.read("transformer_blocks.0.attn1.to_q.bias"), tensors["transformer_blocks.0.attn1.to_q.bias"][0])
+    bias = "transformer_blocks.0.attn1.to_q.bias"
+    assert torch.equal(f.read(bias), tensors[bias][0])
 
 
 def test_gguf_file_keys_strip_prefix_and_skip_other_components(tmp_path):
