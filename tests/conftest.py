@@ -29,3 +29,16 @@ def manifests_dir() -> Path:
     if not MANIFESTS.is_dir():
         pytest.fail(f"manifests not found at {MANIFESTS}; set LTX2_SHARED to the shared/ folder")
     return MANIFESTS
+
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the real-browser tests last.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread until its session fixture is torn down
+    (at the end of the run), and the in-process ComfyUI host needs to run its own loop in that thread.
+    """
+    items[:] = sorted(items, key=lambda item: BROWSER_TESTS in Path(str(item.path)).parents)
