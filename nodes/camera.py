@@ -24,7 +24,7 @@ from comfy_api.latest import io
 from ..ltx_model.loading import Family
 from .host import model_files, model_path
 from .lora import FOLDER, checked_family, lora_family, lora_patches, lora_problem, split_by_stream
-from .schema import make_schema
+from .schema import make_schema, not_listed
 
 CAMERA_PRESETS = ("dolly-in", "dolly-out", "dolly-left", "dolly-right", "jib-up", "jib-down", "static")
 CAMERA_FAMILY = Family.LTX2_19B
@@ -142,8 +142,9 @@ class LTX2NLoraStack(io.ComfyNode):
     def validate_inputs(cls, **slots: Any) -> bool | str:
         for n in range(1, STACK_SLOTS + 1):
             name = slots.get(f"lora_{n}")
-            if name not in (None, NONE) and name in model_files(FOLDER):
-                problem = lora_problem(model_path(FOLDER, name))
+            if name not in (None, NONE):
+                problem = not_listed(f"lora_{n}", name, model_files(FOLDER), f"models/{FOLDER}") or lora_problem(
+                    model_path(FOLDER, name))
                 if problem:
                     return problem
         return True

@@ -30,7 +30,7 @@ from comfy_api.latest import io
 from ..ltx_model.loading import Family, FileKind, detect, read_header
 from ..ltx_model.lora import group_lora_keys
 from .host import model_facts, model_files, model_path
-from .schema import make_schema
+from .schema import make_schema, not_listed
 
 FOLDER = "loras"
 MAX_LISTED = 4
@@ -143,9 +143,10 @@ def with_lora(model: Any, path: str, strength: float) -> Any:
 
 def validate_lora_choice(lora_name: str | None, problem: Callable[[str], str | None]) -> bool | str:
     """``validate_inputs`` of a LoRA loader: ``problem(path)`` of a listed file in models/loras, else True."""
-    if lora_name is None or lora_name not in model_files(FOLDER):
+    if lora_name is None:
         return True
-    return problem(model_path(FOLDER, lora_name)) or True
+    unlisted = not_listed("lora_name", lora_name, model_files(FOLDER), f"models/{FOLDER}")
+    return unlisted or problem(model_path(FOLDER, lora_name)) or True
 
 
 class LTX2NLoraLoader(io.ComfyNode):

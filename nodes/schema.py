@@ -35,3 +35,21 @@ def make_schema(node: type, *, group: str, optional: dict[str, Any] | None = Non
     extras = {k: v for k, v in (optional or {}).items() if k in _SCHEMA_PARAMETERS}
     return io.Schema(node_id=node.__name__, display_name=node.DISPLAY_NAME, category=category(group),
                      **fields, **extras)
+
+
+def not_a_number(**values: Any) -> str | None:
+    """``validate_inputs`` helper: declaring an input there makes ComfyUI skip its own type and range checks for it,
+    so a value that is not a number is reported here, naming the input. None means linked or absent (checked in
+    ``execute``)."""
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{name} must be a number (got {value!r})"
+    return None
+
+
+def not_listed(name: str, value: Any, choices: Any, where: str) -> str | None:
+    """``validate_inputs`` helper for a file choice ComfyUI no longer checks once declared: the problem when
+    ``value`` is not one of ``choices`` (None: linked or absent)."""
+    if value is None or (isinstance(value, str) and value in choices):
+        return None
+    return f"{name}: {value!r} is not a file in {where}; put the file there or pick one from the list"

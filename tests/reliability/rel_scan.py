@@ -29,7 +29,9 @@ OS_PROCESS_PREFIXES = ("system", "popen", "exec", "spawn", "posix_spawn", "fork"
 NODE_FOLDER_PATHS_API = frozenset({
     "get_filename_list", "get_full_path_or_raise", "get_full_path", "models_dir", "folder_names_and_paths",
     "supported_pt_extensions", "get_input_directory", "get_output_directory", "get_temp_directory",
-    "get_annotated_filepath", "exists_annotated_filepath", "get_save_image_path"})  # fmt: skip
+    "get_annotated_filepath", "exists_annotated_filepath", "get_save_image_path",
+    "get_folder_paths",  # read-only: the folders ComfyUI already registered for a model kind
+})  # fmt: skip
 
 
 def dotted(node: ast.AST) -> str:
