@@ -7,6 +7,9 @@ import re
 from rel_prompts import TARGET
 from rel_server import Outcome
 
+BAD_PROMPT_LIMIT_S = 30.0
+"""A bad prompt on tiny sizes that runs longer than this is itself a defect (it is interrupted and reported)."""
+
 BARE_EXCEPTION_TYPES = frozenset({"TypeError", "KeyError", "IndexError", "AttributeError", "NameError",
                                   "UnboundLocalError", "ZeroDivisionError", "AssertionError"})
 """Exception types whose message is Python's own, not the pack's (``builtins.`` prefix optional)."""
@@ -38,6 +41,8 @@ def unclear(outcome: Outcome, *, mentions: tuple[str, ...] = (), target: str = T
     non-bare exception type whose message is not Python's own wording; ``mentions``: strings of which at least
     one must appear in the error text (e.g. the input name or the bad value)."""
     text = outcome_text(outcome)
+    if outcome.overran_s is not None:
+        return f"still running after {outcome.overran_s:.0f} s on tiny sizes (interrupted)"
     if outcome.rejected:
         node_errors = (outcome.answer.body or {}).get("node_errors") or {}
         if target not in node_errors:
@@ -57,11 +62,15 @@ def unclear(outcome: Outcome, *, mentions: tuple[str, ...] = (), target: str = T
     return None
 
 
-def compare_with_known(problems: dict[str, str], known: dict[str, str]) -> str:
-    """'' when ``problems`` (label -> what went wrong) are exactly the ``known`` defects (label -> defect note);
-    else a report of the new problems and of the known defects that are gone (fixed: drop them from the list)."""
-    new = {k: v for k, v in problems.items() if k not in known}
-    fixed = sorted(k for k in known if k not in problems)
+def compare_with_known(problems: dict[str, str], known: dict[str, str], labels: set[str]) -> str:
+    """'' when ``problems`` (case label -> what went wrong) are exactly the known defects, else a report.
+
+    ``known`` maps a regular expression over case labels to the defect note. A problem no pattern matches is NEW; a
+    pattern that matches some of this run's ``labels`` but none of its problems is FIXED (drop it from the list)."""
+    patterns = {pattern: re.compile(pattern) for pattern in known}
+    new = {k: v for k, v in problems.items() if not any(p.fullmatch(k) for p in patterns.values())}
+    fixed = sorted(pattern for pattern, p in patterns.items()
+                   if any(p.fullmatch(label) for label in labels) and not any(p.fullmatch(k) for k in problems))
     lines = [f"NEW {label}: {problem}" for label, problem in new.items()]
-    lines += [f"FIXED (remove from the known-defect list) {label}" for label in fixed]
+    lines += [f"FIXED (remove from the known-defect list) {pattern}" for pattern in fixed]
     return "\n".join(lines)

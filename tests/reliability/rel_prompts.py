@@ -17,7 +17,8 @@ TARGET = "T"
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 
 TINY: dict[str, Any] = {"width": 64, "height": 64, "frames": 9, "steps": 2, "duration": 1.0, "batch_size": 1,
-                        "text": "a dog barks in the rain", "image_compression": 0}
+                        "text": "a dog barks in the rain", "image_compression": 0, "start_time": 0.0,
+                        "end_time": 0.2}
 """Widget name -> value used instead of the default wherever a node has such a widget (tiny, fast runs)."""
 
 PREFERRED_BY_INPUT: dict[str, str] = {"audio_vae": "LTX2NAudioVAELoader"}
@@ -28,6 +29,7 @@ PREFERRED_BY_TYPE: dict[str, str] = {
     "CONDITIONING": "LTX2NTextEncode", "LTX2N_TEXT_ENCODER": "LTX2NTextEncoderLoader", "IMAGE": "EmptyImage",
     "AUDIO": "EmptyAudio", "SIGMAS": "LTX2NScheduler", "GUIDER": "LTX2NMultimodalGuider",
     "LATENT_UPSCALE_MODEL": "LTX2NUpscalerLoader", "NOISE": "RandomNoise", "SAMPLER": "KSamplerSelect",
+    "VIDEO": "LoadVideo",  # the source clip in the input folder (rel_models.write_source_video)
 }  # fmt: skip
 """Socket type -> provider node."""
 

@@ -35,6 +35,7 @@ class Outcome:
 
     answer: Answer
     entry: dict | None = None
+    overran_s: float | None = None  # the run was still going after this many seconds and was interrupted
 
     @property
     def rejected(self) -> bool:
@@ -91,12 +92,21 @@ class RelServer(ComfyServer):
             time.sleep(POLL_S)
         raise TimeoutError(f"prompt {prompt_id} did not finish within {timeout_s} s:\n{self.log()}")
 
-    def run(self, prompt: dict, *, client_id: str | None = None, timeout_s: float = RUN_TIMEOUT_S) -> Outcome:
-        """Submit and, unless rejected, wait for the end of the run."""
+    def run(self, prompt: dict, *, client_id: str | None = None, timeout_s: float = RUN_TIMEOUT_S,
+            interrupt_after_s: float | None = None) -> Outcome:
+        """Submit and, unless rejected, wait for the end of the run. With ``interrupt_after_s`` a run still going
+        after that long is interrupted (the outcome says so) instead of raising TimeoutError."""
         answer = self.submit(prompt, client_id=client_id)
         if answer.status != 200:
             return Outcome(answer)
-        return Outcome(answer, self.wait_fast(answer.body["prompt_id"], timeout_s))
+        prompt_id = answer.body["prompt_id"]
+        if interrupt_after_s is None:
+            return Outcome(answer, self.wait_fast(prompt_id, timeout_s))
+        try:
+            return Outcome(answer, self.wait_fast(prompt_id, interrupt_after_s))
+        except TimeoutError:
+            self.interrupt()
+            return Outcome(answer, self.wait_fast(prompt_id, timeout_s), overran_s=interrupt_after_s)
 
     def interrupt(self) -> None:
         """POST /interrupt (global, as the UI's Cancel button)."""

@@ -11,7 +11,7 @@ from graph_support import ExpectedVideo, check_mp4  # tests/graph
 from rel_prompts import t2v_prompt
 from workflow_api import saved_files
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 RUNS, BASELINE_RUN, RSS_TOLERANCE = 50, 5, 0.10
 EXPECTED = ExpectedVideo(width=64, height=64, frames=9, fps=25.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from rel_checks import unclear
+from rel_checks import BAD_PROMPT_LIMIT_S, unclear
 from rel_prompts import TARGET, PromptFactory
 
 pytestmark = pytest.mark.reliability
@@ -85,7 +85,7 @@ CASES = [
                                                                 for c in CASES])
 def test_reliability_ltx_invalid_values_clear_error(rel_server, factory, assert_server_healthy, label, build,
                                                     mentions):
-    outcome = rel_server.run(build(factory))
+    outcome = rel_server.run(build(factory), interrupt_after_s=BAD_PROMPT_LIMIT_S)
     problem = unclear(outcome, mentions=mentions)
     assert problem is None, f"{label}: {problem}"
     assert_server_healthy(after=label)
