@@ -143,10 +143,11 @@ def _tiny_lora(comfy_host, model, name):
 
 
 @pytest.mark.parametrize("with_lora", [False, True])
-def test_memory_lowvram_partial_load_on_cpu(comfy_host, pack_nodes, demo_models, with_lora):
+def test_memory_lowvram_partial_load_on_cpu(comfy_host, pack_nodes, demo_files, with_lora):
     """ComfyUI's lowvram path with a budget of 30 % of the weights: layers go to cast-per-forward mode, outputs equal
-    the fully loaded model's (LoRA applied on the fly as lowvram patches equals LoRA merged into the weights)."""
-    base = demo_models["2.3-dev"]
+    the fully loaded model's (LoRA applied on the fly as lowvram patches equals LoRA merged into the weights).
+    A freshly loaded model: the session-wide demo models are patched and loaded by many other tests."""
+    base = pack_nodes.loaders.LTX2NCheckpointLoader.execute(ckpt_name=demo_files.ltx23_dev).result[0]
     model = _tiny_lora(comfy_host, base, "ltx2n_memtest_lora.safetensors") if with_lora else base.clone()
     cpu = torch.device("cpu")
     with torch.inference_mode():
