@@ -19,6 +19,11 @@ latent: their grid is smaller than the video's (``reference_downscale_factor``),
 the latent's frame axis. Each call appends their tokens after the video tokens (ltx_model's ``ReferenceVideo``:
 positions of the reference grid with height/width scaled by the factor, optional attention strength) and drops
 their outputs, so the sampled latent never contains them (no guide cropping needed).
+
+Reference audio (ID-LoRA, core ``LTXVReferenceAudio``) arrives as core's ``ref_audio`` model keyword
+``{"tokens": (1|B, T_ref, C*M)}``: the tokens are appended after the audio tokens with the same machinery
+(ltx_model's ``ReferenceAudio``: timestep 0, negative time positions ending 0.04 s before t = 0) and their outputs
+dropped. Core prepends them instead; the target outputs are the same up to token order (HEAD ltx-core appends).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 import torch
 
-from ..ltx_model.conditioning import ConditioningItem, pixel_mask_to_latent
+from ..ltx_model.conditioning import ConditioningItem, ReferenceAudio, pixel_mask_to_latent
 from ..ltx_model.precision import FP8_DTYPES
 from ..ltx_model.sampling import (
     AudioGrid,
@@ -137,20 +142,22 @@ class HostTransformer(LTXTransformer):
         return torch.cat([out.video, out.audio], dim=-1)
 
     def _forward_audio_only(self, audio: torch.Tensor, timestep: Any, context: torch.Tensor,
-                            attention_mask: torch.Tensor | None, options: dict) -> torch.Tensor:
+                            attention_mask: torch.Tensor | None, options: dict,
+                            ref_audio: dict | None = None) -> torch.Tensor:
         """Audio velocity ``(B, C, T, M)`` with the video stream left out (the transformer gets ``video=None``):
         the latent's video part is empty (0 frames), as for text-to-audio."""
         _, a_t, _, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
         _, a_ctx = self._split_context(context)
-        a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask, enabled=options.get("run_ax", True))
+        a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask, enabled=options.get("run_ax", True),
+                                    ref_audio=ref_audio)
         _, a_out = super().forward(None, a_in, _perturbations(options), options=self._options(options))
-        return unpatchify_audio(a_out, channels=audio.shape[1], mel_bins=audio.shape[3])
+        return _audio_output(a_out, audio)
 
     def forward(self, x: torch.Tensor | list[torch.Tensor], timestep: Any, context: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, frame_rate: float = 25,
                 transformer_options: dict | None = None, keyframe_idxs: torch.Tensor | None = None,
                 guide_attention_entries: list[dict] | None = None, denoise_mask: torch.Tensor | None = None,
-                ltx2n_video_references: VideoReferences | None = None,
+                ltx2n_video_references: VideoReferences | None = None, ref_audio: dict | None = None,
                 **conds: Any) -> torch.Tensor | list[torch.Tensor]:
         """Velocity prediction in ComfyUI's layout.
 
@@ -168,11 +175,13 @@ class HostTransformer(LTXTransformer):
                 ``pixel_mask``, ``latent_shape``), in the order the guides were appended.
             denoise_mask: the video noise mask (only checked here; timesteps already carry it).
             ltx2n_video_references: IC-LoRA reference tokens appended after the video tokens (outputs dropped).
+            ref_audio: core ``LTXVReferenceAudio``'s ``{"tokens": (1|B, T_ref, C*M)}``: clean reference tokens
+                appended after the audio tokens (outputs dropped).
         Returns:
             velocities shaped like ``x``.
         """
-        if conds.get("ref_audio") is not None:  # never ignore conditioning silently
-            raise NotImplementedError("LTX-2 Native does not support reference audio (ID-LoRA) yet")
+        if ref_audio is not None and (not isinstance(x, (list, tuple)) or len(x) < 2):  # never ignore it silently
+            raise ValueError("reference audio (ID-LoRA) needs an audio+video or audio latent, not a video latent")
         if denoise_mask is not None and keyframe_idxs is not None and bool((denoise_mask < 0).any()):
             raise NotImplementedError("guides with negative noise-mask values (dropped guide tokens) are not "
                                       "supported by LTX-2 Native")
@@ -180,7 +189,7 @@ class HostTransformer(LTXTransformer):
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
         if audio is not None and video.shape[2] == 0:  # audio-only latent (text-to-audio): no video tokens at all
             return [torch.zeros_like(video), self._forward_audio_only(audio, timestep, context, attention_mask,
-                                                                      transformer_options or {})]
+                                                                      transformer_options or {}, ref_audio)]
         v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
         options = transformer_options or {}
         v_ctx, a_ctx = self._split_context(context)
@@ -191,12 +200,12 @@ class HostTransformer(LTXTransformer):
         a_in = None
         if audio is not None:
             a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
-                                        enabled=options.get("run_ax", True))
+                                        enabled=options.get("run_ax", True), ref_audio=ref_audio)
         v_out, a_out = super().forward(v_in, a_in, _perturbations(options), options=self._options(options))
         _, _, f, h, w = video.shape
         out = [unpatchify_video(v_out[:, : f * h * w], frames=f, height=h, width=w)]  # reference tokens dropped
         if audio is not None:
-            out.append(unpatchify_audio(a_out, channels=audio.shape[1], mel_bins=audio.shape[3]))
+            out.append(_audio_output(a_out, audio))
         return out if len(parts) > 1 else out[0]
 
     def _split_context(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -231,11 +240,18 @@ class HostTransformer(LTXTransformer):
                         attention_mask=attention)
 
     def _audio_modality(self, audio: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
-                        mask: torch.Tensor | None, *, enabled: bool) -> Modality:
-        b, _, frames, _ = audio.shape
+                        mask: torch.Tensor | None, *, enabled: bool, ref_audio: dict | None = None) -> Modality:
+        b, channels, frames, mel_bins = audio.shape
         positions = audio_positions(AudioGrid(frames=frames), batch=b, device=audio.device)
-        return Modality(latent=patchify_audio(audio), sigma=sigma, timesteps=_per_token(t, b), positions=positions,
+        a_in = Modality(latent=patchify_audio(audio), sigma=sigma, timesteps=_per_token(t, b), positions=positions,
                         context=ctx, context_mask=mask, enabled=bool(enabled))
+        if ref_audio is None:
+            return a_in
+        tokens = ref_audio["tokens"]  # (1|B, T_ref, C*M), core LTXVReferenceAudio's layout = patchify_audio's
+        if tokens.shape[0] != b and b % tokens.shape[0] == 0:  # one reference per latent sample, CFG-batched
+            tokens = tokens.repeat(b // tokens.shape[0], 1, 1)
+        item = ReferenceAudio(tokens)
+        return _append_items(a_in, (item,), AudioGrid(frames=frames, channels=channels, mel_bins=mel_bins))
 
 
 class VideoReferences:
@@ -257,21 +273,34 @@ class VideoReferences:
         reproduces the reference (that pipeline keeps these tokens as denoising state, which a stateless model
         call cannot).
         """
-        b, count, _ = video.latent.shape
-        state = LatentState(latent=video.latent, denoise_mask=torch.ones(b, count, 1, device=video.latent.device),
-                            positions=video.positions.float(), clean_latent=video.latent, grid=grid,
-                            attention_mask=video.attention_mask)
-        for item in self.items:
-            state = _on_device(item, video.latent).apply_to(state)
-        new = state.latent[:, count:]
-        mask_sigma = state.denoise_mask[:, count:, 0].to(torch.float32) * video.sigma.view(-1, 1).float()  # (B, M)
-        if bool((mask_sigma > 0).any()):
-            noise = torch.randn(new.shape[1:], generator=torch.Generator().manual_seed(0)).to(new)
-            new = new * (1 - mask_sigma[..., None]).to(new) + noise * mask_sigma[..., None].to(new)
-        timesteps = torch.cat([video.timesteps.expand(b, count).to(mask_sigma), mask_sigma], dim=1)
-        return dataclasses.replace(video, latent=torch.cat([video.latent, new], dim=1), timesteps=timesteps,
-                                   positions=state.positions.to(video.positions.dtype),
-                                   attention_mask=state.attention_mask)
+        return _append_items(video, self.items, grid)
+
+
+def _append_items(stream: Modality, items: tuple[ConditioningItem, ...], grid: VideoGrid | AudioGrid) -> Modality:
+    """``stream`` with the tokens of appending conditioning items added after its own (positions, per-token
+    timesteps ``mask * sigma``, attention mask); see :meth:`VideoReferences.append_to` for strengths below 1."""
+    b, count, _ = stream.latent.shape
+    state = LatentState(latent=stream.latent, denoise_mask=torch.ones(b, count, 1, device=stream.latent.device),
+                        positions=stream.positions.float(), clean_latent=stream.latent, grid=grid,
+                        attention_mask=stream.attention_mask)
+    for item in items:
+        state = _on_device(item, stream.latent).apply_to(state)
+    new = state.latent[:, count:]
+    mask_sigma = state.denoise_mask[:, count:, 0].to(torch.float32) * stream.sigma.view(-1, 1).float()  # (B, M)
+    if bool((mask_sigma > 0).any()):
+        noise = torch.randn(new.shape[1:], generator=torch.Generator().manual_seed(0)).to(new)
+        new = new * (1 - mask_sigma[..., None]).to(new) + noise * mask_sigma[..., None].to(new)
+    timesteps = torch.cat([stream.timesteps.expand(b, count).to(mask_sigma), mask_sigma], dim=1)
+    return dataclasses.replace(stream, latent=torch.cat([stream.latent, new], dim=1), timesteps=timesteps,
+                               positions=state.positions.to(stream.positions.dtype),
+                               attention_mask=state.attention_mask)
+
+
+def _audio_output(tokens: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """Audio velocity tokens ``(B, T + T_ref, C*M)`` -> ``(B, C, T, M)`` like ``audio``; appended reference audio
+    tokens dropped."""
+    _, channels, frames, mel_bins = audio.shape
+    return unpatchify_audio(tokens[:, :frames], channels=channels, mel_bins=mel_bins)
 
 
 def _on_device(item: Any, like: torch.Tensor) -> Any:

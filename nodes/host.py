@@ -160,7 +160,8 @@ class LTX2Model(comfy.model_base.BaseModel):
         conds = {"attention_mask": comfy.conds.CONDRegular, "cross_attn": comfy.conds.CONDRegular,
                  "keyframe_idxs": comfy.conds.CONDRegular, "latent_shapes": comfy.conds.CONDConstant,
                  "guide_attention_entries": comfy.conds.CONDConstant,
-                 REFERENCES_KEY: comfy.conds.CONDConstant}  # IC-LoRA references (diffusion.VideoReferences)
+                 REFERENCES_KEY: comfy.conds.CONDConstant,  # IC-LoRA references (diffusion.VideoReferences)
+                 "ref_audio": comfy.conds.CONDConstant}  # core LTXVReferenceAudio's {"tokens": (B, T_ref, C*M)}
         for key, cond in conds.items():
             if kwargs.get(key) is not None:
                 out["c_crossattn" if key == "cross_attn" else key] = cond(kwargs[key])

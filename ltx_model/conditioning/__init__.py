@@ -15,6 +15,7 @@ from .items import (
     ReferenceVideo,
     WithAttentionStrength,
 )
+from .reference_audio import ReferenceAudio, reference_audio_positions
 from .regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "FrozenAudio",
     "ImageAtLatentIndex",
     "KeyframeAtFrame",
+    "ReferenceAudio",
     "ReferenceVideo",
     "TemporalRegionMask",
     "WithAttentionStrength",
@@ -31,6 +33,7 @@ __all__ = [
     "clear_conditioning",
     "extend_attention_mask",
     "pixel_mask_to_latent",
+    "reference_audio_positions",
     "resolve_cross_mask",
     "token_time_bounds",
 ]
