@@ -163,8 +163,8 @@ def test_model_core_lora_loader_patches_official_keys(comfy_host, model):
 def test_model_refuses_unsupported_conditioning_loudly(model):
     video, audio = torch.zeros(1, 128, 1, 1, 1), torch.zeros(1, 8, 2, 16)
     context = _conditioning(model, 4)[0][0]
-    with pytest.raises(NotImplementedError, match="reference audio"):
-        model.model.diffusion_model([video, audio], torch.tensor([0.5]), context=context,
+    with pytest.raises(ValueError, match="reference audio .* needs an audio"):  # supported, but not without audio
+        model.model.diffusion_model(video, torch.tensor([0.5]), context=context,
                                     ref_audio={"tokens": torch.zeros(1, 2, 128)})
     with pytest.raises(ValueError, match="text context must be"):
         model.model.diffusion_model([video, audio], torch.tensor([0.5]), context=context[..., :-1])

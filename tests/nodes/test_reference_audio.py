@@ -99,11 +99,3 @@ def test_audio_reference_host_call_equals_library(comfy_host, demo_models):
     torch.testing.assert_close(got[1], sampling.unpatchify_audio(a_out[:, :9], channels=8, mel_bins=16), atol=1e-5,
                                rtol=1e-5)
 
-
-def test_audio_reference_rejected_for_video_only_latent(demo_models):
-    """A video-only latent has no audio stream to attach the reference to: a clear error, never ignored."""
-    diffusion = demo_models["2.3-dev"].model.diffusion_model
-    video = torch.zeros(1, 128, 2, 2, 2)
-    context = prompt(demo_models["2.3-dev"], 1)[0][0]
-    with pytest.raises(ValueError, match="reference audio .* needs an audio"):
-        diffusion(video, torch.tensor([0.5]), context=context, ref_audio={"tokens": torch.zeros(1, 3, 128)})
