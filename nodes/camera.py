@@ -24,7 +24,7 @@ from comfy_api.latest import io
 from ..ltx_model.loading import Family
 from .host import model_files, model_path
 from .lora import FOLDER, checked_family, lora_family, lora_patches, lora_problem, split_by_stream
-from .schema import make_schema, not_listed
+from .schema import make_schema, not_listed, number_problem
 
 CAMERA_PRESETS = ("dolly-in", "dolly-out", "dolly-left", "dolly-right", "jib-up", "jib-down", "static")
 CAMERA_FAMILY = Family.LTX2_19B
@@ -140,6 +140,12 @@ class LTX2NLoraStack(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, **slots: Any) -> bool | str:
+        # accepting **slots makes ComfyUI skip its own checks for EVERY input: the strengths' ranges are checked here
+        strengths = {f"{s}_strength_{n}": slots.get(f"{s}_strength_{n}") for n in range(1, STACK_SLOTS + 1)
+                     for s in ("video", "audio")}
+        bad = number_problem(cls, **strengths)
+        if bad:
+            return bad
         for n in range(1, STACK_SLOTS + 1):
             name = slots.get(f"lora_{n}")
             if name not in (None, NONE):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from .host import AVLatentGeometry, empty_av_latent
-from .schema import make_schema
+from .schema import make_schema, not_a_number, number_problem
 
 STAGES = ("one stage", "two stages (x2 upscale)")
 
@@ -50,11 +50,13 @@ class LTX2NEmptyAVLatent(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width: int | None = None, height: int | None = None, frames: int | None = None,
                         fps: float | None = None, stages: str | None = None) -> bool | str:
-        # Runs before any work; linked (not yet known) values arrive as None and are checked in execute.
-        if None in (width, height, frames, fps):
-            return True
-        problem = _geometry(width, height, frames, fps, stages).problem()
-        return True if problem is None else problem
+        # Runs before any work; linked (not yet known) values arrive as None and are checked in execute. The LTX
+        # geometry first (execute's own message), then the schema bounds ComfyUI skips for declared inputs.
+        values = {"width": width, "height": height, "frames": frames, "fps": fps}
+        bad = not_a_number(**values)
+        if bad is None and None not in values.values():
+            bad = _geometry(width, height, frames, fps, stages).problem()
+        return bad or number_problem(cls, **values) or True
 
     @classmethod
     def execute(cls, width: int, height: int, frames: int, fps: float, batch_size: int,

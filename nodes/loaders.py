@@ -5,7 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from .host import checkpoint_problem, load_transformer, model_files, model_path
-from .schema import make_schema
+from .schema import make_schema, not_listed
 from .weights import WEIGHT_DTYPES
 
 
@@ -46,9 +46,10 @@ class LTX2NCheckpointLoader(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, ckpt_name: str | None = None) -> bool | str:
         # header only (cheap): a non-LTX or LoRA / upsampler file is refused before anything runs
-        if ckpt_name is None or ckpt_name not in model_files("checkpoints"):
-            return True  # linked input, or ComfyUI's own "value not in list" error
-        return checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
+        if ckpt_name is None:
+            return True  # linked input: checked in execute
+        unlisted = not_listed("ckpt_name", ckpt_name, model_files("checkpoints"), "models/checkpoints")
+        return unlisted or checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
 
     @classmethod
     def execute(cls, ckpt_name: str, weight_dtype: str = "default") -> io.NodeOutput:

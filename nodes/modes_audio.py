@@ -38,7 +38,7 @@ from .audio import LTX2AudioVAE
 from .conditioning import SCALE, AVParts
 from .host import AVLatentGeometry, nested_tensor_class
 from .progress import HostProgress
-from .schema import make_schema
+from .schema import make_schema, number_problem
 
 FPS_TOLERANCE = 1e-3  # frames per second: a video's own rate and the node's fps must agree this closely
 SIZE_RANGE, FRAMES_RANGE, FPS_RANGE = (32, 8192), (0, 8193), (1.0, 240.0)  # Video to Audio widget bounds
@@ -271,15 +271,11 @@ class LTX2NVideoToAudio(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width: int | None = None, height: int | None = None, frames: int | None = None,
                         fps: float | None = None) -> bool | str:
-        # Declaring these inputs makes ComfyUI skip its own range check for them (done here); values it could not
-        # convert (it reports those) and linked values (checked in execute) are left alone.
-        values = {"width": width, "height": height, "frames": frames, "fps": fps}
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
-            return True
-        bounds = {"width": SIZE_RANGE, "height": SIZE_RANGE, "frames": FRAMES_RANGE, "fps": FPS_RANGE}
-        for name, (low, high) in bounds.items():
-            if not low <= values[name] <= high:
-                return f"{name} must be between {low:g} and {high:g} (got {values[name]:g})"
+        # Declaring these inputs makes ComfyUI skip its own type and range checks for them (done here); linked
+        # values (None) are checked in execute.
+        bad = number_problem(cls, width=width, height=height, frames=frames, fps=fps)
+        if bad or None in (width, height, frames, fps):
+            return bad or True
         return _geometry(width, height, frames or 1, fps).problem() or True
 
     @classmethod

@@ -55,7 +55,7 @@ from .modes_temporal_ops import (
     window_problem,
 )
 from .sampling import GUIDANCE, SCHEDULES
-from .schema import make_schema, not_a_number
+from .schema import make_schema, not_a_number, number_problem
 from .text import TextEncoderType, conditioning
 
 KEYFRAME_SLOTS = 4
@@ -228,8 +228,11 @@ class LTX2NExtend(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width: int | None = None, height: int | None = None,
                         frames: int | None = None) -> bool | str:
-        return _check(not_a_number(width=width, height=height, frames=frames),
-                      size_problem(width or 0, height or 0), frames_problem(frames) if frames else None)
+        values = {"width": width, "height": height, "frames": frames}
+        if bad := not_a_number(**values):
+            return bad
+        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None,
+                      number_problem(cls, **values))  # the LTX checks' own messages first, then the schema bounds
 
     @classmethod
     def execute(cls, model: Any, positive: Any, negative: Any, vae: Any, audio_vae: Any, video: Any, width: int,
@@ -322,11 +325,12 @@ class LTX2NRetake(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width: int | None = None, height: int | None = None, frames: int | None = None,
                         start_time: float | None = None, end_time: float | None = None) -> bool | str:
-        bad = not_a_number(width=width, height=height, frames=frames, start_time=start_time, end_time=end_time)
-        if bad:
+        values = {"width": width, "height": height, "frames": frames, "start_time": start_time, "end_time": end_time}
+        if bad := not_a_number(**values):
             return bad
         window = None if None in (start_time, end_time) else window_problem(start_time, end_time)
-        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None, window)
+        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None, window,
+                      number_problem(cls, **values))  # the LTX checks' own messages first, then the schema bounds
 
     @classmethod
     def execute(cls, model: Any, positive: Any, negative: Any, vae: Any, audio_vae: Any, video: Any, width: int,
@@ -388,8 +392,8 @@ class LTX2NLongVideo(io.ComfyNode):
     def validate_inputs(cls, frames: int | None = None, window_frames: int | None = None,
                         overlap_frames: int | None = None, width: int | None = None,
                         height: int | None = None) -> bool | str:
-        bad = not_a_number(frames=frames, window_frames=window_frames, overlap_frames=overlap_frames, width=width,
-                           height=height)
+        bad = number_problem(cls, frames=frames, window_frames=window_frames, overlap_frames=overlap_frames,
+                             width=width, height=height)
         if bad:
             return bad
         layout = None if None in (frames, window_frames, overlap_frames) else long_video_problem(

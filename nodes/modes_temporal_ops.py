@@ -161,10 +161,10 @@ def av_latent(video: torch.Tensor, audio: torch.Tensor, video_mask: torch.Tensor
 def window_problem(start_s: float, end_s: float, duration_s: float | None = None) -> str | None:
     """A message unless ``0 <= start < end <= duration`` (1 µs slack at the end), else None."""
     if not start_s < end_s:
-        return f"the time window needs start_time < end_time; got [{start_s}, {end_s}) s"
+        return f"the time window needs start_time < end_time; got [start_time, end_time) = [{start_s}, {end_s}) s"
     if start_s < 0 or (duration_s is not None and end_s > duration_s + 1e-6):
         clip = "" if duration_s is None else f" [0, {duration_s:.3f}) s"
-        return f"the time window [{start_s}, {end_s}) s is outside the clip{clip}"
+        return f"the time window [start_time, end_time) = [{start_s}, {end_s}) s is outside the clip{clip}"
     return None
 
 

@@ -20,7 +20,7 @@ import comfy.model_management
 import torch
 from comfy_api.latest import io
 
-from .schema import make_schema, not_a_number
+from .schema import make_schema, number_problem
 
 PALETTE = ((1.0, 0.2, 0.2), (0.2, 1.0, 0.2), (0.25, 0.45, 1.0), (1.0, 1.0, 0.2), (1.0, 0.2, 1.0), (0.2, 1.0, 1.0),
            (1.0, 0.6, 0.1), (0.7, 0.4, 1.0), (1.0, 1.0, 1.0), (0.5, 1.0, 0.6))
@@ -117,7 +117,7 @@ class LTX2NMotionTracks(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, tracks: str | None = None, frames: int | None = None) -> bool | str:
-        bad = not_a_number(frames=frames)
+        bad = number_problem(cls, frames=frames)
         if bad:
             return bad
         try:

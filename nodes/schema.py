@@ -47,6 +47,25 @@ def not_a_number(**values: Any) -> str | None:
     return None
 
 
+def number_problem(node: type, **values: Any) -> str | None:
+    """``validate_inputs`` helper for numeric inputs ComfyUI no longer checks once declared: the first of ``values``
+    (input name -> value) that is not a number (:func:`not_a_number`) or lies outside the min..max of its input in
+    ``node``'s own schema, as a message naming the input, the value and the allowed range; None when all are fine.
+    None values (linked or absent) and names the schema does not bound are skipped."""
+    bad = not_a_number(**values)
+    if bad:
+        return bad
+    bounds = {i.id: (getattr(i, "min", None), getattr(i, "max", None)) for i in node.define_schema().inputs}
+    for name, value in values.items():
+        low, high = bounds.get(name, (None, None))
+        if value is None or (low is None or value >= low) and (high is None or value <= high):
+            continue
+        allowed = f"between {low} and {high}" if None not in (low, high) else f"at least {low}" if high is None \
+            else f"at most {high}"
+        return f"{name} must be {allowed} (got {value})"
+    return None
+
+
 def not_listed(name: str, value: Any, choices: Any, where: str) -> str | None:
     """``validate_inputs`` helper for a file choice ComfyUI no longer checks once declared: the problem when
     ``value`` is not one of ``choices`` (None: linked or absent)."""

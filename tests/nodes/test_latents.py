@@ -43,6 +43,16 @@ def test_empty_av_latent_rejects_bad_sizes(pack_nodes, size, message):
         node.execute(*size, batch_size=1)
 
 
+def test_empty_av_latent_validation_checks_schema_bounds_and_types(pack_nodes):
+    # declaring these inputs in validate_inputs makes ComfyUI skip its own min/max and type checks
+    node = pack_nodes.latents.LTX2NEmptyAVLatent
+    assert node.validate_inputs(8224, 64, 17, 24.0) == "width must be between 32 and 8192 (got 8224)"
+    assert node.validate_inputs(96, 64, 8201, 24.0) == "frames must be between 1 and 8193 (got 8201)"
+    assert node.validate_inputs(96, 64, 17, 241.0) == "fps must be between 1.0 and 240.0 (got 241.0)"
+    assert node.validate_inputs(96, 64, "not a number", 24.0) == "frames must be a number (got 'not a number')"
+    assert node.validate_inputs(96, 64, 17, 240.0) is True
+
+
 def test_empty_av_latent_validation_defers_linked_inputs(pack_nodes):
     assert pack_nodes.latents.LTX2NEmptyAVLatent.validate_inputs(width=96, height=None, frames=20, fps=24.0) is True
 

@@ -21,26 +21,7 @@ NOT_A_NUMBER = "not a number"
 
 # Defects found by these tests (reported to the node owners, not fixed yet): regular expressions over case labels.
 # Each must still match a failing case; when one is fixed the test fails with "FIXED ..." until the entry goes.
-_RANGE_BYPASS = ("validate_inputs takes these inputs, so ComfyUI skips its own min/max check for them, and the "
-                 "node's own check does not test the schema bounds (Extend / Retake: a negative size even fails "
-                 "validation without a node error)")
-_COMBO_BYPASS = ("validate_inputs takes the file name, so ComfyUI skips its 'value not in list' check, and "
-                 "validate_inputs returns True for names not in the folder: execute() passes a non-string to "
-                 "folder_paths (TypeError)")
-_TYPE_CRASH = ("validate_inputs runs even after ComfyUI's own conversion failed and uses the raw string as a "
-               "number: the clear 'Failed to convert' error is replaced by a Python TypeError")
-KNOWN_DEFECTS: dict[str, str] = {
-    **{rf"{node}\.{inputs}=-?[\d.]+": _RANGE_BYPASS for node, inputs in (
-        ("LTX2NEmptyAVLatent", "(width|height|frames|fps)"), ("LTX2NExtend", "(width|height|frames)"),
-        ("LTX2NRetake", "(width|height|frames|start_time|end_time)"),
-        ("LTX2NLongVideo", "(width|height|frames|window_frames|overlap_frames)"), ("LTX2NMotionTracks", "frames"),
-        ("LTX2NLoraStack", "(video|audio)_strength_\\d"))},
-    **{rf"{node}\.{name}=12345": _COMBO_BYPASS for node, name in (
-        ("LTX2NCheckpointLoader", "ckpt_name"), ("LTX2NUpscalerLoader", "upscaler_name"))},
-    **{rf"{node}\.\w+='not a number'": _TYPE_CRASH for node in ("LTX2NEmptyAVLatent", "LTX2NExtend")},
-    r"LTX2NTextEncoderLoader\.gemma=12345": "gemma_problem() calls name.endswith on a non-string (AttributeError "
-                                             "during validation)",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _check_cases(rel_server, healthy, cases) -> None:
