@@ -20,6 +20,7 @@ from torch import nn
 from ..ltx_model.audio import AudioVAE, Vocoder, audio_latent_frames_for_video
 from ..ltx_model.loading import Component, load_component
 from .previews import waveform_ui
+from .progress import HostProgress
 from .schema import make_schema
 from .vae import attach_host_module, init_host_vae, latent_part, load_model_file, model_choices, output_dtype
 
@@ -88,7 +89,8 @@ class LTX2AudioVAE(comfy.sd.VAE):
 
     def __init__(self, path: str) -> None:
         init_host_vae(self, [torch.float32])  # core computes its LTX audio VAE in float32 too
-        kw = {"dtype": self.vae_dtype, "operations": comfy.ops.disable_weight_init}
+        kw = {"dtype": self.vae_dtype, "operations": comfy.ops.disable_weight_init,
+              "should_abort": HostProgress().check_interrupt}  # Cancel stops the load between tensors
         module = AudioVAEModule(load_component(path, Component.AUDIO_VAE, **kw),
                                 load_component(path, Component.VOCODER, **kw),
                                 input_sample_rate=HOST_INPUT_SAMPLE_RATE)
@@ -120,11 +122,18 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def audio_latent(samples: dict) -> torch.Tensor:
-    """The audio latent of a LATENT: the tensor itself, or the audio part of an audio+video ``NestedTensor``."""
-    return latent_part(samples, part=-1, ndim=4,
-                       error="Decode Audio needs an audio latent (B, 8, T, 16); got shape {shape} "
-                             "(a video latent? connect the audio or audio+video latent)")  # fmt: skip
+def audio_latent(samples: dict, vae: LTX2AudioVAE) -> torch.Tensor:
+    """The audio latent (B, C, T, F) of a LATENT: the tensor itself, or the audio part of an audio+video
+    ``NestedTensor``; C (latent channels, 8) and F (latent mel bins, 16) must be those of ``vae``'s config."""
+    module = vae.first_stage_model
+    expected = f"(B, {module.latent_channels}, T, {module.latent_frequency_bins})"
+    hint = "(a video or image latent? connect the audio or audio+video latent)"
+    latent = latent_part(samples, part=-1, ndim=4,
+                         error=f"Decode Audio needs an audio latent {expected}; got shape {{shape}} {hint}")
+    if (latent.shape[1], latent.shape[3]) != (module.latent_channels, module.latent_frequency_bins):
+        raise ValueError(f"Decode Audio needs an audio latent {expected} for this audio VAE; got shape "
+                         f"{tuple(latent.shape)} {hint}")
+    return latent
 
 
 def _require_audio_vae(vae: Any) -> LTX2AudioVAE:
@@ -183,7 +192,7 @@ class LTX2NDecodeAudio(io.ComfyNode):
     @classmethod
     def execute(cls, samples: dict, audio_vae: Any) -> io.NodeOutput:
         vae = _require_audio_vae(audio_vae)
-        waveform = vae.decode(audio_latent(samples)).movedim(-1, 1)  # host VAE returns (B, samples, 2)
+        waveform = vae.decode(audio_latent(samples, vae)).movedim(-1, 1)  # host VAE returns (B, samples, 2)
         audio = {"waveform": waveform.to(device="cpu", dtype=torch.float32),
                  "sample_rate": vae.first_stage_model.output_sample_rate}
         return io.NodeOutput(audio, ui=waveform_ui(audio))  # a waveform strip on the node (js/previews.js)

@@ -158,9 +158,18 @@ def waveform_to_mel(waveform: torch.Tensor, sample_rate: int, config: AudioVAECo
         config: the audio VAE config (model rate, STFT, mel bins).
     Returns:
         (B, 2, frames, mel_bins) log-mel spectrogram in float32, frames = 1 + resampled_samples // hop_length.
+    Raises:
+        ValueError: audio shorter than the STFT's reflect padding allows (n_fft // 2 + 1 samples at the model
+        rate: 32 ms for the real model).
     """
     stereo = to_stereo(waveform)
     if not stereo.is_floating_point():
         raise TypeError(f"waveform must be floating point, got {stereo.dtype}")
     stereo = resample(stereo, sample_rate, config.sample_rate)
+    shortest = config.n_fft // 2 + 1  # the centred STFT reflect-pads n_fft // 2 samples on each side
+    if stereo.shape[-1] < shortest:
+        raise ValueError(f"the audio is too short to encode: {waveform.shape[-1]} samples at {sample_rate} Hz "
+                         f"({waveform.shape[-1] / sample_rate * 1000:.1f} ms); the audio VAE needs at least "
+                         f"{shortest / config.sample_rate * 1000:.1f} ms ({shortest} samples at "
+                         f"{config.sample_rate} Hz)")
     return log_mel_spectrogram(stereo, config)

@@ -58,21 +58,15 @@ CASES = [
     ("two stages, width not a multiple of 64",
      _with("LTX2NEmptyAVLatent", width=96, stages="two stages (x2 upscale)"), ("64",)),
     ("empty audio", _linked("LTX2NEncodeAudio", "audio", "EmptyAudio", duration=0.0), ("empty", "audio")),
-    pytest.param("1 ms of audio", _linked("LTX2NEncodeAudio", "audio", "EmptyAudio", duration=0.001),
-                 ("audio", "short"), marks=pytest.mark.xfail(strict=True, reason=(
-                     "defect: Encode Audio only refuses 0 samples; shorter than the STFT window gives torch's "
-                     "'Padding size should be less than the corresponding input dimension' RuntimeError"))),
+    ("1 ms of audio", _linked("LTX2NEncodeAudio", "audio", "EmptyAudio", duration=0.001), ("audio", "short")),
     ("first-last frame on a 1-frame clip",
      _linked("LTX2NFirstLastFrame", "latent", "LTX2NEmptyAVLatent", frames=1), ("frames",)),
     ("crop guides of another clip", _guides_on_other_latent, ("guide",)),
     ("LTX-2 schedule on an audio-only latent", _audio_latent("LTX2NScheduler", "latent"), ("video latent",)),
     ("STG block beyond the model", _with("LTX2NMultimodalGuider", stg_blocks="99"), ("block",)),
     ("video decode of an audio latent", _audio_latent("LTX2NDecodeVideo", "samples"), ("video latent",)),
-    pytest.param("audio decode of an SD image latent",
-                 _linked("LTX2NDecodeAudio", "samples", "EmptyLatentImage", width=64, height=64), ("audio latent",),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "defect: audio_latent() only checks ndim == 4, not (B, 8, T, 16): a (1, 4, 8, 8) latent "
-                     "reaches the decoder and fails with a tensor size mismatch RuntimeError"))),
+    ("audio decode of an SD image latent",
+     _linked("LTX2NDecodeAudio", "samples", "EmptyLatentImage", width=64, height=64), ("audio latent",)),
     ("image to video on an SD image latent",
      _linked("LTX2NImageToVideo", "latent", "EmptyLatentImage", width=64, height=64), ("latent",)),
     ("upscale with the audio VAE", _linked("LTX2NUpscaleLatent", "vae", "LTX2NAudioVAELoader"), ("VAE",)),

@@ -166,6 +166,17 @@ def test_audio_vae_encode_waveform_length(samples: int, rate: int) -> None:
     assert latent.shape == audio_latent_shape(1, latent_frames_for_samples(samples, rate, config), config)
 
 
+def test_audio_vae_mel_refuses_audio_shorter_than_the_stft_padding() -> None:
+    config = AudioVAEConfig.tiny()  # n_fft 256: at least 129 samples at 16 kHz after resampling
+    shortest = config.n_fft // 2 + 1
+    assert waveform_to_mel(torch.zeros(1, 2, shortest), 16000, config).shape[2] == 1 + shortest // config.hop_length
+    with pytest.raises(ValueError, match=rf"too short.*1 samples at 16000 Hz.*at least 8\.1 ms \({shortest} samples"):
+        waveform_to_mel(torch.zeros(1, 2, 1), 16000, config)
+    for samples, rate in ((shortest - 1, 16000), (48, 48000)):  # one sample short; 1 ms at 48 kHz
+        with pytest.raises(ValueError, match="too short"):
+            waveform_to_mel(torch.zeros(1, 2, samples), rate, config)
+
+
 def test_audio_vae_mel_mono_and_channel_handling() -> None:
     config = AudioVAEConfig.tiny()
     mono = torch.randn(1, 1, 3000) * 0.1
