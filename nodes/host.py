@@ -39,6 +39,7 @@ from ..ltx_model.sampling import (
 )
 from .diffusion import REFERENCES_KEY, HostTransformer
 from .previews import VIDEO_RGB_BIAS, VIDEO_RGB_FACTORS, preview_frame
+from .progress import HostProgress
 from .weights import apply_precision_table, plan_weights, stream_weights
 
 
@@ -340,7 +341,8 @@ def load_transformer(path: str, weight_dtype: str = "default") -> Any:
     check_keys(source, model.diffusion_model)
     patcher_cls = getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)
     patcher = patcher_cls(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())
-    stream_weights(model.diffusion_model, source, assign=bool(getattr(patcher, "is_dynamic", lambda: False)()))
+    stream_weights(model.diffusion_model, source, assign=bool(getattr(patcher, "is_dynamic", lambda: False)()),
+                   should_abort=HostProgress().check_interrupt)  # Cancel stops the load between tensors
     return patcher
 
 

@@ -23,6 +23,7 @@ from torch import nn
 from ..ltx_model.loading import Component, load_component, read_header
 from ..ltx_model.text import GemmaTextEncoder, TextEncoding, encode_prompts
 from .host import model_files, model_path
+from .progress import HostProgress
 from .schema import make_schema
 
 mm = comfy.model_management
@@ -83,6 +84,8 @@ def gemma_problem(name: str) -> str | None:
     """What is missing for Gemma entry ``name`` (one message naming it and where to put it), or None."""
     if name == NO_GEMMA:
         return f"no Gemma text encoder was found: {GEMMA_HELP}"
+    if not isinstance(name, str):
+        return f"gemma {name!r} is not in models/text_encoders (not a folder or file name): {GEMMA_HELP}"
     try:
         path = resolve_gemma(name)
     except (FileNotFoundError, OSError) as exc:
@@ -126,9 +129,12 @@ class LTX2TextEncoder:
     def __init__(self, gemma_path: Path, checkpoint_path: str) -> None:
         tokenizer = None if gemma_path.is_dir() or "spiece_model" in read_header(gemma_path).tensors \
             else _tokenizer_next_to(gemma_path)
-        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=tokenizer, dtype=GEMMA_DTYPE)
-        stack = TextStack(self.gemma.model, load_component(checkpoint_path, Component.TEXT_PROJECTION),
-                          load_component(checkpoint_path, Component.CONNECTORS))
+        abort = HostProgress().check_interrupt  # Cancel stops the loads between tensors
+        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=tokenizer, dtype=GEMMA_DTYPE,
+                                                      should_abort=abort)
+        stack = TextStack(self.gemma.model, load_component(checkpoint_path, Component.TEXT_PROJECTION,
+                                                           should_abort=abort),
+                          load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort))
         device = mm.text_encoder_device()
         if mm.module_size(stack) * 1.2 > mm.get_total_memory(device):  # can never fit: encode on the CPU
             device = mm.text_encoder_offload_device()
@@ -200,6 +206,7 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, gemma: str | None = None) -> bool | str:
+        # not checked against the listed choices: gemma_problem says what an unlisted folder lacks
         return True if gemma is None else gemma_problem(gemma) or True
 
     @classmethod

@@ -38,7 +38,8 @@ from ..ltx_model.loading import Component, FileKind, detect, load_component, rea
 from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
 from .conditioning import AVParts
 from .host import model_files, model_path, register_model_folder
-from .schema import make_schema
+from .progress import HostProgress
+from .schema import make_schema, not_listed
 
 FOLDER = "latent_upscale_models"
 register_model_folder(FOLDER)  # missing before ComfyUI v0.3.71; merged with extra_model_paths.yaml entries
@@ -137,9 +138,10 @@ class LTX2NUpscalerLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, upscaler_name: str | None = None) -> bool | str:
-        if upscaler_name is None or upscaler_name not in model_files(FOLDER):
-            return True
-        return upscaler_problem(model_path(FOLDER, upscaler_name)) or True
+        if upscaler_name is None:
+            return True  # linked input: checked in execute
+        unlisted = not_listed("upscaler_name", upscaler_name, model_files(FOLDER), f"models/{FOLDER}")
+        return unlisted or upscaler_problem(model_path(FOLDER, upscaler_name)) or True
 
     @classmethod
     def execute(cls, upscaler_name: str) -> io.NodeOutput:
@@ -149,7 +151,8 @@ class LTX2NUpscalerLoader(io.ComfyNode):
             raise ValueError(problem)
         dtype = mm.vae_dtype(mm.get_torch_device(), [torch.bfloat16, torch.float32])
         return io.NodeOutput(load_component(path, Component.UPSAMPLER, dtype=dtype,
-                                            operations=comfy.ops.disable_weight_init))
+                                            operations=comfy.ops.disable_weight_init,
+                                            should_abort=HostProgress().check_interrupt))
 
 
 class _SpatialUpscaleNode(io.ComfyNode):

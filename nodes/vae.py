@@ -231,7 +231,7 @@ class LTX2VideoVAE(comfy.sd.VAE):
     def __init__(self, path: str) -> None:
         init_host_vae(self, [torch.bfloat16, torch.float32])
         vae = load_component(video_vae_source(path), Component.VIDEO_VAE, dtype=self.vae_dtype,
-                             operations=comfy.ops.disable_weight_init)
+                             operations=comfy.ops.disable_weight_init, should_abort=HostProgress().check_interrupt)
         cfg = vae.config
         ts, ss = cfg.time_scale, cfg.space_scale
         self.latent_channels, self.latent_dim, self.output_channels = cfg.latent_channels, 3, cfg.out_channels

@@ -17,7 +17,7 @@ next one is read. Peak memory = the model + one tensor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import comfy.model_management
@@ -94,17 +94,21 @@ def _scale_key(source: ComponentSource, file_key: str) -> str | None:
     return next((stem + s for s in FP8_WEIGHT_SCALE_SUFFIXES if stem + s in source.header.tensors), None)
 
 
-def stream_weights(model: torch.nn.Module, source: ComponentSource, *, assign: bool) -> None:
+def stream_weights(model: torch.nn.Module, source: ComponentSource, *, assign: bool,
+                   should_abort: Callable[[], None] | None = None) -> None:
     """Read ``source``'s tensors in file order, one at a time, into ``model``'s parameters and buffers.
 
     Each tensor is converted to the dtype of the model's tensor it replaces (scaled fp8 is de-quantised in fp32
     first; casts to fp8 saturate). ``assign``: replace the parameter by the converted tensor (ComfyUI's dynamic
-    patcher) instead of copying into the existing storage.
+    patcher) instead of copying into the existing storage. ``should_abort`` is called before each tensor; what it
+    raises (the host's interrupt) stops the load.
     """
     targets: Mapping[str, torch.Tensor] = model.state_dict(keep_vars=True)
     by_file = {file_key: key for key, file_key in source.keys.items()}
     with SafetensorsReader(source.header.path) as reader:
         for file_key in sorted(by_file, key=lambda k: source.header.tensors[k].start):
+            if should_abort is not None:
+                should_abort()
             key = by_file[file_key]
             value = reader.read(file_key)
             scale = _scale_key(source, file_key) if value.dtype in FP8_DTYPES else None

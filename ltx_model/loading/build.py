@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -189,6 +189,7 @@ def load_component(
     device: str | torch.device = "cpu",
     operations: Any = nn,
     fp8: Fp8Mode = Fp8Mode.UPCAST,
+    should_abort: Callable[[], None] | None = None,
 ) -> nn.Module:
     """Materialise one component, reading only its tensors' byte ranges (one tensor in flight at a time).
 
@@ -199,6 +200,8 @@ def load_component(
         device: where the weights end up; each tensor is read into CPU memory and moved there at once.
         operations: layer namespace (``torch.nn`` or ComfyUI's ``comfy.ops`` classes).
         fp8: up-cast float8 weights to ``dtype`` (default) or keep them in float8.
+        should_abort: called before each tensor is read; whatever it raises (e.g. the host's "interrupted") stops
+            the load, and the partly filled module is dropped.
     Returns:
         the module in eval mode, every parameter and buffer on ``device``.
     """
@@ -207,20 +210,27 @@ def load_component(
     with _parameters_on_meta():
         model = _instantiate(src, dtype=dtype or default_dtype(src), device="cpu", operations=operations)
     check_keys(src, model)
-    state = _read_state(src, model.state_dict(keep_vars=True), device, fp8)
+    state = _read_state(src, model.state_dict(keep_vars=True), device, fp8, should_abort)
     model.load_state_dict(state, strict=True, assign=True)
     del state
     return _finish(src, model, device)
 
 
 def _read_state(
-    src: ComponentSource, targets: Mapping[str, torch.Tensor], device: torch.device, fp8: Fp8Mode
+    src: ComponentSource,
+    targets: Mapping[str, torch.Tensor],
+    device: torch.device,
+    fp8: Fp8Mode,
+    should_abort: Callable[[], None] | None,
 ) -> dict[str, torch.Tensor]:
-    """Read the component's tensors in file order, converted and moved to ``device`` one at a time."""
+    """Read the component's tensors in file order, converted and moved to ``device`` one at a time
+    (``should_abort()`` before each one)."""
     file_to_model = {file_key: key for key, file_key in src.keys.items()}
     state: dict[str, torch.Tensor] = {}
     with SafetensorsReader(src.header) as reader:
         for file_key in sorted(file_to_model, key=lambda k: src.header.tensors[k].start):
+            if should_abort is not None:
+                should_abort()
             key = file_to_model[file_key]
             state[key] = _convert(src, reader, file_key, targets[key], fp8).to(device)
     return state

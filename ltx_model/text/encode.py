@@ -8,7 +8,7 @@ Gemma hidden states L x (B, T, D_g) -> TextProjection -> video (B, T, 3840 | 409
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,6 +53,7 @@ class GemmaTextEncoder:
         device: torch.device | str = "cpu",
         config: Mapping[str, Any] | None = None,
         max_length: int = MAX_TOKENS,
+        should_abort: Callable[[], None] | None = None,
     ) -> GemmaTextEncoder:
         """Load from a local Gemma folder or single ``.safetensors`` file.
 
@@ -61,9 +62,10 @@ class GemmaTextEncoder:
 
         Never downloads; see :func:`~ltx_model.text.gemma.load_gemma_text_model` for the accepted layouts and the
         ``config`` fallbacks (folder ``config.json``, file ``gemma_config`` metadata, Gemma 3 12B).
+        ``should_abort`` is called before each weight tensor is read and may raise to stop the load.
         """
         tokenizer = load_tokenizer(path if tokenizer_path is None else tokenizer_path)
-        model = load_gemma_text_model(path, dtype=dtype, device=device, config=config)
+        model = load_gemma_text_model(path, dtype=dtype, device=device, config=config, should_abort=should_abort)
         return cls(model, tokenizer, max_length=max_length)
 
     def tokenize(self, prompts: Sequence[str]) -> TokenBatch:

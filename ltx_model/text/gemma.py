@@ -13,11 +13,13 @@ Accepted key layouts (vision / projector / lm_head keys are ignored):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..loading.safetensors_io import read_header
 
 # Gemma 3 12B text config as hard-coded by ltx-core (text_encoders/gemma/config.py), in transformers' legacy keys.
 GEMMA3_12B_TEXT_CONFIG: dict[str, Any] = {
@@ -84,27 +86,33 @@ def gemma_weight_files(path: str | Path) -> tuple[Path, ...]:
 
 def read_gemma_config(path: str | Path) -> dict[str, Any] | None:
     """``config.json`` of a Gemma folder, a single file's ``gemma_config`` metadata, or None if neither exists."""
-    from safetensors import safe_open
-
     path = Path(path)
     if path.is_dir():
         found = sorted(path.rglob("config.json"))
         return json.loads(found[0].read_text()) if found else None
-    with safe_open(str(path), framework="pt") as handle:
-        raw = (handle.metadata() or {}).get("gemma_config")
+    raw = read_header(path).metadata.get("gemma_config")  # checked header: a corrupt file's error names it
     return json.loads(raw) if raw else None
 
 
 def gemma_text_state_dict(
-    files: Iterable[Path], *, dtype: torch.dtype | None = None, device: torch.device | str = "cpu"
+    files: Iterable[Path],
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str = "cpu",
+    should_abort: Callable[[], None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Read the language-model tensors of Gemma safetensors files under ``Gemma3TextModel`` names.
 
     Each tensor is moved to ``device`` and cast to ``dtype`` as it is read (so host memory holds one tensor at a time
-    when the device is an accelerator); other parts' tensors are never read.
+    when the device is an accelerator); other parts' tensors are never read. Every file's header is checked first
+    (:func:`~ltx_model.loading.read_header`: a truncated or corrupt shard raises ``CheckpointError`` naming it
+    before any tensor is read); ``should_abort`` is called before each tensor and may raise to stop the load.
     """
     from safetensors import safe_open
 
+    files = list(files)
+    for file in files:
+        read_header(file)
     state: dict[str, torch.Tensor] = {}
     for file in files:
         with safe_open(str(file), framework="pt") as handle:
@@ -112,6 +120,8 @@ def gemma_text_state_dict(
                 name = gemma_text_key(key)
                 if name is None:
                     continue
+                if should_abort is not None:
+                    should_abort()
                 if name in state:
                     raise ValueError(f"Gemma weight {name!r} appears twice (last in {file})")
                 tensor = handle.get_tensor(key).to(device)
@@ -125,6 +135,7 @@ def load_gemma_text_model(
     dtype: torch.dtype = torch.bfloat16,
     device: torch.device | str = "cpu",
     config: Mapping[str, Any] | None = None,
+    should_abort: Callable[[], None] | None = None,
 ) -> torch.nn.Module:
     """Load a Gemma 3 ``Gemma3TextModel`` from local files only (strict: every weight must be present).
 
@@ -134,6 +145,7 @@ def load_gemma_text_model(
         device: target device.
         config: Gemma config dict; defaults to the folder's ``config.json`` / the file's ``gemma_config`` metadata /
             the Gemma 3 12B config.
+        should_abort: called before each tensor is read; what it raises stops the load.
     Returns:
         the model in eval mode.
     """
@@ -143,7 +155,7 @@ def load_gemma_text_model(
     hf_config._attn_implementation = "sdpa"
     with torch.device("meta"):
         model = Gemma3TextModel(hf_config)
-    state = gemma_text_state_dict(gemma_weight_files(path), dtype=dtype, device=device)
+    state = gemma_text_state_dict(gemma_weight_files(path), dtype=dtype, device=device, should_abort=should_abort)
     model.load_state_dict(state, strict=True, assign=True)
     _materialise_buffers(model, hf_config, device=torch.device(device))
     return model.to(device).eval()

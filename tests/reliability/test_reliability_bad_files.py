@@ -182,10 +182,7 @@ def test_reliability_bad_checkpoint_for_text_projection(comfy_host, bad_files):
 
 @pytest.mark.parametrize("gemma, says", [
     ("gemma-no-tokenizer/", "tokenizer"), ("gemma-no-weights/", "safetensors"), ("gemma-no-config/", "config"),
-    pytest.param("gemma-truncated/", "model.safetensors", marks=pytest.mark.xfail(strict=True, reason=(
-        "defect: Gemma weights are opened with safetensors.safe_open unchecked; a truncated shard gives "
-        "'Error while deserializing header: invalid header length' without the file name (read_header first, "
-        "or wrap the SafetensorError into a CheckpointError naming the file)")))])
+    ("gemma-truncated/", "model.safetensors")])
 def test_reliability_gemma_folder_missing_files_one_clear_error(comfy_host, bad_files, gemma, says):
     prompt = _loader_prompt("LTX2NTextEncoderLoader", {"gemma": gemma, "ckpt_name": GOOD})
     problems = _failures(comfy_host, [(gemma, prompt, (says,))])

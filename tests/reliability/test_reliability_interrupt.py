@@ -123,10 +123,6 @@ def test_reliability_interrupt_tiled_decode_within_one_tile(comfy_host, rel_chec
     assert comfy_host.run(_decode_prompt(rel_checkpoint)).success  # the next prompt runs normally
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: loading is not interruptible: ltx_model.loading reads every tensor of the component after the "
-    "interrupt (a 46 GB checkpoint keeps loading for minutes); suggest an abort/progress callback in "
-    "load_component/_read_state that the loader nodes wire to HostProgress.check_interrupt"))
 def test_reliability_interrupt_during_loading_within_one_tensor(comfy_host, pack_nodes, rel_checkpoint,
                                                                 interrupt_after):
     import sys

@@ -52,6 +52,23 @@ def test_loading_component_reads_exact_tensors(tiny: tuple[Path, dict], componen
     assert not model.training
 
 
+def test_loading_component_stops_between_tensors_when_should_abort_raises(tiny: tuple[Path, dict]) -> None:
+    path, _ = tiny
+    reads: list[int] = []
+
+    def abort_at_fourth() -> None:
+        reads.append(1)
+        if len(reads) == 4:
+            raise InterruptedError("cancelled")
+
+    with pytest.raises(InterruptedError):
+        load_component(path, "video_vae", should_abort=abort_at_fourth)
+    assert len(reads) == 4  # called once per tensor, and nothing read after the abort
+    reads.clear()
+    model = load_component(path, "video_vae", should_abort=lambda: reads.append(1))
+    assert len(reads) == len(model.state_dict())
+
+
 def test_loading_casts_to_requested_dtype_and_builds_meta(tiny: tuple[Path, dict]) -> None:
     path, state = tiny
     model = load_component(path, "transformer", dtype=torch.float32)

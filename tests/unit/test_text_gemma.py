@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from ltx_model.loading import CheckpointError
 from ltx_model.text import (
     EmbeddingsConnectors,
     ExtractorKind,
@@ -25,7 +26,7 @@ from ltx_model.text import (
     load_tokenizer,
     tokenize_prompts,
 )
-from ltx_model.text.gemma import gemma_text_key
+from ltx_model.text.gemma import gemma_text_key, gemma_text_state_dict, gemma_weight_files
 from ltx_model.text.testing import TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, save_word_tokenizer
 
 WORDS = ["a", "cat", "walks", "on", "the", "beach", "at", "sunset", "dog", "runs"]
@@ -111,6 +112,33 @@ def test_text_gemma_strict_load_rejects_missing_weights(tmp_path: Path) -> None:
     save_file(state, str(tmp_path / "g.safetensors"))
     with pytest.raises(RuntimeError, match="norm.weight"):
         load_gemma_text_model(tmp_path / "g.safetensors", config=TINY_GEMMA_TEXT_CONFIG)
+
+
+def test_text_gemma_truncated_shard_named_before_any_tensor_is_read(tmp_path: Path) -> None:
+    state = random_gemma_text_model().state_dict()
+    keys = sorted(state)
+    save_file({k: state[k] for k in keys[:2]}, str(tmp_path / "model-00001-of-00002.safetensors"))
+    save_file({k: state[k] for k in keys[2:]}, str(tmp_path / "model-00002-of-00002.safetensors"))
+    shard = tmp_path / "model-00002-of-00002.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-100])
+    read: list[int] = []
+    with pytest.raises(CheckpointError, match="model-00002-of-00002.safetensors: truncated"):
+        gemma_text_state_dict(gemma_weight_files(tmp_path), should_abort=lambda: read.append(1))
+    assert not read  # the header check of every shard comes first
+
+
+def test_text_gemma_load_stops_when_should_abort_raises(tmp_path: Path) -> None:
+    save_file(random_gemma_text_model().state_dict(), str(tmp_path / "g.safetensors"))
+    calls: list[int] = []
+
+    def abort_at_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise InterruptedError("stop")
+
+    with pytest.raises(InterruptedError):
+        load_gemma_text_model(tmp_path / "g.safetensors", config=TINY_GEMMA_TEXT_CONFIG, should_abort=abort_at_third)
+    assert len(calls) == 3
 
 
 @pytest.mark.parametrize("extractor", list(ExtractorKind))
