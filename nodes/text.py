@@ -11,17 +11,20 @@ device through ComfyUI's model management for one encode and unloaded right afte
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path, PurePath
 from typing import Any
 
 import comfy.model_management
 import comfy.model_patcher
+import folder_paths
 import torch
 from comfy_api.latest import io
 from torch import nn
 
 from ..ltx_model.loading import Component, load_component, read_header
-from ..ltx_model.text import GemmaTextEncoder, TextEncoding, encode_prompts
+from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
+from ..ltx_model.text.gemma_gguf import is_gguf
 from .host import model_files, model_path
 from .progress import HostProgress
 from .schema import make_schema
@@ -34,7 +37,9 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 NO_GEMMA = "(no Gemma found in models/text_encoders)"
 GEMMA_HELP = ("put the complete google/gemma-3-12b-it folder (config.json, tokenizer.json or tokenizer.model and "
               "the *.safetensors weights) as a sub-folder of models/text_encoders/, or ComfyUI's single-file "
-              "gemma_3_12B_it .safetensors (tokenizer embedded) directly in models/text_encoders/")
+              "gemma_3_12B_it .safetensors (tokenizer embedded) directly in models/text_encoders/, or a llama.cpp "
+              "gemma-3-12b-it GGUF (e.g. gemma-3-12b-it-Q4_K_M.gguf; needs 'pip install gguf') there")
+GGUF_FOLDER = "clip_gguf"  # city96's ComfyUI-GGUF key for text-encoder GGUFs (registered here when absent)
 
 
 # ---------------------------------------------------------------------------------------------- Gemma files
@@ -59,14 +64,35 @@ def _choices() -> tuple[list[str], list[str]]:
     return sorted({f for f in folders.values() if f}), sorted(n for n, f in folders.items() if not f)
 
 
+def gguf_available() -> bool:
+    """Whether the optional ``gguf`` package is installed (needed to read ``.gguf`` files)."""
+    return importlib.util.find_spec("gguf") is not None
+
+
+def gguf_gemma_files() -> list[str]:
+    """``*.gguf`` names in models/text_encoders (and models/clip), listed under the ``clip_gguf`` folder key
+    (registered over those folders here); empty without the ``gguf`` package."""
+    if not gguf_available():
+        return []
+    paths = list(folder_paths.get_folder_paths("text_encoders"))
+    known, extensions = folder_paths.folder_names_and_paths.get(GGUF_FOLDER, ([], set()))
+    folder_paths.folder_names_and_paths[GGUF_FOLDER] = (list(dict.fromkeys([*known, *paths])),
+                                                        set(extensions) | {".gguf"})
+    return [f for f in folder_paths.get_filename_list(GGUF_FOLDER) if is_gguf(f)]
+
+
 def gemma_choices() -> list[str]:
-    """Gemma folders, then single files, in models/text_encoders (a placeholder when there is none)."""
+    """Gemma folders, then single files (safetensors, then GGUF), in models/text_encoders (a placeholder when
+    there is none)."""
     folders, files = _choices()
-    return folders + files or [NO_GEMMA]
+    return folders + files + sorted(gguf_gemma_files()) or [NO_GEMMA]
 
 
 def resolve_gemma(name: str) -> Path:
     """Full path of a :func:`gemma_choices` entry (a folder entry resolves to the folder)."""
+    if is_gguf(name) and gguf_available():
+        gguf_gemma_files()  # registers the folder key
+        return Path(model_path(GGUF_FOLDER, name))
     if not name.endswith("/"):
         return Path(model_path("text_encoders", name))
     member = next((n for n in model_files("text_encoders") if PurePath(n).parts[0] + "/" == name), None)
@@ -86,10 +112,14 @@ def gemma_problem(name: str) -> str | None:
         return f"no Gemma text encoder was found: {GEMMA_HELP}"
     if not isinstance(name, str):
         return f"gemma {name!r} is not in models/text_encoders (not a folder or file name): {GEMMA_HELP}"
+    if is_gguf(name) and not gguf_available():
+        return f"Gemma text encoder {name} is a GGUF file: reading it needs the 'gguf' package (pip install gguf)"
     try:
         path = resolve_gemma(name)
     except (FileNotFoundError, OSError) as exc:
         return str(exc)
+    if is_gguf(path):  # its vocabulary (or a tokenizer beside it) and contents are checked when it loads
+        return None
     if path.is_dir():
         missing = [] if any(path.rglob("*.safetensors")) else ["the *.safetensors weights"]
         missing += [] if any(p for n in TOKENIZER_FILES for p in path.rglob(n)) else ["tokenizer.json or "
@@ -123,17 +153,26 @@ class TextStack(nn.Module):
         self.connectors = connectors
 
 
+def _tokenizer_for(gemma_path: Path) -> Path | None:
+    """Tokenizer folder of a single Gemma file, None when it comes from ``gemma_path`` itself (a folder, a file
+    with an embedded ``spiece_model``, or a GGUF file with no tokenizer beside it: its own vocabulary)."""
+    if gemma_path.is_dir():
+        return None
+    if is_gguf(gemma_path):
+        return _tokenizer_next_to(gemma_path)
+    return None if "spiece_model" in read_header(gemma_path).tensors else _tokenizer_next_to(gemma_path)
+
+
 class LTX2TextEncoder:
     """Prompt encoder of the ``LTX2N_TEXT_ENCODER`` socket: Gemma + the checkpoint's projection and connectors."""
 
     def __init__(self, gemma_path: Path, checkpoint_path: str) -> None:
-        tokenizer = None if gemma_path.is_dir() or "spiece_model" in read_header(gemma_path).tensors \
-            else _tokenizer_next_to(gemma_path)
         abort = HostProgress().check_interrupt  # Cancel stops the loads between tensors
-        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=tokenizer, dtype=GEMMA_DTYPE,
-                                                      should_abort=abort)
-        stack = TextStack(self.gemma.model, load_component(checkpoint_path, Component.TEXT_PROJECTION,
-                                                           should_abort=abort),
+        projection = load_component(checkpoint_path, Component.TEXT_PROJECTION, should_abort=abort)
+        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=_tokenizer_for(gemma_path),
+                                                      dtype=GEMMA_DTYPE, should_abort=abort)
+        check_gemma_fits(self.gemma.model.config.to_dict(), projection.config, name=gemma_path.name)
+        stack = TextStack(self.gemma.model, projection,
                           load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort))
         device = mm.text_encoder_device()
         if mm.module_size(stack) * 1.2 > mm.get_total_memory(device):  # can never fit: encode on the CPU
@@ -188,13 +227,15 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
         return make_schema(
             cls,
             group="loaders",
-            description="Loads the Gemma 3 12B text encoder (a Hugging Face folder or a single .safetensors file "
-                        "in models/text_encoders) and the text projection + connectors of an LTX-2 / LTX-2.3 "
-                        "checkpoint.",
+            description="Loads the Gemma 3 12B text encoder (a Hugging Face folder, a single .safetensors file "
+                        "or a llama.cpp GGUF in models/text_encoders) and the text projection + connectors of an "
+                        "LTX-2 / LTX-2.3 checkpoint. GGUF matrices stay quantised and are de-quantised per layer.",
             inputs=[
                 io.Combo.Input("gemma", options=gemma_choices(),
                                tooltip="Gemma 3 12B (it): a folder (name/) with config.json, tokenizer and weights, "
-                                       "or ComfyUI's single-file gemma_3_12B_it .safetensors, in "
+                                       "ComfyUI's single-file gemma_3_12B_it .safetensors, or a GGUF such as "
+                                       "gemma-3-12b-it-Q4_K_M.gguf (its tokenizer: tokenizer.json / "
+                                       "tokenizer.model beside it, else the GGUF's own vocabulary), in "
                                        "models/text_encoders."),
                 io.Combo.Input("ckpt_name", options=text_checkpoint_choices(),
                                tooltip="LTX-2 / LTX-2.3 checkpoint (or standalone text projection + connectors "

@@ -86,7 +86,8 @@ class GGUFFile:
             self._reader = gguf.GGUFReader(self.path)
         except (ValueError, OSError) as exc:
             raise CheckpointError(f"{self.path}: not a readable GGUF file ({exc})") from None
-        fields = {name: self._field(name) for name in self._reader.fields}
+        fields = {name: self._field(name) for name in self._reader.fields  # not the (large) tokenizer arrays
+                  if name in (CONFIG_FIELD, VERSION_FIELD) or name.startswith(ORIG_SHAPE_FIELD)}
         self.config = _json_field(self.path, fields.get(CONFIG_FIELD))
         self.model_version = fields.get(VERSION_FIELD)
         self._records = {t.name: t for t in self._reader.tensors}
@@ -105,6 +106,10 @@ class GGUFFile:
     def _field(self, name: str) -> Any:
         field = self._reader.fields[name]
         return field.contents() if hasattr(field, "contents") else None
+
+    def field(self, name: str, default: Any = None) -> Any:
+        """The value of metadata field ``name`` (e.g. ``general.architecture``), or ``default`` when absent."""
+        return self._field(name) if name in self._reader.fields else default
 
     def read(self, key: str) -> torch.Tensor:
         """The stored data of ``key`` as a new CPU tensor: raw uint8 blocks ``(rows, row_bytes)`` for quantised

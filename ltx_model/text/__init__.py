@@ -14,6 +14,7 @@ from .connector import EmbeddingsConnector
 from .connectors import ConnectorOutput, EmbeddingsConnectors
 from .encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
 from .gemma import gemma_hidden_states, load_gemma_text_model
+from .gemma_gguf import GemmaGGUFError, check_gemma_fits, load_gemma_gguf
 from .projection import TextProjection
 from .tokenizer import SentencePieceTokenizer, TokenBatch, load_tokenizer, tokenize_prompts
 
@@ -24,6 +25,7 @@ __all__ = [
     "EmbeddingsConnector",
     "EmbeddingsConnectors",
     "ExtractorKind",
+    "GemmaGGUFError",
     "GemmaTextEncoder",
     "RopeLayout",
     "SentencePieceTokenizer",
@@ -31,9 +33,11 @@ __all__ = [
     "TextEncoding",
     "TextProjection",
     "TokenBatch",
+    "check_gemma_fits",
     "encode_hidden_states",
     "encode_prompts",
     "gemma_hidden_states",
+    "load_gemma_gguf",
     "load_gemma_text_model",
     "load_tokenizer",
     "tokenize_prompts",

@@ -16,6 +16,7 @@ import torch
 
 from .connectors import EmbeddingsConnectors
 from .gemma import gemma_hidden_states, load_gemma_text_model
+from .gemma_gguf import is_gguf, load_gemma_gguf
 from .projection import TextProjection
 from .tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
 
@@ -55,17 +56,22 @@ class GemmaTextEncoder:
         max_length: int = MAX_TOKENS,
         should_abort: Callable[[], None] | None = None,
     ) -> GemmaTextEncoder:
-        """Load from a local Gemma folder or single ``.safetensors`` file.
+        """Load from a local Gemma folder, single ``.safetensors`` file or llama.cpp ``.gguf`` file.
 
-        The tokenizer comes from ``tokenizer_path`` or else from ``path`` itself (the folder, or the single file's
-        embedded ``spiece_model``; see :func:`~ltx_model.text.tokenizer.load_tokenizer`).
+        The tokenizer comes from ``tokenizer_path`` or else from ``path`` itself (the folder, the single file's
+        embedded ``spiece_model``, or the GGUF vocabulary; see :func:`~ltx_model.text.tokenizer.load_tokenizer`).
+        A ``.gguf`` file is loaded by :func:`~ltx_model.text.gemma_gguf.load_gemma_gguf` (``config`` is unused).
 
         Never downloads; see :func:`~ltx_model.text.gemma.load_gemma_text_model` for the accepted layouts and the
         ``config`` fallbacks (folder ``config.json``, file ``gemma_config`` metadata, Gemma 3 12B).
         ``should_abort`` is called before each weight tensor is read and may raise to stop the load.
         """
         tokenizer = load_tokenizer(path if tokenizer_path is None else tokenizer_path)
-        model = load_gemma_text_model(path, dtype=dtype, device=device, config=config, should_abort=should_abort)
+        if is_gguf(path):  # config from the file's metadata; quantised matrices stay quantised
+            model = load_gemma_gguf(path, dtype=dtype, device=device, should_abort=should_abort)
+        else:
+            model = load_gemma_text_model(path, dtype=dtype, device=device, config=config,
+                                          should_abort=should_abort)
         return cls(model, tokenizer, max_length=max_length)
 
     def tokenize(self, prompts: Sequence[str]) -> TokenBatch:

@@ -58,9 +58,12 @@ def load_tokenizer(path: str | Path) -> Any:
     Args:
         path: a folder with a Hugging Face tokenizer (``tokenizer.json`` / ``tokenizer.model`` + configs), possibly
             somewhere below it; or a ``.safetensors`` file embedding a SentencePiece model as a ``spiece_model``
-            uint8 tensor (ComfyUI's single-file Gemma text encoder).
+            uint8 tensor (ComfyUI's single-file Gemma text encoder); or a llama.cpp ``.gguf`` file, whose
+            vocabulary metadata ``transformers`` turns into a Gemma tokenizer (``gguf_file=``).
     """
     path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return _gguf_tokenizer(path)
     if path.is_file():
         return _embedded_sentencepiece(path)
     from transformers import AutoTokenizer
@@ -121,3 +124,14 @@ def _embedded_sentencepiece(path: Path) -> SentencePieceTokenizer:
             raise FileNotFoundError(f"{path} embeds no tokenizer (no 'spiece_model' tensor); pass a tokenizer folder")
         data = handle.get_tensor("spiece_model")
     return SentencePieceTokenizer(data.to(torch.uint8).numpy().tobytes())
+
+
+def _gguf_tokenizer(path: Path) -> Any:
+    """The tokenizer rebuilt by ``transformers`` from a GGUF file's ``tokenizer.ggml.*`` metadata."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+    except (KeyError, ValueError, OSError) as exc:  # no / unusable vocabulary metadata
+        raise FileNotFoundError(f"{path.name} embeds no usable tokenizer ({type(exc).__name__}: {exc}); put "
+                                f"Gemma 3's tokenizer.json or tokenizer.model next to it") from None
