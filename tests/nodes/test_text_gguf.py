@@ -84,6 +84,7 @@ def test_text_gguf_gemma_wrong_files_clear_errors(comfy_host, pack_nodes, demo_c
     write_gemma_gguf(folder / "mmproj-gemma.gguf", small, architecture="clip")
     with pytest.raises(ValueError, match="mmproj-gemma.gguf is a vision projector \\(mmproj\\) file"):
         text.LTX2NTextEncoderLoader.execute(gemma=FOLDER + "/mmproj-gemma.gguf", ckpt_name=CKPTS[DemoFamily.LTX2])
+    assert "absent.gguf" in text.LTX2NTextEncoderLoader.validate_inputs(gemma=FOLDER + "/absent.gguf")
     monkeypatch.setattr(text, "gguf_available", lambda: False)
     assert "pip install gguf" in text.LTX2NTextEncoderLoader.validate_inputs(gemma=NAME)
     assert NAME not in text.gemma_choices()
