@@ -43,8 +43,9 @@ from .modes_temporal_ops import (
     encode_audio,
     encode_video,
     frames_problem,
+    guide_free_frames,
+    keyframe_plan,
     long_video_problem,
-    pixel_frames,
     plan_windows,
     require_audio_vae,
     run_long_video,
@@ -123,31 +124,6 @@ def _check(*problems: str | None) -> bool | str:
     return next((p for p in problems if p), True)
 
 
-def _keyframe_plan(frames: int, keyframes: dict[str, Any]) -> list[tuple[torch.Tensor, int, float]]:
-    """``(image, frame, strength)`` of each connected image slot, indices resolved and checked."""
-    plan = []
-    for n in range(1, KEYFRAME_SLOTS + 1):
-        image = keyframes.get(f"image_{n}")
-        if image is None:
-            continue
-        index = keyframes[f"frame_idx_{n}"]
-        frame = index + frames if index < 0 else index
-        if not 0 <= frame < frames:
-            raise ValueError(f"keyframe {n}: frame_idx {index} is beyond the clip of {frames} frames (valid: 0.."
-                             f"{frames - 1}, or -1..-{frames} from the end)")
-        plan.append((image, frame, keyframes[f"strength_{n}"]))
-    if not plan:
-        raise ValueError("connect at least image_1")
-    return plan
-
-
-def _target_frames(parts: AVParts, positive: Any) -> int:
-    """Pixel frames of the video latent without guide frames already appended."""
-    idxs = next((e[1]["keyframe_idxs"] for e in positive if e[1].get("keyframe_idxs") is not None), None)
-    _, _, f, h, w = parts.video.shape
-    return pixel_frames(f - (0 if idxs is None else idxs.shape[2] // (h * w)))
-
-
 class LTX2NKeyframes(io.ComfyNode):
     """Keyframe interpolation: images pinned at chosen frames as appended guide tokens."""
 
@@ -181,7 +157,8 @@ class LTX2NKeyframes(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
                 **keyframes: Any) -> io.NodeOutput:
         parts = AVParts.of(latent)
-        plan = _keyframe_plan(_target_frames(parts, positive), keyframes)  # all checked before any encoding
+        # every slot checked before any encoding
+        plan = keyframe_plan(guide_free_frames(parts, positive), keyframes, slots=KEYFRAME_SLOTS)
         for image, frame, strength in plan:
             encoded = encode_frame(vae, image, parts, image_compression)
             parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, strength)
@@ -245,7 +222,7 @@ class LTX2NExtend(io.ComfyNode):
         new = frames - clip.frames
         if new < SCALE.time or new % SCALE.time:
             raise ValueError(f"frames ({frames}) must exceed the source's {clip.frames} frames by a multiple of 8")
-        guide = _keyframe_plan(frames, {"image_1": image, "frame_idx_1": frame_idx, "strength_1": strength}) \
+        guide = keyframe_plan(frames, {"image_1": image, "frame_idx_1": frame_idx, "strength_1": strength}) \
             if image is not None else []
         start, end = (clip.duration_s, frames / clip.fps) if forward else (0.0, new / clip.fps)
         latent = _masked_source(vae, audio_vae, _padded_clip(clip, new, forward), start, end, TARGETS[0])

@@ -366,3 +366,29 @@ def run_long_video(model: Any, positives: list[Any], negative: Any, plan: Window
         video_seams.append(v_seam)
         audio_seams.append(a_seam)
     return av_latent(video, audio), seam_report(video_seams, audio_seams, len(plan.starts))
+
+
+def keyframe_plan(frames: int, keyframes: dict[str, Any], *, slots: int = 4) -> list[tuple[torch.Tensor, int, float]]:
+    """``(image, frame, strength)`` of each connected ``image_n`` slot (n = 1..slots) of a ``frames``-frame clip,
+    negative ``frame_idx_n`` counted from the end; indices resolved and checked before any encoding."""
+    plan = []
+    for n in range(1, slots + 1):
+        image = keyframes.get(f"image_{n}")
+        if image is None:
+            continue
+        index = keyframes[f"frame_idx_{n}"]
+        frame = index + frames if index < 0 else index
+        if not 0 <= frame < frames:
+            raise ValueError(f"keyframe {n}: frame_idx {index} is beyond the clip of {frames} frames (valid: 0.."
+                             f"{frames - 1}, or -1..-{frames} from the end)")
+        plan.append((image, frame, keyframes[f"strength_{n}"]))
+    if not plan:
+        raise ValueError("connect at least image_1")
+    return plan
+
+
+def guide_free_frames(parts: Any, positive: Any) -> int:
+    """Pixel frames of the video latent without guide frames already appended."""
+    idxs = next((e[1]["keyframe_idxs"] for e in positive if e[1].get("keyframe_idxs") is not None), None)
+    _, _, f, h, w = parts.video.shape
+    return pixel_frames(f - (0 if idxs is None else idxs.shape[2] // (h * w)))
