@@ -43,7 +43,7 @@ _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 
 # (module relative to this package, node class names); hidden with a warning when the import fails.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [
-    (".gguf_loader", ("LTX2NGGUFLoader",)),  # needs the optional `gguf` package
+    (".gguf_loader", ("LTX2NGGUFLoader",)),  # reads GGUF itself (no `gguf` package); kept isolated
 ]
 
 

@@ -1,4 +1,5 @@
-"""The GGUF model loader node (optional: needs the ``gguf`` package; ``nodes/__init__.py`` hides it without one).
+"""The GGUF model loader node. The pack reads GGUF files itself (``ltx_model.loading.gguf_header``), so it needs no
+``gguf`` package; ``nodes/__init__.py`` still loads it as an optional module (an import failure hides only it).
 
 Files: ``*.gguf`` in ``models/diffusion_models`` (also ``models/unet``), listed under the folder key ``unet_gguf``
 that city96's ComfyUI-GGUF uses (registered here when that pack is absent).
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 
 import folder_paths
-import gguf  # noqa: F401  (the optional dependency: importing this module fails without it)
 from comfy_api.latest import io
 
 from ..ltx_model.loading import Family

@@ -132,6 +132,7 @@ def load_gguf_transformer(path: str, family: Any = None) -> GGUFModelPatcher:
     """A GGUF transformer (+ text connectors when present) as a MODEL patcher; ``family``: preset used when the
     file has no ``ltx2.config`` (None: detected from the keys). Quantised matrices stay quantised in memory."""
     file = GGUFFile(path)
+    file.check_data()  # a truncated file is refused before anything is built or read
     keys = model_keys(file)
     config, version, family = file_config(file, family)
     file_keys = prefixed_keys(keys)

@@ -11,7 +11,6 @@ device through ComfyUI's model management for one encode and unloaded right afte
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -23,8 +22,10 @@ from comfy_api.latest import io
 from torch import nn
 
 from ..ltx_model.loading import Component, load_component, read_header
+from ..ltx_model.loading.registry import make_config
 from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
-from ..ltx_model.text.gemma_gguf import is_gguf
+from ..ltx_model.text.encode import gemma_file_config
+from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
 from .host import model_files, model_path
 from .progress import HostProgress
 from .schema import make_schema
@@ -38,7 +39,7 @@ NO_GEMMA = "(no Gemma found in models/text_encoders)"
 GEMMA_HELP = ("put the complete google/gemma-3-12b-it folder (config.json, tokenizer.json or tokenizer.model and "
               "the *.safetensors weights) as a sub-folder of models/text_encoders/, or ComfyUI's single-file "
               "gemma_3_12B_it .safetensors (tokenizer embedded) directly in models/text_encoders/, or a llama.cpp "
-              "gemma-3-12b-it GGUF (e.g. gemma-3-12b-it-Q4_K_M.gguf; needs 'pip install gguf') there")
+              "gemma-3-12b-it GGUF (e.g. gemma-3-12b-it-Q4_K_M.gguf) there")
 GGUF_FOLDER = "clip_gguf"  # city96's ComfyUI-GGUF key for text-encoder GGUFs (registered here when absent)
 
 
@@ -64,16 +65,9 @@ def _choices() -> tuple[list[str], list[str]]:
     return sorted({f for f in folders.values() if f}), sorted(n for n, f in folders.items() if not f)
 
 
-def gguf_available() -> bool:
-    """Whether the optional ``gguf`` package is installed (needed to read ``.gguf`` files)."""
-    return importlib.util.find_spec("gguf") is not None
-
-
 def gguf_gemma_files() -> list[str]:
     """``*.gguf`` names in models/text_encoders (and models/clip), listed under the ``clip_gguf`` folder key
-    (registered over those folders here); empty without the ``gguf`` package."""
-    if not gguf_available():
-        return []
+    (registered over those folders here; the pack reads GGUF headers itself, no ``gguf`` package needed)."""
     paths = list(folder_paths.get_folder_paths("text_encoders"))
     known, extensions = folder_paths.folder_names_and_paths.get(GGUF_FOLDER, ([], set()))
     folder_paths.folder_names_and_paths[GGUF_FOLDER] = (list(dict.fromkeys([*known, *paths])),
@@ -90,7 +84,7 @@ def gemma_choices() -> list[str]:
 
 def resolve_gemma(name: str) -> Path:
     """Full path of a :func:`gemma_choices` entry (a folder entry resolves to the folder)."""
-    if is_gguf(name) and gguf_available():
+    if is_gguf(name):
         gguf_gemma_files()  # registers the folder key
         return Path(model_path(GGUF_FOLDER, name))
     if not name.endswith("/"):
@@ -112,8 +106,6 @@ def gemma_problem(name: str) -> str | None:
         return f"no Gemma text encoder was found: {GEMMA_HELP}"
     if not isinstance(name, str):
         return f"gemma {name!r} is not in models/text_encoders (not a folder or file name): {GEMMA_HELP}"
-    if is_gguf(name) and not gguf_available():
-        return f"Gemma text encoder {name} is a GGUF file: reading it needs the 'gguf' package (pip install gguf)"
     try:
         path = resolve_gemma(name)
     except (FileNotFoundError, OSError) as exc:
@@ -129,6 +121,27 @@ def gemma_problem(name: str) -> str | None:
         missing = [] if embedded or _tokenizer_next_to(path) else ["a tokenizer (no embedded 'spiece_model' and no "
                                                                    "tokenizer.json / tokenizer.model beside it)"]
     return f"Gemma text encoder {name} lacks {' and '.join(missing)}: {GEMMA_HELP}" if missing else None
+
+
+def fit_problem(gemma: str, ckpt_name: str) -> str | None:
+    """Why Gemma entry ``gemma`` cannot feed the text projection of ``ckpt_name``, from both files' metadata (no
+    weight is read): a GGUF that is not a Gemma 3 language model, or a Gemma of the wrong size; None otherwise,
+    also when a file cannot be read here (loading reports that)."""
+    if ckpt_name not in text_checkpoint_choices():
+        return f"ckpt_name {ckpt_name!r} is not a checkpoint in models/checkpoints or models/text_encoders"
+    try:
+        header = read_header(resolve_text_checkpoint(ckpt_name))
+        text_config = make_config(Component.TEXT_PROJECTION, header.config(), set(header.keys()))
+        gemma_config = gemma_file_config(resolve_gemma(gemma))
+    except GemmaGGUFError as exc:
+        return f"Gemma text encoder {gemma}: {exc}"
+    except (OSError, KeyError, ValueError):
+        return None
+    try:
+        check_gemma_fits(gemma_config, text_config, name=PurePath(gemma).name)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def text_checkpoint_choices() -> list[str]:
@@ -169,9 +182,10 @@ class LTX2TextEncoder:
     def __init__(self, gemma_path: Path, checkpoint_path: str) -> None:
         abort = HostProgress().check_interrupt  # Cancel stops the loads between tensors
         projection = load_component(checkpoint_path, Component.TEXT_PROJECTION, should_abort=abort)
+        # text_config: a Gemma that does not fit the projection is refused from its metadata, before any weight
         self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=_tokenizer_for(gemma_path),
-                                                      dtype=GEMMA_DTYPE, should_abort=abort)
-        check_gemma_fits(self.gemma.model.config.to_dict(), projection.config, name=gemma_path.name)
+                                                      dtype=GEMMA_DTYPE, should_abort=abort,
+                                                      text_config=projection.config)
         stack = TextStack(self.gemma.model, projection,
                           load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort))
         device = mm.text_encoder_device()
@@ -246,9 +260,15 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, gemma: str | None = None) -> bool | str:
-        # not checked against the listed choices: gemma_problem says what an unlisted folder lacks
-        return True if gemma is None else gemma_problem(gemma) or True
+    def validate_inputs(cls, gemma: str | None = None, ckpt_name: str | None = None) -> bool | str:
+        # not checked against the listed choices by the host (both are named here): gemma_problem says what an
+        # unlisted folder lacks, fit_problem checks ckpt_name and that the Gemma fits its projection (metadata only)
+        if gemma is None:
+            return True
+        problem = gemma_problem(gemma)
+        if problem is None and isinstance(ckpt_name, str):
+            problem = fit_problem(gemma, ckpt_name)
+        return problem or True
 
     @classmethod
     def execute(cls, gemma: str, ckpt_name: str) -> io.NodeOutput:

@@ -1,9 +1,10 @@
 """GGUF model files (city96-style quantised LTX-2 / LTX-2.3 transformers): reading, key mapping, configs, writing.
 
-Files are read with the ``gguf`` package (``GGUFReader``: a memory map, so a tensor's bytes are touched only when
-that tensor is read); quantised tensors stay as their raw GGML blocks (``ltx_model.quant.ggml`` de-quantises them,
-per layer, at compute time). ``gguf`` is an optional dependency: it is imported when a file is opened, never at
-import time.
+Files are read with our own header parser (:mod:`ltx_model.loading.gguf_header`: metadata scalars decoded, arrays
+such as the tokenizer vocabulary only stepped over) and each tensor's bytes are read by offset when that tensor is
+read; quantised tensors stay as their raw GGML blocks (``ltx_model.quant.ggml`` de-quantises them, per layer, at
+compute time). Reading needs no ``gguf`` package; only the writing helpers (:func:`write_gguf`,
+:func:`quantize_tensor`, used by tests and tools) import it.
 
 Keys: the official checkpoint names, with or without the ``model.diffusion_model.`` prefix (converters strip it);
 the transformer's and the text connectors' tensors are used, other components' keys (``vae.``, ``audio_vae.``,
@@ -28,8 +29,9 @@ from typing import Any
 
 import torch
 
-from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType
+from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType, quantized_nbytes
 from .detect import Family
+from .gguf_header import GGUFFormatError, TensorInfo, read_gguf_header
 from .safetensors_io import CheckpointError
 
 CONFIG_FIELD = "ltx2.config"
@@ -66,58 +68,85 @@ class GGUFTensor:
         return self.qtype not in PLAIN_TYPES
 
 
+# GGML type ids this package does not de-quantise, by name (for the error message)
+_OTHER_GGML_TYPES = {3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 15: "Q8_K", 16: "IQ2_XXS",
+                     17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
+                     24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0",
+                     39: "MXFP4"}  # fmt: skip
+
+
 class GGUFFile:
-    """An opened GGUF model file (memory-mapped; nothing is read until :meth:`read`).
+    """An opened GGUF model file (header parsed; no tensor data is read until :meth:`read`).
 
     Attributes:
         path: the file.
+        header: the parsed :class:`~ltx_model.loading.gguf_header.GGUFHeader` (metadata, tensor infos).
         tensors: ``{file key: GGUFTensor}`` in file order.
         config: the ``ltx2.config`` object, or None.
         model_version: ``ltx2.model_version`` or None.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        try:
-            import gguf
-        except ImportError as exc:
-            raise ImportError("reading GGUF files needs the 'gguf' package (pip install gguf)") from exc
         self.path = os.fspath(path)
         try:
-            self._reader = gguf.GGUFReader(self.path)
-        except (ValueError, OSError) as exc:
+            self.header = read_gguf_header(self.path)
+        except (GGUFFormatError, OSError) as exc:
             raise CheckpointError(f"{self.path}: not a readable GGUF file ({exc})") from None
-        fields = {name: self._field(name) for name in self._reader.fields  # not the (large) tokenizer arrays
-                  if name in (CONFIG_FIELD, VERSION_FIELD) or name.startswith(ORIG_SHAPE_FIELD)}
-        self.config = _json_field(self.path, fields.get(CONFIG_FIELD))
-        self.model_version = fields.get(VERSION_FIELD)
-        self._records = {t.name: t for t in self._reader.tensors}
+        self.config = _json_field(self.path, self.field(CONFIG_FIELD))
+        self.model_version = self.field(VERSION_FIELD)
         self.tensors: dict[str, GGUFTensor] = {}
-        for t in self._reader.tensors:
+        self._stored: dict[str, tuple[TensorInfo, tuple[int, ...], int]] = {}  # info, stored shape, bytes
+        for info in self.header.tensors:
+            qtype = self._qtype(info)
+            stored = tuple(int(s) for s in reversed(info.dims))
             try:
-                qtype = GGMLType(int(t.tensor_type))
-            except ValueError:
-                raise CheckpointError(f"{self.path}: tensor {t.name} has GGML type {t.tensor_type.name}, which this "
-                                      f"loader does not de-quantise (supported: "
-                                      f"{', '.join(q.name for q in GGMLType)})") from None
-            shape = tuple(int(s) for s in reversed(t.shape.tolist()))
-            orig = fields.get(ORIG_SHAPE_FIELD + t.name)
-            self.tensors[t.name] = GGUFTensor(t.name, qtype, tuple(int(s) for s in orig) if orig else shape)
+                nbytes = quantized_nbytes(stored, qtype)
+            except (ValueError, IndexError) as exc:  # rows that do not fill whole blocks; no dimensions
+                raise CheckpointError(f"{self.path}: tensor {info.name}: bad shape {stored} ({exc})") from None
+            orig = self.field(ORIG_SHAPE_FIELD + info.name)
+            self.tensors[info.name] = GGUFTensor(info.name, qtype, tuple(int(s) for s in orig) if orig else stored)
+            self._stored[info.name] = (info, stored, nbytes)
 
-    def _field(self, name: str) -> Any:
-        field = self._reader.fields[name]
-        return field.contents() if hasattr(field, "contents") else None
+    def _qtype(self, info: TensorInfo) -> GGMLType:
+        try:
+            return GGMLType(info.ggml_type)
+        except ValueError:
+            name = _OTHER_GGML_TYPES.get(info.ggml_type, f"id {info.ggml_type}")
+            raise CheckpointError(f"{self.path}: tensor {info.name} has GGML type {name}, which this loader does "
+                                  f"not de-quantise (supported: {', '.join(q.name for q in GGMLType)})") from None
 
     def field(self, name: str, default: Any = None) -> Any:
-        """The value of metadata field ``name`` (e.g. ``general.architecture``), or ``default`` when absent."""
-        return self._field(name) if name in self._reader.fields else default
+        """The value of metadata field ``name`` (e.g. ``general.architecture``), or ``default`` when absent.
+        Array fields (e.g. ``tokenizer.ggml.tokens``) are decoded from the file on each call, as lists."""
+        return self.header.value(name) if name in self.header.types else default
+
+    def data_end(self) -> int:
+        """The byte offset where the last tensor's data end (the file must be at least this long)."""
+        return max((info.offset + n for info, _, n in self._stored.values()), default=self.header.data_start)
+
+    def check_data(self) -> None:
+        """Raise CheckpointError when the file is shorter than its tensor infos say (truncated download); reads
+        no tensor data."""
+        size = os.path.getsize(self.path)
+        if size < self.data_end():
+            raise CheckpointError(f"{self.path}: truncated: its tensor data end at byte {self.data_end()}, but the "
+                                  f"file has {size} bytes")
 
     def read(self, key: str) -> torch.Tensor:
         """The stored data of ``key`` as a new CPU tensor: raw uint8 blocks ``(rows, row_bytes)`` for quantised
         types, values of the logical shape for F32 / F16, raw uint8 for BF16 (``ggml.dequantize`` reads both)."""
-        import numpy as np
-
-        data = np.array(self._records[key].data)  # copies this tensor's bytes out of the memory map
-        return torch.from_numpy(data)
+        info, stored, nbytes = self._stored[key]
+        data = torch.empty(nbytes, dtype=torch.uint8)
+        with open(self.path, "rb") as handle:
+            handle.seek(info.offset)
+            got = handle.readinto(memoryview(data.numpy())) if nbytes else 0
+        if got != nbytes:
+            raise CheckpointError(f"{self.path}: truncated: tensor {key} needs {nbytes} bytes at {info.offset}, the "
+                                  f"file ends after {got}")
+        qtype = GGMLType(info.ggml_type)
+        if qtype in (GGMLType.F32, GGMLType.F16):
+            return data.view(PLAIN_TYPES[qtype]).reshape(stored)
+        return data.reshape(*stored[:-1], -1)
 
 
 def _json_field(path: str, value: Any) -> dict[str, Any] | None:

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 import torch
 
 from .connectors import EmbeddingsConnectors
-from .gemma import gemma_hidden_states, load_gemma_text_model
-from .gemma_gguf import is_gguf, load_gemma_gguf
+from .gemma import gemma_hidden_states, gemma_text_config, load_gemma_text_model, read_gemma_config
+from .gemma_gguf import check_gemma_fits, is_gguf, load_gemma_gguf, read_gemma_gguf_config
 from .projection import TextProjection
 from .tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
 
@@ -55,6 +55,7 @@ class GemmaTextEncoder:
         config: Mapping[str, Any] | None = None,
         max_length: int = MAX_TOKENS,
         should_abort: Callable[[], None] | None = None,
+        text_config: Any = None,
     ) -> GemmaTextEncoder:
         """Load from a local Gemma folder, single ``.safetensors`` file or llama.cpp ``.gguf`` file.
 
@@ -65,7 +66,12 @@ class GemmaTextEncoder:
         Never downloads; see :func:`~ltx_model.text.gemma.load_gemma_text_model` for the accepted layouts and the
         ``config`` fallbacks (folder ``config.json``, file ``gemma_config`` metadata, Gemma 3 12B).
         ``should_abort`` is called before each weight tensor is read and may raise to stop the load.
+        ``text_config`` (the checkpoint projection's :class:`~ltx_model.text.TextConfig`), when given, is checked
+        first against the Gemma's config (:func:`~ltx_model.text.gemma_gguf.check_gemma_fits`: ``ValueError``
+        naming the sizes), before the tokenizer or any weight is read.
         """
+        if text_config is not None:
+            check_gemma_fits(gemma_file_config(path, config), text_config, name=Path(path).name)
         tokenizer = load_tokenizer(path if tokenizer_path is None else tokenizer_path)
         if is_gguf(path):  # config from the file's metadata; quantised matrices stay quantised
             model = load_gemma_gguf(path, dtype=dtype, device=device, should_abort=should_abort)
@@ -87,6 +93,14 @@ class GemmaTextEncoder:
         tokens = self.tokenize(prompts)
         hidden = gemma_hidden_states(self.model, tokens.input_ids, tokens.attention_mask)
         return hidden, tokens.attention_mask.to(hidden[0].device)
+
+
+def gemma_file_config(path: str | Path, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Gemma text config dict of a folder / single file / GGUF (metadata only: no weight is read), as
+    :meth:`GemmaTextEncoder.from_pretrained` would build the model (``config`` overrides a non-GGUF file's own)."""
+    if is_gguf(path):
+        return read_gemma_gguf_config(path)
+    return gemma_text_config(config if config is not None else read_gemma_config(path)).to_dict()
 
 
 def encode_hidden_states(

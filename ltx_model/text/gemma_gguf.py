@@ -1,7 +1,8 @@
 """Gemma 3 language model from a llama.cpp GGUF file (``gemma-3-12b-it-Q4_K_M.gguf``, ``-Q8_0``, ``-BF16`` ...).
 
-The file is read with the ``gguf`` package (an optional dependency, imported when a file is opened) through
-:class:`~ltx_model.loading.gguf.GGUFFile`. llama.cpp's converter (``convert_hf_to_gguf.py``, ``Gemma3Model``):
+The file is read through :class:`~ltx_model.loading.gguf.GGUFFile` (our own header parser: no ``gguf`` package,
+the tokenizer arrays are not decoded; the config and the size check below need only the metadata, so a wrong
+model is refused before any weight is read). llama.cpp's converter (``convert_hf_to_gguf.py``, ``Gemma3Model``):
 
 * names tensors ``token_embd``, ``output_norm`` and ``blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output,
   attn_q_norm, attn_k_norm, post_attention_norm, ffn_norm, ffn_gate, ffn_up, ffn_down, post_ffw_norm}``
@@ -217,12 +218,29 @@ def _load_tensor(model: nn.Module, name: str, file: GGUFFile, key: str, *, dtype
         owner.weight = nn.Parameter(value.to(dtype), requires_grad=False)
 
 
+def _open_checked(path: str | os.PathLike[str], text_config: Any) -> tuple[GGUFFile, dict[str, Any]]:
+    """The opened file and its Gemma config, refused (metadata only, no tensor read) when it does not fit
+    ``text_config`` (if given) or is shorter than its tensor infos say."""
+    from ..loading.safetensors_io import CheckpointError
+
+    file = open_gemma_gguf(path)
+    config = gemma_gguf_config(file)
+    if text_config is not None:
+        check_gemma_fits(config, text_config, name=os.path.basename(file.path))
+    try:
+        file.check_data()
+    except CheckpointError as exc:
+        raise GemmaGGUFError(str(exc)) from None
+    return file, config
+
+
 def load_gemma_gguf(
     path: str | os.PathLike[str],
     *,
     dtype: torch.dtype = torch.bfloat16,
     device: torch.device | str = "cpu",
     should_abort: Callable[[], None] | None = None,
+    text_config: Any = None,
 ) -> nn.Module:
     """Load the ``Gemma3TextModel`` of a llama.cpp ``gemma3`` GGUF file, quantised matrices kept quantised.
 
@@ -232,15 +250,19 @@ def load_gemma_gguf(
             de-quantised to the activation dtype per layer at each call.
         device: where the weights (GGML blocks included) are put.
         should_abort: called before each tensor is read; what it raises stops the load.
+        text_config: the checkpoint projection's :class:`~ltx_model.text.TextConfig`, or None: when given, the
+            file's Gemma must fit it (:func:`check_gemma_fits`, from the metadata, before any weight is read).
     Returns:
         the model in eval mode; :func:`~ltx_model.text.gemma.gemma_hidden_states` runs it.
     Raises:
-        GemmaGGUFError: not a gemma3 GGUF, missing metadata / tensors, or shapes that contradict the metadata.
+        GemmaGGUFError: not a gemma3 GGUF, missing metadata / tensors, shapes that contradict the metadata, or a
+            file shorter than its tensor infos say.
+        ValueError: the Gemma does not fit ``text_config`` (message from :func:`check_gemma_fits`).
     """
     from transformers import Gemma3TextModel
 
-    file = open_gemma_gguf(path)
-    hf_config = gemma_text_config(gemma_gguf_config(file))
+    file, config = _open_checked(path, text_config)
+    hf_config = gemma_text_config(config)
     hf_config._attn_implementation = "sdpa"
     with torch.device("meta"):
         model = Gemma3TextModel(hf_config)

@@ -127,11 +127,20 @@ def _embedded_sentencepiece(path: Path) -> SentencePieceTokenizer:
 
 
 def _gguf_tokenizer(path: Path) -> Any:
-    """The tokenizer rebuilt by ``transformers`` from a GGUF file's ``tokenizer.ggml.*`` metadata."""
-    from transformers import AutoTokenizer
+    """The Gemma tokenizer rebuilt by ``transformers`` from a GGUF file's ``tokenizer.ggml.*`` metadata.
+
+    The Gemma class is named directly: ``AutoTokenizer`` would first read the file's whole metadata with the
+    ``gguf`` package's reader to pick the class (~30 s for Gemma 3's 262k-entry vocabulary). transformers >= 5
+    then reads the vocabulary with its own parser; older versions need the ``gguf`` package for it.
+    """
+    from transformers import GemmaTokenizerFast  # transformers 5: an alias of GemmaTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+        return GemmaTokenizerFast.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+    except ImportError as exc:  # transformers < 5 without the gguf package
+        raise ImportError(f"rebuilding the tokenizer of {path.name} from its vocabulary needs the 'gguf' package "
+                          f"with this transformers version (pip install gguf); or put Gemma 3's tokenizer.json or "
+                          f"tokenizer.model next to it ({exc})") from None
     except (KeyError, ValueError, OSError) as exc:  # no / unusable vocabulary metadata
         raise FileNotFoundError(f"{path.name} embeds no usable tokenizer ({type(exc).__name__}: {exc}); put "
                                 f"Gemma 3's tokenizer.json or tokenizer.model next to it") from None

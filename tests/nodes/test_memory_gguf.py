@@ -1,6 +1,7 @@
 """GGUF transformers in the real host (CPU): "Load GGUF Model (LTX-2)" keeps GGML blocks in memory, de-quantises
 per layer, and equals a dense model holding the ``gguf`` package's own de-quantised weights (atol 1e-5 on the
-velocity, float32 compute); LoRA (core loader) applies on the fly; lowvram partial loading; the node is optional.
+velocity, float32 compute); LoRA (core loader) applies on the fly; lowvram partial loading; the node reads files
+without the ``gguf`` package.
 
 The test model is the 19B form with 256-wide streams (K-quant blocks are 256 values) and 2 layers; its block
 matrices cycle through Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (K-types as random blocks: the gguf package cannot quantise
@@ -177,12 +178,18 @@ def test_memory_gguf_bad_file_one_clear_error(comfy_host, pack_nodes, files):
         pack_nodes.gguf_loader.LTX2NGGUFLoader.execute(unet_name="ltx2n-ggtest-broken.gguf")
 
 
-def test_memory_gguf_node_hidden_without_the_package(pack_nodes, monkeypatch, caplog):
-    """With `gguf` unimportable the optional-module mechanism hides only the GGUF loader, with a warning."""
-    assert "LTX2NGGUFLoader" in pack_nodes.node_mappings()
+def test_memory_gguf_node_listed_and_reads_without_the_package(comfy_host, pack_nodes, files, monkeypatch, caplog):
+    """The pack parses GGUF itself: with `gguf` unimportable the loader is still listed (no warning) and reads the
+    file; a truncated file is refused before anything is built."""
     monkeypatch.setitem(sys.modules, "gguf", None)  # `import gguf` -> ImportError
     monkeypatch.delitem(sys.modules, pack_nodes.__name__ + ".gguf_loader")
     with caplog.at_level(logging.WARNING):
         found = pack_nodes._optional_nodes()
-    assert [cls.__name__ for cls in found] == []
-    assert "LTX2NGGUFLoader hidden" in caplog.text and "gguf" in caplog.text
+    assert [cls.__name__ for cls in found] == ["LTX2NGGUFLoader"] and "hidden" not in caplog.text
+    path = comfy_host.model_dir("diffusion_models") / GGUF_NAME
+    file = pack_nodes.gguf_ops.GGUFFile(path)
+    key = "transformer_blocks.0.attn1.to_q.weight"
+    assert torch.equal(file.read(key), files[key][0]) and file.tensors[key].qtype.name in CYCLE
+    (path.parent / "ltx2n-ggtest-cut.gguf").write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match="ltx2n-ggtest-cut.gguf is not a loadable LTX-2 GGUF model: .*truncated"):
+        found[0].execute(unet_name="ltx2n-ggtest-cut.gguf")

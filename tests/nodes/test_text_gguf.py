@@ -8,7 +8,9 @@ llama.cpp falls back. Its tokenizer is the demo tokenizer.json beside it.
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 
 import pytest
 import torch
@@ -85,6 +87,29 @@ def test_text_gguf_gemma_wrong_files_clear_errors(comfy_host, pack_nodes, demo_c
     with pytest.raises(ValueError, match="mmproj-gemma.gguf is a vision projector \\(mmproj\\) file"):
         text.LTX2NTextEncoderLoader.execute(gemma=FOLDER + "/mmproj-gemma.gguf", ckpt_name=CKPTS[DemoFamily.LTX2])
     assert "absent.gguf" in text.LTX2NTextEncoderLoader.validate_inputs(gemma=FOLDER + "/absent.gguf")
-    monkeypatch.setattr(text, "gguf_available", lambda: False)
-    assert "pip install gguf" in text.LTX2NTextEncoderLoader.validate_inputs(gemma=NAME)
-    assert NAME not in text.gemma_choices()
+    monkeypatch.setitem(sys.modules, "gguf", None)  # the pack reads GGUF itself: listed and valid without it
+    assert NAME in text.gemma_choices() and text.LTX2NTextEncoderLoader.validate_inputs(gemma=NAME) is True
+
+
+def test_text_gguf_gemma_wrong_size_refused_at_validation_from_metadata(comfy_host, pack_nodes, demo_ckpts,
+                                                                       gguf_gemma, monkeypatch):
+    """validate_inputs checks the Gemma against the checkpoint's projection from both headers: a wrong-size GGUF
+    whose tensor data are cut short gives the size message (no tensor read), at validation and at execution."""
+    text = pack_nodes.text
+    small = random_gemma_text_model(seed=6)
+    path = write_gemma_gguf(gguf_gemma.parent / "gemma-cut.gguf", small)
+    write_gemma_gguf(gguf_gemma.parent / "mmproj-cut.gguf", small, architecture="clip")
+    path.write_bytes(path.read_bytes()[:-64])
+    name, ckpt = FOLDER + "/gemma-cut.gguf", CKPTS[DemoFamily.LTX2]
+    size = r"gemma-cut.gguf is a Gemma \(2 layers of width 16.*takes 49 x 16"
+    loader = text.LTX2NTextEncoderLoader
+    assert loader.validate_inputs(gemma=NAME, ckpt_name=ckpt) is True
+    problem = loader.validate_inputs(gemma=name, ckpt_name=ckpt)
+    assert isinstance(problem, str) and re.search(size, problem)
+    assert "not a checkpoint" in loader.validate_inputs(gemma=NAME, ckpt_name="absent.safetensors")
+    mmproj = loader.validate_inputs(gemma=FOLDER + "/mmproj-cut.gguf", ckpt_name=ckpt)
+    assert "vision projector (mmproj)" in mmproj
+    # the host imports the pack as its own package: patch the pack's GGUFFile
+    monkeypatch.setattr(pack_nodes.gguf_ops.GGUFFile, "read", lambda *a, **k: pytest.fail("a tensor was read"))
+    with pytest.raises(ValueError, match=size):
+        loader.execute(gemma=name, ckpt_name=ckpt)

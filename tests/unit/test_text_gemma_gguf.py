@@ -19,6 +19,7 @@ import pytest
 import torch
 from transformers import Gemma3TextModel
 
+from ltx_model.loading.gguf import GGUFFile
 from ltx_model.quant import GGMLType, dequantize
 from ltx_model.text import GemmaGGUFError, GemmaTextEncoder, TextConfig, check_gemma_fits, gemma_hidden_states
 from ltx_model.text.gemma import GEMMA3_12B_TEXT_CONFIG, gemma_text_config
@@ -173,9 +174,33 @@ def test_text_gguf_bad_files_clear_errors(tmp_path: Path, hf_model, monkeypatch:
     (tmp_path / "junk.gguf").write_bytes(b"GGUF" + bytes(60))
     with pytest.raises(GemmaGGUFError, match="junk.gguf: not a readable GGUF file"):
         load_gemma_gguf(tmp_path / "junk.gguf")
-    monkeypatch.setitem(sys.modules, "gguf", None)
-    with pytest.raises(ImportError, match="pip install gguf"):
-        load_gemma_gguf(tmp_path / "llama.gguf")
+    gemma = write_gemma_gguf(tmp_path / "gemma.gguf", small)
+    monkeypatch.setitem(sys.modules, "gguf", None)  # reading needs no gguf package (our own header parser)
+    assert load_gemma_gguf(gemma).layers[1].mlp.down_proj.weight.shape == (16, 32)
+
+
+def test_text_gguf_wrong_size_refused_from_metadata_before_any_tensor(tmp_path: Path, hf_model,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Gemma that does not fit the projection is refused from the metadata: a file whose tensor data are cut
+    short gives the size error (a complete load would give the truncation error), and no tensor is read."""
+    path = write_gemma_gguf(tmp_path / "gemma-6l.gguf", hf_model)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    size = r"gemma-6l.gguf is a Gemma \(6 layers of width 32: 7 x 32 features\), but the checkpoint's text projection"
+    with pytest.raises(GemmaGGUFError, match="gemma-6l.gguf: truncated: its tensor data end at byte"):
+        load_gemma_gguf(path)
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a tensor was read")
+
+    monkeypatch.setattr(GGUFFile, "read", no_reads)
+    with pytest.raises(ValueError, match=size):
+        load_gemma_gguf(path, text_config=LTX_TEXT)
+    with pytest.raises(ValueError, match=size):  # checked before the tokenizer (none here) and the weights
+        GemmaTextEncoder.from_pretrained(path, text_config=LTX_TEXT)
+    fits = replace(LTX_TEXT, gemma_width=32, gemma_hidden_states=7)
+    with pytest.raises(GemmaGGUFError, match="truncated"):
+        load_gemma_gguf(path, text_config=fits)  # a fitting Gemma gets past the check to the truncation error
 
 
 def test_text_gguf_unsupported_quant_type_named(tmp_path: Path) -> None:
