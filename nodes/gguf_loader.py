@@ -14,6 +14,7 @@ from comfy_api.latest import io
 
 from ..ltx_model.loading import Family
 from .gguf_ops import load_gguf_transformer
+from .progress import HostProgress
 from .schema import make_schema
 
 FOLDER = "unet_gguf"
@@ -61,6 +62,7 @@ class LTX2NGGUFLoader(io.ComfyNode):
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
         try:
-            return io.NodeOutput(load_gguf_transformer(path, FAMILIES[family]))
+            return io.NodeOutput(load_gguf_transformer(path, FAMILIES[family],
+                                                       should_abort=HostProgress().check_interrupt))
         except ValueError as exc:  # CheckpointError / ConfigError / shape mismatches: one-line reasons
             raise ValueError(f"{os.path.basename(path)} is not a loadable LTX-2 GGUF model: {exc}") from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import comfy.lora
@@ -112,11 +113,14 @@ def _check_shapes(path: str, model: torch.nn.Module, file: GGUFFile, keys: dict[
                          + "; ".join(parts))
 
 
-def _stream(model: torch.nn.Module, file: GGUFFile, keys: dict[str, str]) -> None:
+def _stream(model: torch.nn.Module, file: GGUFFile, keys: dict[str, str],
+            should_abort: Callable[[], None] | None) -> None:
     """Read the file's tensors one at a time: quantised Linear weights are kept as blocks, everything else is
-    de-quantised / cast to its parameter's dtype."""
+    de-quantised / cast to its parameter's dtype. ``should_abort()`` runs before each read (it raises to stop)."""
     targets = model.state_dict(keep_vars=True)
     for key, file_key in keys.items():
+        if should_abort is not None:
+            should_abort()
         info = file.tensors[file_key]
         data = file.read(file_key)
         owner, _, leaf = key.rpartition(".")
@@ -128,9 +132,12 @@ def _stream(model: torch.nn.Module, file: GGUFFile, keys: dict[str, str]) -> Non
         assign_tensor(model, key, to_storage(value, targets[key].dtype), assign=False)
 
 
-def load_gguf_transformer(path: str, family: Any = None) -> GGUFModelPatcher:
+def load_gguf_transformer(path: str, family: Any = None, *,
+                          should_abort: Callable[[], None] | None = None) -> GGUFModelPatcher:
     """A GGUF transformer (+ text connectors when present) as a MODEL patcher; ``family``: preset used when the
-    file has no ``ltx2.config`` (None: detected from the keys). Quantised matrices stay quantised in memory."""
+    file has no ``ltx2.config`` (None: detected from the keys). Quantised matrices stay quantised in memory.
+    ``should_abort`` is called before each tensor is read; what it raises stops the load (the partly filled
+    model is dropped)."""
     file = GGUFFile(path)
     file.check_data()  # a truncated file is refused before anything is built or read
     keys = model_keys(file)
@@ -154,5 +161,5 @@ def load_gguf_transformer(path: str, family: Any = None) -> GGUFModelPatcher:
     model_config.custom_operations = GGUFOps
     model = model_config.get_model(device=torch.device("cpu"))
     _check_shapes(path, model.diffusion_model, file, keys)
-    _stream(model.diffusion_model, file, keys)
+    _stream(model.diffusion_model, file, keys, should_abort)
     return GGUFModelPatcher(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())

@@ -136,3 +136,35 @@ def test_reliability_interrupt_during_loading_within_one_tensor(comfy_host, pack
     assert not result.success and any(event == "execution_interrupted" for event, _ in result.messages)
     assert loaded_models() == models
     assert reads["calls"] - reads["at"] <= 1, f"{reads['calls'] - reads['at']} tensors read after the interrupt"
+
+
+def test_reliability_interrupt_during_gguf_loading_within_one_tensor(comfy_host, interrupt_after, tmp_path_factory):
+    """Load GGUF Model (LTX-2) stops within one tensor on an interrupt, keeps nothing, and loads normally after."""
+    import sys
+
+    from rel_inprocess import extra_model_folder
+
+    from ltx_model.demo_weights import DemoFamily, demo_checkpoint_tensors, demo_config
+    from ltx_model.loading.gguf import write_gguf
+    from ltx_model.quant import GGMLType
+
+    prefix = "model.diffusion_model."
+    tensors = {k.removeprefix(prefix): (v.float(), GGMLType.F32)
+               for k, v in demo_checkpoint_tensors(DemoFamily.LTX23).items() if k.startswith(prefix)}
+    gguf_file = sys.modules[comfy_host.pack.__name__ + ".ltx_model.loading.gguf"].GGUFFile
+    prompt = {"G": {"class_type": "LTX2NGGUFLoader", "inputs": {"unet_name": "rel-interrupt-2.3.gguf"}},
+              "out": {"class_type": "PreviewAny", "inputs": {"source": ["G", 0]}}}
+    with extra_model_folder("diffusion_models", tmp_path_factory.mktemp("rel_gguf")) as folder:
+        write_gguf(folder / "rel-interrupt-2.3.gguf", tensors,
+                   config={"transformer": demo_config(DemoFamily.LTX23)["transformer"]})
+        reads = interrupt_after(gguf_file, "read", after=3)
+        models = loaded_models()
+        result = comfy_host.run(prompt)
+        assert not result.success and any(event == "execution_interrupted" for event, _ in result.messages)
+        assert loaded_models() == models
+        assert reads["calls"] - reads["at"] <= 1, f"{reads['calls'] - reads['at']} tensors read after the interrupt"
+        assert reads["calls"] < len(tensors) // 2
+        import nodes
+
+        nodes.interrupt_processing(False)
+        assert comfy_host.run(prompt).success  # the next prompt loads the whole file
