@@ -191,3 +191,27 @@ def test_text_connectors_loaded_under_official_names(comfy_host, demo_models, de
         file_keys = {k for k in header.tensors if k.startswith("model.diffusion_model.")}
         model_keys = {"model." + k for k in model.model.state_dict() if k.startswith("diffusion_model.")}
         assert model_keys == file_keys and any("audio_embeddings_connector" in k for k in model_keys)
+
+
+def test_core_img_to_video_and_model_sampling_ltxv_with_our_model(comfy_host, pack_nodes, demo_models):
+    """core ``LTXVImgToVideo`` (a video-only latent with a per-frame noise mask) + core ``ModelSamplingLTXV`` (a
+    token-dependent shift patched onto a clone) + core ``KSampler`` run on our MODEL: the conditioned first latent
+    frame survives sampling, the rest is generated, the shift patch changes the result and leaves the input model
+    untouched."""
+    node, model = comfy_host.node_class, demo_models["19b-distilled"]
+    positive, negative = prompt(model, 1), prompt(model, 2)
+    _, _, latent = node("LTXVImgToVideo").execute(positive, negative, _image(seed=6), StandInVAE(), 64, 64, 17, 1,
+                                                  1.0).result
+    assert tuple(latent["samples"].shape) == (1, 128, 3, 2, 2) and latent["noise_mask"][0, 0, 0].item() == 0.0
+    shifted = node("ModelSamplingLTXV").execute(model, 2.05, 0.95, latent).result[0]
+    sampling = shifted.get_model_object("model_sampling")
+    assert sampling is not model.get_model_object("model_sampling") and sampling.shift != 1.0
+
+    def sample(m):
+        return node("KSampler")().sample(m, 7, 2, 1.0, "euler", "simple", positive, negative, latent)[0]["samples"]
+
+    out, plain = sample(shifted), sample(model)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[:, :, :1], latent["samples"][:, :, :1], atol=1e-6, rtol=0)
+    assert not torch.allclose(out[:, :, 1:], latent["samples"][:, :, 1:])
+    assert not torch.allclose(out, plain), "ModelSamplingLTXV's shift had no effect"
