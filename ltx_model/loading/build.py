@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .keymaps import FP8_WEIGHT_SCALE_SUFFIXES, KEYMAPS, Component, model_state_keys, parse_component
-from .registry import make_config, make_module
+from .registry import make_config, make_module, transformer_kind
 from .safetensors_io import CheckpointError, SafetensorsHeader, SafetensorsReader, read_header
 
 MAX_LISTED_KEYS = 20
@@ -50,16 +50,40 @@ class ComponentSource:
     header: SafetensorsHeader
     component: Component
     keys: Mapping[str, str]
+    kind: str | None = None  # transformer: the ModelKind member name it is built as (None = from the file's keys)
+
+    def choices(self) -> dict[str, str]:
+        """``make_config`` choices for this source (``{"kind": ...}`` for a single-stream transformer build)."""
+        return {} if self.kind is None else {"kind": self.kind}
 
 
-def component_source(source: str | os.PathLike[str] | SafetensorsHeader, name: str | Component) -> ComponentSource:
-    """Resolve a path / header and a component name; raise CheckpointError when the file lacks the component."""
+def _kind_name(kind: Enum | str | None) -> str | None:
+    """``ModelKind.AUDIO_ONLY`` / ``"AUDIO_ONLY"`` / ``"audio_only"`` -> ``"AUDIO_ONLY"`` (None stays None)."""
+    return None if kind is None else (kind.name if isinstance(kind, Enum) else kind.upper())
+
+
+def component_source(
+    source: str | os.PathLike[str] | SafetensorsHeader, name: str | Component, *, kind: Enum | str | None = None
+) -> ComponentSource:
+    """Resolve a path / header and a component name; raise CheckpointError when the file lacks the component.
+
+    ``kind``: build the transformer as this ``ModelKind`` (e.g. AUDIO_ONLY from an audio+video file: the video
+    stream's and the cross-modal keys, as ``keymaps.TRANSFORMER_KIND_SKIPS`` lists them, are not read).
+    """
     header = source if isinstance(source, SafetensorsHeader) else read_header(source)
     component = parse_component(name)
-    keys = model_state_keys(header.keys(), component)
+    kind_name = _kind_name(kind)
+    if kind_name is not None and component is Component.TRANSFORMER:
+        file_kind = transformer_kind(header.keys())
+        if file_kind not in (kind_name, "AUDIO_VIDEO"):
+            raise CheckpointError(f"{header.path}: a {file_kind} transformer cannot be built as {kind_name}")
+    try:
+        keys = model_state_keys(header.keys(), component, kind=kind_name)
+    except ValueError as exc:
+        raise CheckpointError(f"{header.path}: {exc}") from None
     if not keys:
         raise CheckpointError(f"{header.path}: no {component.value} tensors in this file")
-    return ComponentSource(header, component, keys)
+    return ComponentSource(header, component, keys, kind_name)
 
 
 def default_dtype(src: ComponentSource) -> torch.dtype:
@@ -77,7 +101,7 @@ def default_dtype(src: ComponentSource) -> torch.dtype:
 def _instantiate(src: ComponentSource, *, dtype: torch.dtype, device: str | torch.device, operations: Any) -> nn.Module:
     """Build the module from the header's config, wrapping config errors into one-line CheckpointErrors."""
     try:
-        cfg = make_config(src.component, src.header.config(), set(src.header.keys()))
+        cfg = make_config(src.component, src.header.config(), set(src.header.keys()), choices=src.choices())
     except KeyError as exc:
         raise CheckpointError(f"{src.header.path}: {exc.args[0]}") from None
     except ValueError as exc:  # ConfigError is a ValueError
@@ -119,6 +143,7 @@ def build_component(
     device: str | torch.device = "meta",
     dtype: torch.dtype | None = None,
     operations: Any = nn,
+    kind: Enum | str | None = None,
 ) -> nn.Module:
     """Build component ``name`` on the meta device from the header alone and validate it strictly.
 
@@ -127,6 +152,8 @@ def build_component(
         name: a :class:`Component` or its name (``"transformer"``, ``"video_vae"``...).
         device: must be ``"meta"`` (data is never read here; use :func:`load_component`).
         dtype: parameter dtype of the meta module (default: the component's storage dtype, fp8 -> bf16).
+        kind: transformer only: the ``ModelKind`` to build (AUDIO_ONLY from an audio+video file skips the video
+            and cross-modal keys); None = as the file is.
     Returns:
         the module with every parameter on ``meta``.
     Raises:
@@ -134,7 +161,7 @@ def build_component(
     """
     if torch.device(device).type != "meta":
         raise ValueError("build_component only builds on the meta device; use load_component to read weights")
-    src = component_source(source, name)
+    src = component_source(source, name, kind=kind)
     model = _instantiate(src, dtype=dtype or default_dtype(src), device="meta", operations=operations)
     check_keys(src, model)
     return model
@@ -190,6 +217,7 @@ def load_component(
     operations: Any = nn,
     fp8: Fp8Mode = Fp8Mode.UPCAST,
     should_abort: Callable[[], None] | None = None,
+    kind: Enum | str | None = None,
 ) -> nn.Module:
     """Materialise one component, reading only its tensors' byte ranges (one tensor in flight at a time).
 
@@ -202,10 +230,12 @@ def load_component(
         fp8: up-cast float8 weights to ``dtype`` (default) or keep them in float8.
         should_abort: called before each tensor is read; whatever it raises (e.g. the host's "interrupted") stops
             the load, and the partly filled module is dropped.
+        kind: transformer only: the ``ModelKind`` to build, e.g. ``ModelKind.AUDIO_ONLY`` (only the audio
+            stream's tensors are read from an audio+video file); None = as the file is.
     Returns:
         the module in eval mode, every parameter and buffer on ``device``.
     """
-    src = component_source(path, name)
+    src = component_source(path, name, kind=kind)
     device = torch.device(device)
     with _parameters_on_meta():
         model = _instantiate(src, dtype=dtype or default_dtype(src), device="cpu", operations=operations)

@@ -7,6 +7,7 @@ those prefixes; the builder, the detector, the inspector and the ComfyUI adapter
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -109,6 +110,37 @@ KEYMAPS: dict[Component, ComponentKeyMap] = {
     Component.UPSAMPLER: ComponentKeyMap(Component.UPSAMPLER, strip="", include=("",), config_section=None),
 }
 
+# Transformer keys deliberately left out when an audio+video file is built as a single-stream model, by the
+# ``ModelKind`` member name the module is built as. Entries are module-side names with any ``transformer_blocks.<n>.``
+# removed: ``"x."`` = a submodule, ``"x"`` = exactly one parameter. Every other key stays strict.
+TRANSFORMER_VIDEO_STREAM = (
+    "patchify_proj.", "adaln_single.", "prompt_adaln_single.", "caption_projection.", "norm_out.", "proj_out.",
+    "scale_shift_table", "attn1.", "attn2.", "ff.", "prompt_scale_shift_table",
+)
+TRANSFORMER_CROSS_MODAL = (
+    "av_ca_video_scale_shift_adaln_single.", "av_ca_audio_scale_shift_adaln_single.",
+    "av_ca_a2v_gate_adaln_single.", "av_ca_v2a_gate_adaln_single.",
+    "audio_to_video_attn.", "video_to_audio_attn.", "scale_shift_table_a2v_ca_video", "scale_shift_table_a2v_ca_audio",
+)
+TRANSFORMER_KIND_SKIPS: dict[str, tuple[str, ...]] = {
+    "AUDIO_VIDEO": (),
+    "AUDIO_ONLY": TRANSFORMER_VIDEO_STREAM + TRANSFORMER_CROSS_MODAL,
+}
+_BLOCK_KEY = re.compile(r"^transformer_blocks\.\d+\.")
+
+
+def skipped_for_kind(model_key: str, kind: str) -> bool:
+    """Whether transformer module key ``model_key`` is left out of a build as ModelKind ``kind`` (member name).
+
+    Raises:
+        ValueError: ``kind`` has no entry in TRANSFORMER_KIND_SKIPS.
+    """
+    if kind not in TRANSFORMER_KIND_SKIPS:
+        raise ValueError(f"a transformer cannot be built as {kind} (supported: {', '.join(TRANSFORMER_KIND_SKIPS)})")
+    local = _BLOCK_KEY.sub("", model_key)
+    return any(local.startswith(n) if n.endswith(".") else local == n for n in TRANSFORMER_KIND_SKIPS[kind])
+
+
 # Components of a single-file model checkpoint, in display order (the upsampler is always a separate file).
 MODEL_COMPONENTS: tuple[Component, ...] = tuple(c for c in Component if c is not Component.UPSAMPLER)
 
@@ -149,10 +181,19 @@ def present_components(keys: Iterable[str]) -> list[Component]:
     return found
 
 
-def model_state_keys(keys: Iterable[str], component: Component) -> dict[str, str]:
-    """``{module key: file key}`` for ``component``'s tensors in a file."""
+def model_state_keys(keys: Iterable[str], component: Component, *, kind: str | None = None) -> dict[str, str]:
+    """``{module key: file key}`` for ``component``'s tensors in a file.
+
+    ``kind``: for the transformer, the ``ModelKind`` member name it is built as (e.g. ``"AUDIO_ONLY"``): the keys
+    :func:`skipped_for_kind` names are left out; None = every key of the component.
+    """
     keymap = KEYMAPS[component]
-    return {keymap.to_model_key(k): k for k in component_keys(keys, component)}
+    pairs = {keymap.to_model_key(k): k for k in component_keys(keys, component)}
+    if kind is None:
+        return pairs
+    if component is not Component.TRANSFORMER:
+        raise ValueError(f"only the transformer can be built as a single-stream kind, not {component.value}")
+    return {m: f for m, f in pairs.items() if not skipped_for_kind(m, kind)}
 
 
 def config_section(config: Mapping[str, object], component: Component) -> Mapping[str, object]:

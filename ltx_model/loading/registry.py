@@ -38,7 +38,7 @@ class ComponentSpec:
     config_kwargs: tuple[tuple[str, str, Callable[[Collection[str]], str]], ...] = field(default=())
 
 
-def _transformer_kind(keys: Collection[str]) -> str:
+def transformer_kind(keys: Collection[str]) -> str:
     """AUDIO_VIDEO / VIDEO_ONLY / AUDIO_ONLY from the patchify projections present in the file."""
     video = DIFFUSION_PREFIX + "patchify_proj.weight" in keys
     audio = DIFFUSION_PREFIX + "audio_patchify_proj.weight" in keys
@@ -60,7 +60,7 @@ _LIBRARY = __package__.rpartition(".")[0]
 
 COMPONENT_SPECS: dict[Component, ComponentSpec] = {
     Component.TRANSFORMER: ComponentSpec(
-        ".transformer", "TransformerConfig", "LTXTransformer", (("ModelKind", "kind", _transformer_kind),)
+        ".transformer", "TransformerConfig", "LTXTransformer", (("ModelKind", "kind", transformer_kind),)
     ),
     Component.CONNECTORS: ComponentSpec(
         ".text", "TextConfig", "EmbeddingsConnectors", (("ConnectorLayout", "layout", _connector_layout),)
@@ -100,14 +100,24 @@ def is_available(component: Component) -> bool:
     return True
 
 
-def make_config(component: Component, config: Mapping[str, Any], keys: Collection[str]) -> Any:
+def make_config(
+    component: Component, config: Mapping[str, Any], keys: Collection[str], *, choices: Mapping[str, str] | None = None
+) -> Any:
     """Build the component's config object from the file's metadata ``config`` and key set.
+
+    ``choices``: enum arguments chosen by the caller instead of from the key set, ``{argument: member name}``
+    (e.g. ``{"kind": "AUDIO_ONLY"}`` builds an audio+video file's transformer as audio-only).
 
     Raises:
         KeyError: missing metadata section. ConfigError: unsupported values. ComponentUnavailableError.
     """
     spec = COMPONENT_SPECS[component]
-    kwargs = {arg: getattr(_symbol(spec.package, enum), choose(keys)) for enum, arg, choose in spec.config_kwargs}
+    chosen = dict(choices or {})
+    unknown = set(chosen) - {arg for _, arg, _ in spec.config_kwargs}
+    if unknown:
+        raise ValueError(f"{component.value} config has no choice {sorted(unknown)}")
+    kwargs = {arg: getattr(_symbol(spec.package, enum), chosen.get(arg) or choose(keys))
+              for enum, arg, choose in spec.config_kwargs}
     config_cls = _symbol(spec.package, spec.config_class)
     return config_cls.from_dict(config_section(config, component), **kwargs)
 
