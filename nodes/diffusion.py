@@ -65,6 +65,11 @@ PERTURBATIONS_KEY = "ltx2n_perturbations"
 REFERENCES_KEY = "ltx2n_video_references"
 """Conditioning key (and model keyword) holding the IC-LoRA :class:`VideoReferences` of a prompt."""
 
+AUDIO_ONLY_MODEL_ERROR = (
+    "this LTX-2 MODEL was loaded with streams = 'audio only (text-to-audio)': it has no video weights and can only "
+    "generate audio, but the latent has video frames; use an Empty Audio Latent (LTX-2) for text-to-audio, or load "
+    "the model with streams = 'audio+video'")
+
 # core LTXAV switch -> the attention it removes when set to False
 _CORE_CROSS_SWITCHES = {"a2v_cross_attn": SkipAttention.AUDIO_TO_VIDEO, "v2a_cross_attn": SkipAttention.VIDEO_TO_AUDIO}
 
@@ -163,7 +168,8 @@ class HostTransformer(LTXTransformer):
 
         Args:
             x: ``[video (B, C, F, H, W), audio (B, C, T, M)]`` or a video grid alone. A video part with F = 0
-                (text-to-audio) leaves the video stream out: no video tokens are built or computed.
+                (text-to-audio) leaves the video stream out: no video tokens are built or computed. An audio-only
+                MODEL (``ModelKind.AUDIO_ONLY``) accepts only that form (else ``AUDIO_ONLY_MODEL_ERROR``).
             timestep: ``(video_t, audio_t, video_sigma, audio_sigma)`` from ``process_timestep``: per-token noise
                 levels ``(B, T)`` (or ``(B,)``) and each stream's sigma ``(B,)``; a bare ``(B,)`` sigma also works.
             context: text context ``(B, S, Wv + Wa)``, video part first (:meth:`context_widths`).
@@ -187,6 +193,8 @@ class HostTransformer(LTXTransformer):
                                       "supported by LTX-2 Native")
         parts = list(x) if isinstance(x, (list, tuple)) else [x]
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
+        if not self.config.kind.has_video and (audio is None or video.shape[2] != 0):
+            raise ValueError(AUDIO_ONLY_MODEL_ERROR)
         if audio is not None and video.shape[2] == 0:  # audio-only latent (text-to-audio): no video tokens at all
             return [torch.zeros_like(video), self._forward_audio_only(audio, timestep, context, attention_mask,
                                                                       transformer_options or {}, ref_audio)]

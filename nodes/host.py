@@ -201,7 +201,8 @@ class LTX2Model(comfy.model_base.BaseModel):
         ``input_shape`` is the (possibly packed ``(B, 1, N)``) noise shape with the CFG batch already multiplied in.
         """
         tokens = _token_count(tuple(input_shape))
-        width = self.diffusion_model.config.video_inner_dim
+        config = self.diffusion_model.config
+        width = config.video_inner_dim if config.kind.has_video else config.audio_inner_dim  # audio-only MODEL
         dtype_size = comfy.model_management.dtype_size(self.get_dtype_inference())
         return tokens * width * dtype_size * ACTIVATION_UNITS_PER_TOKEN_CHANNEL
 
@@ -298,14 +299,15 @@ def checkpoint_problem(path: str) -> str | None:
     return None
 
 
-def _model_source(path: str) -> tuple[ComponentSource, Any, Any, ModelFacts]:
-    """Transformer (+ text connectors when present) keys of a file, their configs and the file's facts."""
+def _model_source(path: str, kind: str | None = None) -> tuple[ComponentSource, Any, Any, ModelFacts]:
+    """Transformer (+ text connectors when present) keys of a file, their configs and the file's facts.
+    ``kind``: build the transformer as this ``ModelKind`` name (``"AUDIO_ONLY"``: video keys are not read)."""
     header = read_header(path)
     info = detect(header)
-    source = component_source(header, Component.TRANSFORMER)
+    source = component_source(header, Component.TRANSFORMER, kind=kind)
     keys, text = dict(source.keys), None
     try:
-        config = make_config(Component.TRANSFORMER, header.config(), set(header.keys()))
+        config = make_config(Component.TRANSFORMER, header.config(), set(header.keys()), choices=source.choices())
         if Component.CONNECTORS in info.components:
             connectors = component_source(header, Component.CONNECTORS)
             text = make_config(Component.CONNECTORS, header.config(), set(header.keys()))
@@ -313,10 +315,10 @@ def _model_source(path: str) -> tuple[ComponentSource, Any, Any, ModelFacts]:
     except KeyError as exc:  # a missing metadata section
         raise ValueError(str(exc.args[0])) from None
     facts = ModelFacts(info.family, info.variant, info.model_version, config.num_layers)
-    return ComponentSource(header, Component.TRANSFORMER, keys), config, text, facts
+    return ComponentSource(header, Component.TRANSFORMER, keys, source.kind), config, text, facts
 
 
-def load_transformer(path: str, weight_dtype: str = "default") -> Any:
+def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | None = None) -> Any:
     """Load the transformer (and its text connectors, when the file has them) of an LTX-2 single-file or
     transformer-only checkpoint as a ComfyUI MODEL patcher.
 
@@ -324,8 +326,10 @@ def load_transformer(path: str, weight_dtype: str = "default") -> Any:
     otherwise). Only these components' byte ranges are read, one tensor at a time (``weights.stream_weights``).
     ``weight_dtype``: storage option (``weights.WEIGHT_DTYPES``: default / fp8_e4m3fn / fp8_e4m3fn_fast / fp8_e5m2 /
     bf16); with fp8 storage the parameters of ``ltx_model.precision``'s table keep the compute dtype.
+    ``kind``: ``"AUDIO_ONLY"`` loads only the audio stream of an audio+video file (text-to-audio; the video and
+    cross-modal weights are never read); None = every stream in the file.
     """
-    source, config, text, facts = _model_source(path)
+    source, config, text, facts = _model_source(path, kind)
     infos = [source.header.tensors[k] for k in source.keys.values()]
     storage = max(_STORAGE_DTYPES, key=lambda d: sum(i.nbytes for i in infos if i.dtype == d))
     model_config = LTX2ModelConfig({"image_model": "ltx2_native", "transformer": config, "text": text,

@@ -8,6 +8,11 @@ from .host import checkpoint_problem, load_transformer, model_files, model_path
 from .schema import make_schema, not_listed
 from .weights import WEIGHT_DTYPES
 
+AUDIO_VIDEO = "audio+video"
+AUDIO_ONLY = "audio only (text-to-audio)"
+# ``streams`` option -> the ltx_model ModelKind name the transformer is built as (None = as the file is)
+STREAMS: dict[str, str | None] = {AUDIO_VIDEO: None, AUDIO_ONLY: "AUDIO_ONLY"}
+
 
 class LTX2NCheckpointLoader(io.ComfyNode):
     """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint as a ComfyUI MODEL.
@@ -20,6 +25,10 @@ class LTX2NCheckpointLoader(io.ComfyNode):
     Optional ``weight_dtype`` (see ``nodes/weights.py``): ``default`` (ComfyUI decides; fp8 files stay fp8 when
     memory is short), ``fp8_e4m3fn`` / ``fp8_e5m2`` (fp8 storage of the block matrices, bf16 files cast on load,
     compute up-cast), ``fp8_e4m3fn_fast`` (plus fp8 matmul where the GPU supports it), ``bf16``.
+
+    Optional ``streams``: ``audio+video`` (default) or ``audio only (text-to-audio)``: only the audio stream's
+    weights (+ text connectors) are read, about 17% of the transformer's bytes; that MODEL can only sample
+    audio-only latents (``nodes/diffusion.py`` raises ``AUDIO_ONLY_MODEL_ERROR`` at the first forward otherwise).
     """
 
     DISPLAY_NAME = "Load LTX-2 Model"
@@ -38,7 +47,13 @@ class LTX2NCheckpointLoader(io.ComfyNode):
                                    tooltip="Weight storage: default = ComfyUI's choice; fp8_e4m3fn / fp8_e5m2 store "
                                            "the transformer blocks' matrices in fp8 (about half the memory of "
                                            "bf16, computed in bf16); fp8_e4m3fn_fast also uses fp8 matmul on GPUs "
-                                           "that support it (Ada, Hopper and newer); bf16 up-casts fp8 files.")],
+                                           "that support it (Ada, Hopper and newer); bf16 up-casts fp8 files."),
+                    io.Combo.Input("streams", options=list(STREAMS), default=AUDIO_VIDEO, optional=True,
+                                   tooltip="audio+video = the whole model. audio only (text-to-audio) loads just "
+                                           "the audio stream (about 17% of the transformer's weights: the video "
+                                           "blocks and the audio<->video cross-attention are not read), for "
+                                           "Empty Audio Latent (LTX-2) text-to-audio; such a MODEL can only "
+                                           "generate audio (a latent with video frames is an error).")],
             outputs=[io.Model.Output(display_name="model", tooltip="The diffusion model, usable with core "
                                                                   "samplers and LoRA loaders.")],
         )
@@ -52,8 +67,11 @@ class LTX2NCheckpointLoader(io.ComfyNode):
         return unlisted or checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
 
     @classmethod
-    def execute(cls, ckpt_name: str, weight_dtype: str = "default") -> io.NodeOutput:
+    def execute(cls, ckpt_name: str, weight_dtype: str = "default", streams: str = AUDIO_VIDEO) -> io.NodeOutput:
+        if streams not in STREAMS:
+            raise ValueError(f"streams must be one of {', '.join(STREAMS)} (got {streams!r})")
         try:
-            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name), weight_dtype))
+            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name), weight_dtype,
+                                                  kind=STREAMS[streams]))
         except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
             raise ValueError(f"{ckpt_name} is not a loadable LTX-2 checkpoint: {exc}") from None

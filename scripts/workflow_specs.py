@@ -8,6 +8,8 @@ titled :data:`PROMPT_TITLE` (``scripts/generate.py`` replaces its text).
 
 from __future__ import annotations
 
+from typing import Any
+
 from build_workflows import Node, Ref, Workflow, node
 
 CKPT_DISTILLED = "ltx-2.3-22b-distilled.safetensors"
@@ -38,10 +40,11 @@ DOWNLOAD_TIP = ("Downloads: the LTX-2.3 files from huggingface.co/Lightricks/LTX
                 "work too: pick them in the loaders.")
 
 
-def _text(ckpt: str, prompt: str) -> list[Node]:
-    """Model, text encoder and the two prompts (column 0-1)."""
+def _text(ckpt: str, prompt: str, **model_inputs: Any) -> list[Node]:
+    """Model (``model_inputs``: its optional inputs, e.g. ``streams``), text encoder and the two prompts
+    (column 0-1)."""
     return [
-        node("model", "LTX2NCheckpointLoader", ckpt_name=ckpt),
+        node("model", "LTX2NCheckpointLoader", ckpt_name=ckpt, **model_inputs),
         node("text_encoder", "LTX2NTextEncoderLoader", gemma=GEMMA, ckpt_name=ckpt),
         node("positive", "LTX2NTextEncode", title=PROMPT_TITLE, column=1, text_encoder=Ref("text_encoder"),
              text=prompt, frame_rate=FPS),

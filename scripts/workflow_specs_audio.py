@@ -25,7 +25,8 @@ A2V_TIP = ("Load Audio: any sound file, any sample rate, mono or stereo. It is t
            "saved mp4 carries the input sound itself. For a first image, put Image to Video (LTX-2) between Audio "
            "to Video and the sampler. Keep the fps of Text Encode, Empty Audio+Video Latent, Audio to Video and "
            "Create Video equal.")
-T2A_TIP = ("Only the audio stream of the model runs (no video is computed), so this is fast. Set the length in "
+T2A_TIP = ("Only the audio stream of the model is loaded (Load LTX-2 Model: streams = audio only, about a sixth of "
+           "the weights) and runs (no video is computed), so this is fast and lean. Set the length in "
            "Empty Audio Latent (seconds). Distilled models work too: pick one in the loaders and set the sampler's "
            "schedule to auto and remove the guider.")
 V2A_TIP = ("Load Video: your clip. Set fps in Video to Audio, Text Encode and Create Video to the clip's frame rate "
@@ -99,7 +100,8 @@ def t2a() -> Workflow:
     base = _base()
     stem = "t2a-dev"
     nodes = [
-        *base._text(base.CKPT_DEV, T2A_PROMPT),
+        # audio only: the video blocks and the audio<->video cross-attention (~83% of the weights) are not loaded
+        *base._text(base.CKPT_DEV, T2A_PROMPT, streams="audio only (text-to-audio)"),
         node("audio_vae", "LTX2NAudioVAELoader", vae_name=base.CKPT_DEV),
         node("latent", "LTX2NEmptyAudioLatent", column=1, seconds=T2A_SECONDS, batch_size=1),
         # HEAD ltx-pipelines T2A: audio guidance only (CFG, STG, rescale; modality guidance off: there is no video)

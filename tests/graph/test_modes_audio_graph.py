@@ -10,7 +10,8 @@ test_workflows.py, which runs every shipped workflow. Here:
   resampling; AAC being lossy, the mp4's decoded audio is checked by correlation with the input (> 0.95 at the
   best lag within the codec delay). The audio stream stayed frozen: the sampled audio latent equals the encoded
   input audio (atol 1e-5) after every stage.
-* ``t2a-*``: every transformer pass had ``video=None`` (no video token computed) and the audio tokens of the clip.
+* ``t2a-*``: every transformer pass had ``video=None`` (no video token computed) and the audio tokens of the clip,
+  on an audio-only transformer (the loader's ``streams = audio only``: no video weights loaded).
 * ``v2a-*``: the IMAGE that Create Video receives (Video to Audio's output) equals, bit for bit, the first 9 frames
   Load Video decoded; the video stream stayed frozen (sampled video latent == encoded input, atol 1e-5); the mp4
   re-encodes those frames with H.264 (lossy): mean absolute difference below 4 uint8 levels (measured 2.5).
@@ -89,10 +90,12 @@ def test_a2v_graph_saves_the_input_waveform(graph_host, model_store, path):
 def test_t2a_graph_computes_no_video_tokens(graph_host, model_store, monkeypatch):
     cls = importlib.import_module(f"{graph_host.pack.__name__}.ltx_model.transformer").LTXTransformer
     seen: list[tuple] = []
+    kinds: set[str] = set()
     original = cls.forward
 
     def spy(module, video, audio, *args, **kwargs):
         seen.append((video, audio))
+        kinds.add(module.config.kind.name)
         return original(module, video, audio, *args, **kwargs)
 
     monkeypatch.setattr(cls, "forward", spy)
@@ -101,6 +104,7 @@ def test_t2a_graph_computes_no_video_tokens(graph_host, model_store, monkeypatch
     assert seen, "the transformer ran"
     assert all(video is None for video, _ in seen)  # the video stream never existed
     assert all(audio.latent.shape[1] == round(0.4 * 25) for _, audio in seen)  # the clip's audio tokens
+    assert kinds == {"AUDIO_ONLY"}  # Load LTX-2 Model with streams = audio only: no video weights were loaded
 
 
 def test_v2a_graph_keeps_the_input_frames(graph_host, model_store):
