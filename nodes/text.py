@@ -28,7 +28,7 @@ from ..ltx_model.text.encode import gemma_file_config
 from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
 from .host import model_files, model_path
 from .progress import HostProgress
-from .schema import make_schema
+from .schema import make_schema, not_listed
 
 mm = comfy.model_management
 
@@ -126,9 +126,8 @@ def gemma_problem(name: str) -> str | None:
 def fit_problem(gemma: str, ckpt_name: str) -> str | None:
     """Why Gemma entry ``gemma`` cannot feed the text projection of ``ckpt_name``, from both files' metadata (no
     weight is read): a GGUF that is not a Gemma 3 language model, or a Gemma of the wrong size; None otherwise,
-    also when a file cannot be read here (loading reports that)."""
-    if ckpt_name not in text_checkpoint_choices():
-        return f"ckpt_name {ckpt_name!r} is not a checkpoint in models/checkpoints or models/text_encoders"
+    also when a file cannot be read here (loading reports that). ``ckpt_name`` must be a listed choice (checked
+    first by ``validate_inputs`` with ``not_listed``)."""
     try:
         header = read_header(resolve_text_checkpoint(ckpt_name))
         text_config = make_config(Component.TEXT_PROJECTION, header.config(), set(header.keys()))
@@ -262,11 +261,12 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, gemma: str | None = None, ckpt_name: str | None = None) -> bool | str:
         # not checked against the listed choices by the host (both are named here): gemma_problem says what an
-        # unlisted folder lacks, fit_problem checks ckpt_name and that the Gemma fits its projection (metadata only)
+        # unlisted folder lacks, not_listed checks ckpt_name, fit_problem that the Gemma fits its projection (metadata)
         if gemma is None:
             return True
-        problem = gemma_problem(gemma)
-        if problem is None and isinstance(ckpt_name, str):
+        problem = gemma_problem(gemma) or not_listed("ckpt_name", ckpt_name, text_checkpoint_choices(),
+                                                     "models/checkpoints or models/text_encoders")
+        if problem is None and ckpt_name is not None:
             problem = fit_problem(gemma, ckpt_name)
         return problem or True
 

@@ -106,7 +106,7 @@ def test_text_gguf_gemma_wrong_size_refused_at_validation_from_metadata(comfy_ho
     assert loader.validate_inputs(gemma=NAME, ckpt_name=ckpt) is True
     problem = loader.validate_inputs(gemma=name, ckpt_name=ckpt)
     assert isinstance(problem, str) and re.search(size, problem)
-    assert "not a checkpoint" in loader.validate_inputs(gemma=NAME, ckpt_name="absent.safetensors")
+    assert "is not a file in" in loader.validate_inputs(gemma=NAME, ckpt_name="absent.safetensors")
     mmproj = loader.validate_inputs(gemma=FOLDER + "/mmproj-cut.gguf", ckpt_name=ckpt)
     assert "vision projector (mmproj)" in mmproj
     # the host imports the pack as its own package: patch the pack's GGUFFile
