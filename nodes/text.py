@@ -262,10 +262,11 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
     def validate_inputs(cls, gemma: str | None = None, ckpt_name: str | None = None) -> bool | str:
         # not checked against the listed choices by the host (both are named here): gemma_problem says what an
         # unlisted folder lacks, not_listed checks ckpt_name, fit_problem that the Gemma fits its projection (metadata)
+        problem = not_listed("ckpt_name", ckpt_name, text_checkpoint_choices(),
+                             "models/checkpoints or models/text_encoders")
         if gemma is None:
-            return True
-        problem = gemma_problem(gemma) or not_listed("ckpt_name", ckpt_name, text_checkpoint_choices(),
-                                                     "models/checkpoints or models/text_encoders")
+            return problem or True
+        problem = problem or gemma_problem(gemma)
         if problem is None and ckpt_name is not None:
             problem = fit_problem(gemma, ckpt_name)
         return problem or True
