@@ -110,7 +110,7 @@ def guide(
         + params.stg_scale * (c - _f32(perturbed))
         + (params.modality_scale - 1) * (c - _f32(isolated))
     )
-    if params.rescale_scale != 0:
+    if params.rescale_scale != 0 and pred.numel() > 1:  # an empty stream (e.g. no video tokens) has no std
         factor = c.std() / pred.std()
         pred = pred * (params.rescale_scale * factor + (1 - params.rescale_scale))
     return pred.to(dtype)
