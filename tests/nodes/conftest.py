@@ -17,3 +17,19 @@ def demo_models(pack_nodes, demo_files) -> dict:  # noqa: F811
     load = pack_nodes.loaders.LTX2NCheckpointLoader.execute
     return {"2.3-dev": load(ckpt_name=demo_files.ltx23_dev).result[0],
             "19b-distilled": load(ckpt_name=demo_files.ltx2_distilled).result[0]}
+
+
+@pytest.fixture
+def progress_calls(monkeypatch):
+    """Every ``ProgressBar.update_absolute`` call as (value, total) (the UI hook itself is rate-limited)."""
+    import comfy.utils
+
+    calls = []
+
+    class Recorder(comfy.utils.ProgressBar):
+        def update_absolute(self, value, total=None, preview=None):
+            calls.append((value, total))
+            super().update_absolute(value, total, preview)
+
+    monkeypatch.setattr(comfy.utils, "ProgressBar", Recorder)
+    return calls

@@ -368,18 +368,9 @@ def test_long_video_windows_carry_overlap_and_prompts(pack_nodes, model, monkeyp
     assert torch.equal(video[:, :, :3], first_v) and torch.equal(audio[:, :, : first_a.shape[2]], first_a)
 
 
-def test_long_video_soft_overlap_blends_and_progress(pack_nodes, model, monkeypatch):
-    import comfy.utils
-
-    calls = []
-
-    class Recorder(comfy.utils.ProgressBar):
-        def update_absolute(self, value, total=None, preview=None):
-            calls.append((value, total))
-            super().update_absolute(value, total, preview)
-
-    monkeypatch.setattr(comfy.utils, "ProgressBar", Recorder)
+def test_long_video_soft_overlap_blends_and_progress(pack_nodes, model, progress_calls):
     latent, report = _long(pack_nodes, model, overlap_strength=0.5)
+    calls = progress_calls
     assert calls[-1] == (3 * 8, 3 * 8) and len(calls) == 24  # one bar: 3 windows x 8 distilled steps
     assert "video [0, 0]" not in report
     assert torch.isfinite(latent["samples"].unbind()[0]).all()

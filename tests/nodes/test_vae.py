@@ -37,22 +37,6 @@ def _inference_mode():
         yield
 
 
-@pytest.fixture
-def progress_calls(monkeypatch):
-    """Every ``ProgressBar.update_absolute`` call as (value, total) (the UI hook itself is rate-limited)."""
-    import comfy.utils
-
-    calls = []
-
-    class Recorder(comfy.utils.ProgressBar):
-        def update_absolute(self, value, total=None, preview=None):
-            calls.append((value, total))
-            super().update_absolute(value, total, preview)
-
-    monkeypatch.setattr(comfy.utils, "ProgressBar", Recorder)
-    return calls
-
-
 def _latent(seed, shape=(1, 128, 2, 2, 3)):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
