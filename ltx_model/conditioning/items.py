@@ -56,7 +56,7 @@ def _appended_positions(latent: torch.Tensor, grid: VideoGrid, *, causal_fix: bo
     return positions
 
 
-def _append(state: LatentState, tokens: torch.Tensor, positions: torch.Tensor, strength: float,
+def append_tokens(state: LatentState, tokens: torch.Tensor, positions: torch.Tensor, strength: float,
             attention: AttentionWeight | None = None) -> LatentState:
     """Append clean ``tokens`` with ``positions``, mask ``1 - strength`` and the grown attention mask."""
     mask = torch.full((*tokens.shape[:2], 1), 1.0 - strength, device=tokens.device, dtype=tokens.dtype)
@@ -141,7 +141,7 @@ class KeyframeAtFrame:
         positions = _appended_positions(
             self.latent, grid, causal_fix=grid.causal_fix and self.frame_index == 0, time_offset=self.frame_index
         )
-        return _append(state, patchify_video(self.latent, patch_size=grid.patch_size), positions, self.strength)
+        return append_tokens(state, patchify_video(self.latent, patch_size=grid.patch_size), positions, self.strength)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class ReferenceVideo:
         positions = _appended_positions(self.latent, grid, causal_fix=grid.causal_fix)
         if self.downscale_factor != 1:
             positions[:, 1:] *= self.downscale_factor
-        return _append(state, patchify_video(self.latent, patch_size=grid.patch_size), positions, self.strength)
+        return append_tokens(state, patchify_video(self.latent, patch_size=grid.patch_size), positions, self.strength)
 
 
 @dataclass(frozen=True)

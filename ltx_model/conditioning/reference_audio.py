@@ -19,7 +19,7 @@ from ..sampling.patchify import patchify_audio
 from ..sampling.positions import AudioGrid, audio_positions
 from ..sampling.state import LatentState
 from .errors import ConditioningError
-from .items import _append
+from .items import append_tokens
 
 
 def reference_audio_positions(frames: int, grid: AudioGrid, *, batch: int = 1,
@@ -67,4 +67,4 @@ class ReferenceAudio:
             raise ConditioningError("the reference audio is empty (0 latent frames)")
         positions = reference_audio_positions(self.tokens.shape[1], grid, batch=self.tokens.shape[0],
                                               device=self.tokens.device)
-        return _append(state, self.tokens, positions, self.strength)
+        return append_tokens(state, self.tokens, positions, self.strength)
