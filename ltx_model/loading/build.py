@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import layers
 from .keymaps import FP8_WEIGHT_SCALE_SUFFIXES, KEYMAPS, Component, model_state_keys, parse_component
 from .registry import make_config, make_module, transformer_kind
 from .safetensors_io import CheckpointError, SafetensorsHeader, SafetensorsReader, read_header
@@ -142,7 +143,7 @@ def build_component(
     *,
     device: str | torch.device = "meta",
     dtype: torch.dtype | None = None,
-    operations: Any = nn,
+    operations: Any = layers,
     kind: Enum | str | None = None,
 ) -> nn.Module:
     """Build component ``name`` on the meta device from the header alone and validate it strictly.
@@ -214,7 +215,7 @@ def load_component(
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device = "cpu",
-    operations: Any = nn,
+    operations: Any = layers,
     fp8: Fp8Mode = Fp8Mode.UPCAST,
     should_abort: Callable[[], None] | None = None,
     kind: Enum | str | None = None,

@@ -14,6 +14,7 @@ from typing import Any
 
 from torch import nn
 
+from .. import layers
 from .keymaps import DIFFUSION_PREFIX, Component, config_section
 
 
@@ -122,7 +123,7 @@ def make_config(
     return config_cls.from_dict(config_section(config, component), **kwargs)
 
 
-def make_module(component: Component, cfg: Any, *, dtype: Any, device: Any, operations: Any = nn) -> nn.Module:
+def make_module(component: Component, cfg: Any, *, dtype: Any, device: Any, operations: Any = layers) -> nn.Module:
     """Instantiate the component's module (contract: ``X(config, *, dtype, device, operations)``)."""
     spec = COMPONENT_SPECS[component]
     return _symbol(spec.package, spec.model_class)(cfg, dtype=dtype, device=device, operations=operations)

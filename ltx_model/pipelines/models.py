@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
+from .. import layers
 from ..audio import AudioVAE, Vocoder
 from ..loading import Component, load_component, read_header
 from ..text import EmbeddingsConnectors, TextProjection
@@ -58,7 +58,7 @@ def load_pipeline_models(
     device: str | torch.device = "cpu",
     upsampler: str | os.PathLike[str] | None = None,
     with_text: bool = True,
-    operations: Any = nn,  # noqa: ANN401
+    operations: Any = layers,  # noqa: ANN401
 ) -> PipelineModels:
     """Load every component of a single-file LTX-2 / LTX-2.3 checkpoint (strict key and shape checks).
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import layers
 from .config import ConnectorConfig, RopeLayout, TextConfig
 
 
@@ -66,7 +67,7 @@ class ConnectorAttention(nn.Module):
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
-        operations: object = nn,
+        operations: object = layers,
     ) -> None:
         super().__init__()
         width, self.heads, self.rope_layout = conn.width, conn.num_heads, config.rope_layout
@@ -180,7 +181,7 @@ class EmbeddingsConnector(nn.Module):
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
-        operations: object = nn,
+        operations: object = layers,
     ) -> None:
         super().__init__()
         self.conn, self.config = conn, config

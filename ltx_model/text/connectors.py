@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .. import layers
 from .config import ConnectorLayout, TextConfig
 from .connector import EmbeddingsConnector
 
@@ -60,7 +61,7 @@ class EmbeddingsConnectors(nn.Module):
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
-        operations: object = nn,
+        operations: object = layers,
     ) -> None:
         super().__init__()
         self.config = config

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .. import layers
 from .config import ConnectorLayout, ExtractorKind, TextConfig
 
 _EPS = 1e-6
@@ -80,7 +81,7 @@ class TextProjection(nn.Module):
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
-        operations: object = nn,
+        operations: object = layers,
     ) -> None:
         super().__init__()
         self.config = config

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from .. import layers
 
 TIMESTEP_CHANNELS = 256
 
@@ -20,10 +23,17 @@ def timestep_sinusoid(timesteps: torch.Tensor, channels: int = TIMESTEP_CHANNELS
     Returns:
         ``(N, channels)`` float32.
     """
-    half = channels // 2
-    exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / half
-    angles = timesteps[:, None].float() * torch.exp(exponent)[None, :]  # (N, half)
+    angles = timesteps[:, None].float() * _sinusoid_frequencies(channels, timesteps.device)  # (N, channels/2)
     return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+
+
+@functools.lru_cache(maxsize=8)
+def _sinusoid_frequencies(channels: int, device: torch.device) -> torch.Tensor:
+    """``(1, channels/2)`` float32 frequencies f_j of :func:`timestep_sinusoid` (made once per device; never
+    modified in place)."""
+    half = channels // 2
+    exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32, device=device) / half
+    return torch.exp(exponent)[None, :]
 
 
 class TimestepEmbedder(nn.Module):
@@ -31,7 +41,7 @@ class TimestepEmbedder(nn.Module):
 
     def __init__(
         self, dim: int, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-        operations: Any = nn,
+        operations: Any = layers,
     ) -> None:
         super().__init__()
         self.linear_1 = operations.Linear(TIMESTEP_CHANNELS, dim, bias=True, dtype=dtype, device=device)
@@ -58,7 +68,7 @@ class AdaLayerNormSingle(nn.Module):
 
     def __init__(
         self, dim: int, coefficient: int, *, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         self.emb = _CombinedEmbedding(dim, dtype=dtype, device=device, operations=operations)
@@ -86,14 +96,17 @@ class TimestepValues:
     Attributes:
         values: ``(U, W)``, one row per distinct timestep.
         index: ``(B, T')`` int64, the row of ``values`` of each token (T' = T for per-token timesteps, else 1).
+        per_sample: the rows are the samples themselves (U = B, ``index`` = ``arange(B)[:, None]``), so
+            :meth:`gather` is a view.
     """
 
     values: torch.Tensor
     index: torch.Tensor
+    per_sample: bool = False
 
     def gather(self, per_value: torch.Tensor) -> torch.Tensor:
         """Expand ``(U, ...)`` (something computed once per distinct timestep) to ``(B, T', ...)``."""
-        return per_value[self.index]
+        return per_value.unsqueeze(1) if self.per_sample else per_value[self.index]
 
 
 def embed_timesteps(
@@ -106,7 +119,7 @@ def embed_timesteps(
     if per_sample.shape[1] == 1:  # one timestep per sample: no de-duplication (and no device sync)
         values, embedded = adaln(per_sample[:, 0], hidden_dtype=hidden_dtype)
         index = torch.arange(batch_size, device=timesteps.device).unsqueeze(1)  # (B, 1)
-        return TimestepValues(values, index), TimestepValues(embedded, index)
+        return TimestepValues(values, index, per_sample=True), TimestepValues(embedded, index, per_sample=True)
     # Per-token timesteps: de-duplicated sample by sample (a loop over the batch, not over tokens), so a sample's
     # values never depend on another sample's timesteps (not even through the row count of the MLP's matmuls).
     values, embedded, index, offset = [], [], [], 0
@@ -126,7 +139,7 @@ class GeluProjection(nn.Module):
 
     def __init__(
         self, dim_in: int, dim_out: int, *, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         self.proj = operations.Linear(dim_in, dim_out, bias=True, dtype=dtype, device=device)
@@ -141,7 +154,7 @@ class FeedForward(nn.Module):
 
     def __init__(
         self, dim: int, *, mult: int = 4, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         factory = {"dtype": dtype, "device": device}
@@ -161,7 +174,7 @@ class CaptionProjection(nn.Module):
 
     def __init__(
         self, in_features: int, dim: int, *, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         self.linear_1 = operations.Linear(in_features, dim, bias=True, dtype=dtype, device=device)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import layers
 from .rope import RopeTable
 
 
@@ -43,8 +44,8 @@ def sdpa_attention(
 
 
 def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """Weightless RMS normalisation over the last axis (the blocks' pre-norms)."""
-    return F.rms_norm(x, (x.shape[-1],), eps=eps)
+    """Weightless RMS normalisation over the last axis (the blocks' pre-norms). x: (..., D)."""
+    return layers.rms_norm(x, eps)
 
 
 class Attention(nn.Module):
@@ -66,7 +67,7 @@ class Attention(nn.Module):
         gated: bool = False,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
-        operations: Any = nn,
+        operations: Any = layers,
     ) -> None:
         super().__init__()
         inner = heads * head_dim

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import layers
+from ..layers import cpu_fast_path
 from .adaln import FeedForward, TimestepValues
 from .attention import Attention, AttentionFn, rms_norm
 from .config import TransformerConfig
@@ -21,23 +23,36 @@ _SELF_ROWS, _FF_ROWS, _TEXT_ROWS = slice(0, 3), slice(3, 6), slice(6, 9)
 _A2V_ROWS, _V2A_ROWS = slice(0, 2), slice(2, 4)
 
 
-def modulation(table: torch.Tensor, ada: TimestepValues, rows: slice) -> tuple[torch.Tensor, ...]:
-    """``table[rows] + ada[..., rows, :]`` per row, added once per distinct timestep, then gathered per token.
+@dataclass(frozen=True)
+class Modulation:
+    """A block's AdaLN table plus the AdaLN values, every row added once per distinct timestep (one add per
+    table and block); rows are gathered per token only when asked for (a group at a time, so per-token timesteps
+    never hold every row's ``(B, T, D)`` at once).
 
-    Args:
-        table: learned ``(R, D)`` table.
-        ada: AdaLN values, ``(U, R·D)`` per distinct timestep with a ``(B, T')`` index (T' = tokens or 1).
-        rows: which rows.
-    Returns:
-        one ``(B, T', D)`` tensor per selected row.
+    Attributes:
+        summed: ``(U, R, D)`` = learned ``(R, D)`` table + the ``(U, R·D)`` AdaLN values.
+        ada: the AdaLN values (for their ``(B, T')`` index).
     """
-    per_row = ada.values.unflatten(-1, (table.shape[0], -1))[:, rows]  # (U, r, D)
-    summed = table[rows][None].to(device=per_row.device, dtype=per_row.dtype) + per_row  # (U, r, D)
-    return ada.gather(summed).unbind(dim=2)  # (B, T', r, D) -> r x (B, T', D)
+
+    summed: torch.Tensor
+    ada: TimestepValues
+
+    @classmethod
+    def of(cls, table: torch.Tensor, ada: TimestepValues) -> Modulation:
+        """``table`` ``(R, D)`` + ``ada.values`` ``(U, R·D)``."""
+        per_row = ada.values.unflatten(-1, (table.shape[0], -1))  # (U, R, D)
+        if table.dtype != per_row.dtype or table.device != per_row.device:
+            table = table.to(device=per_row.device, dtype=per_row.dtype)
+        return cls(table + per_row, ada)
+
+    def rows(self, rows: slice) -> tuple[torch.Tensor, ...]:
+        """One ``(B, T', D)`` tensor per selected row."""
+        return self.ada.gather(self.summed[:, rows]).unbind(dim=2)  # (B, T', r, D) -> r x (B, T', D)
 
 
-# One side of an audio<->video cross-attention: (rms-normed tokens, stream state, 5-row cross table).
-_CrossSide = tuple[torch.Tensor, StreamState, torch.Tensor]
+# One side of an audio<->video cross-attention: (rms-normed tokens, stream state, its 5-row cross table's
+# (scale_a2v, shift_a2v, scale_v2a, shift_v2a) modulation, its gate row (B, T', D)).
+_CrossSide = tuple[torch.Tensor, StreamState, Modulation, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,10 @@ class _StreamModules:
     prompt_table: torch.Tensor | None
     self_skip: SkipAttention
 
+    def modulation(self, state: StreamState) -> Modulation:
+        """The main table's :class:`Modulation` for this forward."""
+        return Modulation.of(self.table, state.ada)
+
 
 class TransformerBlock(nn.Module):
     """Video and/or audio self-attention, text cross-attention, audio<->video cross-attention and feed-forward.
@@ -62,7 +81,7 @@ class TransformerBlock(nn.Module):
 
     def __init__(
         self, config: TransformerConfig, index: int, *, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         self.index = index
@@ -114,17 +133,19 @@ class TransformerBlock(nn.Module):
         run_v2a = run_a and video is not None and vx.numel() > 0
         streams = {}
         if run_v:
-            streams["v"] = self._stream_modules(audio=False)
+            mods = self._stream_modules(audio=False)
+            streams["v"] = (mods, mods.modulation(video))
             vx = self._attention_part(vx, video, streams["v"], perturbations, attention_fn)
         if run_a:
-            streams["a"] = self._stream_modules(audio=True)
+            mods = self._stream_modules(audio=True)
+            streams["a"] = (mods, mods.modulation(audio))
             ax = self._attention_part(ax, audio, streams["a"], perturbations, attention_fn)
         if run_a2v or run_v2a:
             vx, ax = self._cross_modal(vx, ax, video, audio, (run_a2v, run_v2a), perturbations, attention_fn)
         if run_v:
-            vx = self._feed_forward(vx, video, streams["v"])
+            vx = self._feed_forward(vx, streams["v"])
         if run_a:
-            ax = self._feed_forward(ax, audio, streams["a"])
+            ax = self._feed_forward(ax, streams["a"])
         return vx, ax
 
     def _stream_modules(self, *, audio: bool) -> _StreamModules:
@@ -139,31 +160,35 @@ class TransformerBlock(nn.Module):
         )
 
     def _attention_part(
-        self, x: torch.Tensor, state: StreamState, mods: _StreamModules, perturbations: Perturbations,
-        attention_fn: AttentionFn,
+        self, x: torch.Tensor, state: StreamState, stream: tuple[_StreamModules, Modulation],
+        perturbations: Perturbations, attention_fn: AttentionFn,
     ) -> torch.Tensor:
         """Modulated self-attention (with its STG switch), then the text cross-attention. x: (B, T, D)."""
-        shift, scale, gate = modulation(mods.table, state.ada, _SELF_ROWS)
-        hidden = rms_norm(x, self.norm_eps).mul_(1 + scale).add_(shift)
+        mods, ada = stream
+        shift, scale, gate = ada.rows(_SELF_ROWS)
+        hidden = _modulate_(rms_norm(x, self.norm_eps), scale, shift)
         keep = perturbations.keep_switch(mods.self_skip, self.index, x)
         out = mods.attn1(hidden, attention_fn=attention_fn, mask=state.self_attention_mask, pe=state.pe, keep=keep)
         x = _gated_residual(x, out, gate)
-        return self._text_attention(x, state, mods, attention_fn).add_(x)
+        return self._text_attention(x, state, stream, attention_fn, residual=x)
 
     def _text_attention(
-        self, x: torch.Tensor, state: StreamState, mods: _StreamModules, attention_fn: AttentionFn
+        self, x: torch.Tensor, state: StreamState, stream: tuple[_StreamModules, Modulation],
+        attention_fn: AttentionFn, *, residual: torch.Tensor,
     ) -> torch.Tensor:
-        """Text cross-attention residual. 19B: plain pre-norm. 22B: AdaLN on the query (rows 6-8) and the
-        prompt AdaLN scale/shift on the (un-normalised) context."""
+        """``residual`` + the text cross-attention of ``x`` (both (B, T, D)). 19B: plain pre-norm. 22B: AdaLN on
+        the query (rows 6-8) and the prompt AdaLN scale/shift on the (un-normalised) context."""
+        mods, ada = stream
         normed = rms_norm(x, self.norm_eps)
         if not self.cross_attention_adaln:
-            return mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
-        shift_q, scale_q, gate = modulation(mods.table, state.ada, _TEXT_ROWS)
-        shift_kv, scale_kv = modulation(mods.prompt_table, state.prompt_ada, slice(0, 2))
-        context = (state.context * (1 + scale_kv)).add_(shift_kv)  # (B, S, D); state.context stays untouched
-        out = mods.attn2(normed.mul_(1 + scale_q).add_(shift_q), context, attention_fn=attention_fn,
+            out = mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
+            return out.add_(residual)
+        shift_q, scale_q, gate = ada.rows(_TEXT_ROWS)
+        shift_kv, scale_kv = Modulation.of(mods.prompt_table, state.prompt_ada).rows(slice(0, 2))
+        context = _modulate(state.context, scale_kv, shift_kv)  # (B, S, D); state.context stays untouched
+        out = mods.attn2(_modulate_(normed, scale_q, shift_q), context, attention_fn=attention_fn,
                          mask=state.context_mask)
-        return out.mul_(gate)
+        return _gated_residual(residual, out, gate)
 
     def _cross_modal(
         self, vx: torch.Tensor, ax: torch.Tensor, video: StreamState, audio: StreamState, run: tuple[bool, bool],
@@ -171,8 +196,8 @@ class TransformerBlock(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Audio->video and video->audio cross-attention. Both read the norms of the tokens as they were
         before either update."""
-        v_side = (rms_norm(vx, self.norm_eps), video, self.scale_shift_table_a2v_ca_video)
-        a_side = (rms_norm(ax, self.norm_eps), audio, self.scale_shift_table_a2v_ca_audio)
+        v_side = _cross_side(rms_norm(vx, self.norm_eps), video, self.scale_shift_table_a2v_ca_video)
+        a_side = _cross_side(rms_norm(ax, self.norm_eps), audio, self.scale_shift_table_a2v_ca_audio)
         new_vx, new_ax = vx, ax
         keep_a2v = perturbations.keep_switch(SkipAttention.AUDIO_TO_VIDEO, self.index, vx) if run[0] else False
         if keep_a2v is not False:
@@ -188,35 +213,52 @@ class TransformerBlock(nn.Module):
     def _cross_direction(
         attn: Attention, query: _CrossSide, key: _CrossSide, rows: slice, attention_fn: AttentionFn
     ) -> torch.Tensor:
-        """Gated cross-attention update of the query stream. Each side is (rms-normed tokens (B, T, D), its
-        StreamState, its 5-row cross table); rows 0:2 (a2v) or 2:4 (v2a) modulate both sides, the query side's
-        gate row scales the output."""
-        q_normed, q_state, q_table = query
-        k_normed, k_state, k_table = key
-        q_scale, q_shift, q_gate = _cross_modulation(q_table, q_state, rows)
-        k_scale, k_shift, _ = _cross_modulation(k_table, k_state, rows)
+        """Gated cross-attention update of the query stream. Each side is a :data:`_CrossSide`; rows 0:2 (a2v)
+        or 2:4 (v2a) modulate both sides, the query side's gate row scales the output."""
+        q_normed, q_state, q_ada, q_gate = query
+        k_normed, k_state, k_ada, _ = key
+        q_scale, q_shift = q_ada.rows(rows)
+        k_scale, k_shift = k_ada.rows(rows)
         # The normed tokens are shared by both directions: modulate copies, not in place.
-        out = attn((q_normed * (1 + q_scale)).add_(q_shift), (k_normed * (1 + k_scale)).add_(k_shift),
+        out = attn(_modulate(q_normed, q_scale, q_shift), _modulate(k_normed, k_scale, k_shift),
                    attention_fn=attention_fn, pe=q_state.cross_pe, k_pe=k_state.cross_pe)
         return out.mul_(q_gate)
 
-    def _feed_forward(self, x: torch.Tensor, state: StreamState, mods: _StreamModules) -> torch.Tensor:
+    def _feed_forward(self, x: torch.Tensor, stream: tuple[_StreamModules, Modulation]) -> torch.Tensor:
         """Modulated feed-forward residual. x: (B, T, D)."""
-        shift, scale, gate = modulation(mods.table, state.ada, _FF_ROWS)
-        return _gated_residual(x, mods.ff(rms_norm(x, self.norm_eps).mul_(1 + scale).add_(shift)), gate)
+        mods, ada = stream
+        shift, scale, gate = ada.rows(_FF_ROWS)
+        return _gated_residual(x, mods.ff(_modulate_(rms_norm(x, self.norm_eps), scale, shift)), gate)
 
 
-def _cross_modulation(table: torch.Tensor, state: StreamState, rows: slice) -> tuple[torch.Tensor, ...]:
-    """(scale, shift, gate) of a 5-row cross-modal table: rows ``rows`` of the first four + the gate row."""
-    scale, shift = modulation(table[:4], state.cross_scale_shift, rows)
-    (gate,) = modulation(table[4:], state.cross_gate, slice(None))
-    return scale, shift, gate
+def _cross_side(normed: torch.Tensor, state: StreamState, table: torch.Tensor) -> _CrossSide:
+    """One side of the audio<->video cross-attention from its 5-row table: rows 0-3 modulated by the stream's
+    cross scale/shift AdaLN, row 4 (the gate) by its cross gate AdaLN."""
+    (gate,) = Modulation.of(table[4:], state.cross_gate).rows(slice(None))
+    return normed, state, Modulation.of(table[:4], state.cross_scale_shift), gate
 
 
 def _gated_residual(x: torch.Tensor, out: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-    """``x + out·gate``, reusing ``out``'s (a fresh layer output's) storage: the same two roundings in the same
-    order (bit-identical to the expression), one allocation fewer. x, out: (B, T, D); gate: (B, T', D)."""
+    """``x + out·gate``, reusing ``out``'s (a fresh layer output's) storage: the reference's two roundings in its
+    order (bit-identical to the expression), or on :func:`~ltx_model.layers.cpu_fast_path` one fused ``addcmul``
+    pass (float32 rounding apart). x, out: (B, T, D); gate: (B, T', D)."""
+    if cpu_fast_path(out):
+        return torch.addcmul(x, out, gate, out=out)
     return out.mul_(gate).add_(x)
+
+
+def _modulate(y: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """AdaLN ``y·(1 + scale) + shift`` into a new tensor (``y`` is kept). y: (B, T, D); scale, shift: (B, T', D)."""
+    if cpu_fast_path(y):
+        return torch.addcmul(shift, y, 1 + scale)
+    return (y * (1 + scale)).add_(shift)
+
+
+def _modulate_(y: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """:func:`_modulate` in ``y``'s storage (a fresh norm output)."""
+    if cpu_fast_path(y):
+        return torch.addcmul(shift, y, 1 + scale, out=y)
+    return y.mul_(1 + scale).add_(shift)
 
 
 def _keep(update: torch.Tensor, keep: torch.Tensor | bool) -> torch.Tensor:

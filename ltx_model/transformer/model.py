@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import layers
 from .adaln import AdaLayerNormSingle, CaptionProjection
 from .block import TransformerBlock
 from .config import TransformerConfig
@@ -33,7 +34,7 @@ class LTXTransformer(nn.Module):
 
     def __init__(
         self, config: TransformerConfig, *, dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None, operations: Any = nn,
+        device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         self.config = config

@@ -55,8 +55,14 @@ class RopeTable:
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """Rotate ``x`` of shape ``(B, T, H*Dh)`` (q or k after its norm) and return the same shape."""
         if self.layout is RopeType.SPLIT:
-            return _apply_split(x, self.cos, self.sin)
+            return _apply_split(x, *self._split_views)
         return _apply_interleaved(x, self.cos, self.sin)
+
+    @functools.cached_property
+    def _split_views(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """SPLIT tables as views in q/k's own layout, made once per table (every attention of every block
+        rotates with them): cos ``(B, T, H, 1, Dh/2)``, sin ``(B, T, H, Dh/2)``."""
+        return self.cos.transpose(1, 2).unsqueeze(3), self.sin.transpose(1, 2)
 
 
 @functools.lru_cache(maxsize=16)
@@ -125,16 +131,16 @@ def _pad_front(cos: torch.Tensor, sin: torch.Tensor, pad: int) -> tuple[torch.Te
     return cos, sin
 
 
-def _apply_split(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def _apply_split(x: torch.Tensor, cos_t: torch.Tensor, sin_t: torch.Tensor) -> torch.Tensor:
     """Half-split rotation per head: (x1, x2) -> (x1·cos − x2·sin, x2·cos + x1·sin). x: (B, T, H*Dh).
 
-    Works in x's own (B, T, H, 2, Dh/2) layout (the tables are read through transposed views) and updates the
-    halves of one product in place: no transpose copies or stack; bit-identical to the out-of-place formula.
+    Works in x's own (B, T, H, 2, Dh/2) layout (``cos_t`` (B, T, H, 1, Dh/2) and ``sin_t`` (B, T, H, Dh/2) are
+    transposed views of the tables) and updates the halves of one product in place: no transpose copies or
+    stack; bit-identical to the out-of-place formula.
     """
-    batch, heads, tokens, half = cos.shape
+    batch, tokens, heads, half = sin_t.shape
     halves = x.reshape(batch, tokens, heads, 2, half)  # (B, T, H, 2, Dh/2), a view of a contiguous x
-    sin_t = sin.transpose(1, 2)  # (B, T, H, Dh/2)
-    out = halves * cos.transpose(1, 2).unsqueeze(3)  # (B, T, H, 2, Dh/2)
+    out = halves * cos_t  # (B, T, H, 2, Dh/2)
     out[..., 0, :].addcmul_(halves[..., 1, :], sin_t, value=-1.0)
     out[..., 1, :].addcmul_(halves[..., 0, :], sin_t)
     return out.view(batch, tokens, -1)

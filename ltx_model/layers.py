@@ -1,0 +1,63 @@
+"""The library's default layer namespace (the ``operations`` argument of every module) and its cheap CPU fusions.
+
+Every module is built from an ``operations`` namespace (``operations.Linear``, ``operations.RMSNorm``, ...) so a
+host can substitute its own layers (ComfyUI passes ``comfy.ops``). Standalone, the library uses this module: the
+``torch.nn`` classes, except that on a CPU in float32
+
+* :class:`Linear` adds the bias after the matrix product instead of through ``addmm`` (whose CPU kernel first
+  copies the broadcast bias into the whole output, a full extra pass over it), and
+* :func:`rms_norm` / :class:`RMSNorm` take the mean square from one vectorised norm reduction instead of the
+  composite ``pow`` / ``mean`` chain.
+
+Both differ from the plain ops by float32 rounding only (|diff| ~1e-7 relative) and are taken for inference only
+(no autograd recording: they work in place); every other device and dtype (CUDA's fused bias GEMM and RMSNorm
+kernels, bf16 / fp16 on a CPU) and autograd stay on the plain ops, bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "GroupNorm", "LayerNorm", "Linear", "RMSNorm",
+           "cpu_fast_path", "rms_norm"]
+
+Conv1d, Conv2d, Conv3d, ConvTranspose1d = nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d
+GroupNorm, LayerNorm = nn.GroupNorm, nn.LayerNorm
+
+
+def cpu_fast_path(x: torch.Tensor) -> bool:
+    """Whether ``x`` takes the CPU float32 inference paths: float32 on a CPU, no autograd recording."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+
+
+def rms_norm(x: torch.Tensor, eps: float, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """RMS normalisation over the last axis, ``x / sqrt(mean(x²) + eps) (· weight)``. x: (..., D); weight: (D,)."""
+    if not cpu_fast_path(x):
+        return F.rms_norm(x, (x.shape[-1],), weight, eps)
+    inverse = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
+    inverse = inverse.square_().div_(x.shape[-1]).add_(eps).rsqrt_()
+    out = x * inverse
+    return out if weight is None else out.mul_(weight.to(out.dtype))
+
+
+class Linear(nn.Linear):
+    """``torch.nn.Linear``; in float32 on a CPU the bias is added in place after the product."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., in_features)`` -> ``(..., out_features)``."""
+        if self.bias is None or not cpu_fast_path(x) or x.dim() < 2:
+            return super().forward(x)
+        return F.linear(x, self.weight).add_(self.bias)
+
+
+class RMSNorm(nn.RMSNorm):
+    """``torch.nn.RMSNorm`` over the last axis through :func:`rms_norm`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., D)`` -> ``(..., D)``."""
+        if len(self.normalized_shape) != 1:
+            return super().forward(x)
+        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
+        return rms_norm(x, eps, self.weight)
