@@ -16,6 +16,8 @@ kernels, bf16 / fp16 on a CPU) and autograd stay on the plain ops, bit for bit.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,10 +38,16 @@ def rms_norm(x: torch.Tensor, eps: float, weight: torch.Tensor | None = None) ->
     """RMS normalisation over the last axis, ``x / sqrt(mean(x²) + eps) (· weight)``. x: (..., D); weight: (D,)."""
     if not cpu_fast_path(x):
         return F.rms_norm(x, (x.shape[-1],), weight, eps)
-    inverse = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
-    inverse = inverse.square_().div_(x.shape[-1]).add_(eps).rsqrt_()
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
+    inverse = torch.addcmul(_scalar(eps, x.device), norm, norm, value=1.0 / x.shape[-1]).rsqrt_()  # (..., 1)
     out = x * inverse
     return out if weight is None else out.mul_(weight.to(out.dtype))
+
+
+@functools.lru_cache(maxsize=16)
+def _scalar(value: float, device: torch.device) -> torch.Tensor:
+    """A 0-d float32 tensor of ``value`` on ``device`` (made once; never modified)."""
+    return torch.tensor(value, dtype=torch.float32, device=device)
 
 
 class Linear(nn.Linear):

@@ -124,5 +124,8 @@ class Attention(nn.Module):
             # 22B per-head gates: 2·sigmoid(logits) of the query input, so zero logits are the identity.
             gates = 2.0 * torch.sigmoid(self.to_gate_logits(x))  # (B, T, H)
             batch, tokens, _ = out.shape
-            out = (out.view(batch, tokens, self.heads, self.head_dim) * gates.unsqueeze(-1)).view(batch, tokens, -1)
+            per_head = out.view(batch, tokens, self.heads, self.head_dim)
+            # In place where nothing is recorded for autograd (the kernel's output is fresh, nobody else holds it).
+            per_head = per_head * gates.unsqueeze(-1) if torch.is_grad_enabled() else per_head.mul_(gates.unsqueeze(-1))
+            out = per_head.view(batch, tokens, -1)
         return self.to_out(out)
