@@ -41,7 +41,7 @@ def rms_norm(x: torch.Tensor, eps: float, weight: torch.Tensor | None = None) ->
     norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
     inverse = torch.addcmul(_scalar(eps, x.device), norm, norm, value=1.0 / x.shape[-1]).rsqrt_()  # (..., 1)
     out = x * inverse
-    return out if weight is None else out.mul_(weight.to(out.dtype))
+    return out if weight is None else out.mul_(weight)
 
 
 @functools.lru_cache(maxsize=16)

@@ -32,10 +32,12 @@ class Modulation:
     Attributes:
         summed: ``(U, R, D)`` = learned ``(R, D)`` table + the ``(U, R·D)`` AdaLN values.
         ada: the AdaLN values (for their ``(B, T')`` index).
+        each: with one timestep per sample, every row as a ``(B, 1, D)`` view (split once); else None.
     """
 
     summed: torch.Tensor
     ada: TimestepValues
+    each: tuple[torch.Tensor, ...] | None = None
 
     @classmethod
     def of(cls, table: torch.Tensor, ada: TimestepValues) -> Modulation:
@@ -43,10 +45,14 @@ class Modulation:
         per_row = ada.values.unflatten(-1, (table.shape[0], -1))  # (U, R, D)
         if table.dtype != per_row.dtype or table.device != per_row.device:
             table = table.to(device=per_row.device, dtype=per_row.dtype)
-        return cls(table + per_row, ada)
+        summed = table + per_row
+        # One row per sample: every row is a (B, 1, D) view, split once.
+        return cls(summed, ada, ada.gather(summed).unbind(dim=2) if ada.per_sample else None)
 
     def rows(self, rows: slice) -> tuple[torch.Tensor, ...]:
         """One ``(B, T', D)`` tensor per selected row."""
+        if self.each is not None:
+            return self.each[rows]
         return self.ada.gather(self.summed[:, rows]).unbind(dim=2)  # (B, T', r, D) -> r x (B, T', D)
 
 
