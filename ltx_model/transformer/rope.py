@@ -141,8 +141,10 @@ def _apply_split(x: torch.Tensor, cos_t: torch.Tensor, sin_t: torch.Tensor) -> t
     batch, tokens, heads, half = sin_t.shape
     halves = x.reshape(batch, tokens, heads, 2, half)  # (B, T, H, 2, Dh/2), a view of a contiguous x
     out = halves * cos_t  # (B, T, H, 2, Dh/2)
-    out[..., 0, :].addcmul_(halves[..., 1, :], sin_t, value=-1.0)
-    out[..., 1, :].addcmul_(halves[..., 0, :], sin_t)
+    first, second = halves.unbind(3)  # (B, T, H, Dh/2) views
+    out_first, out_second = out.unbind(3)
+    out_first.addcmul_(second, sin_t, value=-1.0)
+    out_second.addcmul_(first, sin_t)
     return out.view(batch, tokens, -1)
 
 
