@@ -21,16 +21,20 @@ from .stream import StreamState
 # 2 scale_v2a, 3 shift_v2a (note: scale before shift), 4 gate.
 _SELF_ROWS, _FF_ROWS, _TEXT_ROWS = slice(0, 3), slice(3, 6), slice(6, 9)
 _A2V_ROWS, _V2A_ROWS = slice(0, 2), slice(2, 4)
+# The scale rows, stored as 1 + scale: rows 1, 4, 7 of the main table and row 1 of the prompt table (shift, scale),
+# rows 0 and 2 of the cross-modal scale/shift table.
+_MAIN_SCALES, _CROSS_SCALES = slice(1, None, 3), slice(0, None, 2)
 
 
 @dataclass(frozen=True)
 class Modulation:
     """A block's AdaLN table plus the AdaLN values, every row added once per distinct timestep (one add per
-    table and block); rows are gathered per token only when asked for (a group at a time, so per-token timesteps
-    never hold every row's ``(B, T, D)`` at once).
+    table and block, then 1 added to the scale rows once: the reference's ``1 + scale`` with the same roundings);
+    rows are gathered per token only when asked for (a group at a time, so per-token timesteps never hold every
+    row's ``(B, T, D)`` at once).
 
     Attributes:
-        summed: ``(U, R, D)`` = learned ``(R, D)`` table + the ``(U, R·D)`` AdaLN values.
+        summed: ``(U, R, D)`` = learned ``(R, D)`` table + the ``(U, R·D)`` AdaLN values (scale rows + 1).
         ada: the AdaLN values (for their ``(B, T')`` index).
         each: with one timestep per sample, every row as a ``(B, 1, D)`` view (split once); else None.
     """
@@ -40,12 +44,14 @@ class Modulation:
     each: tuple[torch.Tensor, ...] | None = None
 
     @classmethod
-    def of(cls, table: torch.Tensor, ada: TimestepValues) -> Modulation:
-        """``table`` ``(R, D)`` + ``ada.values`` ``(U, R·D)``."""
+    def of(cls, table: torch.Tensor, ada: TimestepValues, scales: slice | None = None) -> Modulation:
+        """``table`` ``(R, D)`` + ``ada.values`` ``(U, R·D)``, plus 1 on the rows ``scales``."""
         per_row = ada.values.unflatten(-1, (table.shape[0], -1))  # (U, R, D)
         if table.dtype != per_row.dtype or table.device != per_row.device:
             table = table.to(device=per_row.device, dtype=per_row.dtype)
         summed = table + per_row
+        if scales is not None:
+            summed[:, scales].add_(1)
         # One row per sample: every row is a (B, 1, D) view, split once.
         return cls(summed, ada, ada.gather(summed).unbind(dim=2) if ada.per_sample else None)
 
@@ -74,7 +80,7 @@ class _StreamModules:
 
     def modulation(self, state: StreamState) -> Modulation:
         """The main table's :class:`Modulation` for this forward."""
-        return Modulation.of(self.table, state.ada)
+        return Modulation.of(self.table, state.ada, _MAIN_SCALES)
 
 
 class TransformerBlock(nn.Module):
@@ -171,8 +177,8 @@ class TransformerBlock(nn.Module):
     ) -> torch.Tensor:
         """Modulated self-attention (with its STG switch), then the text cross-attention. x: (B, T, D)."""
         mods, ada = stream
-        shift, scale, gate = ada.rows(_SELF_ROWS)
-        hidden = _modulate_(rms_norm(x, self.norm_eps), scale, shift)
+        shift, scale1, gate = ada.rows(_SELF_ROWS)
+        hidden = _modulate_(rms_norm(x, self.norm_eps), scale1, shift)
         keep = perturbations.keep_switch(mods.self_skip, self.index, x)
         out = mods.attn1(hidden, attention_fn=attention_fn, mask=state.self_attention_mask, pe=state.pe, keep=keep)
         x = _gated_residual(x, out, gate)
@@ -189,10 +195,10 @@ class TransformerBlock(nn.Module):
         if not self.cross_attention_adaln:
             out = mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
             return out.add_(residual)
-        shift_q, scale_q, gate = ada.rows(_TEXT_ROWS)
-        shift_kv, scale_kv = Modulation.of(mods.prompt_table, state.prompt_ada).rows(slice(0, 2))
-        context = _modulate(state.context, scale_kv, shift_kv)  # (B, S, D); state.context stays untouched
-        out = mods.attn2(_modulate_(normed, scale_q, shift_q), context, attention_fn=attention_fn,
+        shift_q, scale1_q, gate = ada.rows(_TEXT_ROWS)
+        shift_kv, scale1_kv = Modulation.of(mods.prompt_table, state.prompt_ada, _MAIN_SCALES).rows(slice(0, 2))
+        context = _modulate(state.context, scale1_kv, shift_kv)  # (B, S, D); state.context stays untouched
+        out = mods.attn2(_modulate_(normed, scale1_q, shift_q), context, attention_fn=attention_fn,
                          mask=state.context_mask)
         return _gated_residual(residual, out, gate)
 
@@ -223,25 +229,25 @@ class TransformerBlock(nn.Module):
         or 2:4 (v2a) modulate both sides, the query side's gate row scales the output."""
         q_normed, q_state, q_ada, q_gate = query
         k_normed, k_state, k_ada, _ = key
-        q_scale, q_shift = q_ada.rows(rows)
-        k_scale, k_shift = k_ada.rows(rows)
+        q_scale1, q_shift = q_ada.rows(rows)
+        k_scale1, k_shift = k_ada.rows(rows)
         # The normed tokens are shared by both directions: modulate copies, not in place.
-        out = attn(_modulate(q_normed, q_scale, q_shift), _modulate(k_normed, k_scale, k_shift),
+        out = attn(_modulate(q_normed, q_scale1, q_shift), _modulate(k_normed, k_scale1, k_shift),
                    attention_fn=attention_fn, pe=q_state.cross_pe, k_pe=k_state.cross_pe)
         return out.mul_(q_gate)
 
     def _feed_forward(self, x: torch.Tensor, stream: tuple[_StreamModules, Modulation]) -> torch.Tensor:
         """Modulated feed-forward residual. x: (B, T, D)."""
         mods, ada = stream
-        shift, scale, gate = ada.rows(_FF_ROWS)
-        return _gated_residual(x, mods.ff(_modulate_(rms_norm(x, self.norm_eps), scale, shift)), gate)
+        shift, scale1, gate = ada.rows(_FF_ROWS)
+        return _gated_residual(x, mods.ff(_modulate_(rms_norm(x, self.norm_eps), scale1, shift)), gate)
 
 
 def _cross_side(normed: torch.Tensor, state: StreamState, table: torch.Tensor) -> _CrossSide:
     """One side of the audio<->video cross-attention from its 5-row table: rows 0-3 modulated by the stream's
     cross scale/shift AdaLN, row 4 (the gate) by its cross gate AdaLN."""
     (gate,) = Modulation.of(table[4:], state.cross_gate).rows(slice(None))
-    return normed, state, Modulation.of(table[:4], state.cross_scale_shift), gate
+    return normed, state, Modulation.of(table[:4], state.cross_scale_shift, _CROSS_SCALES), gate
 
 
 def _gated_residual(x: torch.Tensor, out: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
@@ -253,18 +259,19 @@ def _gated_residual(x: torch.Tensor, out: torch.Tensor, gate: torch.Tensor) -> t
     return out.mul_(gate).add_(x)
 
 
-def _modulate(y: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """AdaLN ``y·(1 + scale) + shift`` into a new tensor (``y`` is kept). y: (B, T, D); scale, shift: (B, T', D)."""
+def _modulate(y: torch.Tensor, scale1: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """AdaLN ``y·scale1 + shift`` (``scale1`` = 1 + scale) into a new tensor (``y`` is kept).
+    y: (B, T, D); scale1, shift: (B, T', D)."""
     if cpu_fast_path(y):
-        return torch.addcmul(shift, y, 1 + scale)
-    return (y * (1 + scale)).add_(shift)
+        return torch.addcmul(shift, y, scale1)
+    return (y * scale1).add_(shift)
 
 
-def _modulate_(y: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+def _modulate_(y: torch.Tensor, scale1: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """:func:`_modulate` in ``y``'s storage (a fresh norm output)."""
     if cpu_fast_path(y):
-        return torch.addcmul(shift, y, 1 + scale, out=y)
-    return y.mul_(1 + scale).add_(shift)
+        return torch.addcmul(shift, y, scale1, out=y)
+    return y.mul_(scale1).add_(shift)
 
 
 def _keep(update: torch.Tensor, keep: torch.Tensor | bool) -> torch.Tensor:

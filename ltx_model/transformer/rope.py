@@ -141,10 +141,9 @@ def _apply_split(x: torch.Tensor, cos_t: torch.Tensor, sin_t: torch.Tensor) -> t
     batch, tokens, heads, half = sin_t.shape
     halves = x.reshape(batch, tokens, heads, 2, half)  # (B, T, H, 2, Dh/2), a view of a contiguous x
     out = halves * cos_t  # (B, T, H, 2, Dh/2)
-    first, second = halves.unbind(3)  # (B, T, H, Dh/2) views
-    out_first, out_second = out.unbind(3)
-    out_first.addcmul_(second, sin_t, value=-1.0)
-    out_second.addcmul_(first, sin_t)
+    first, second = halves.unbind(3)  # (B, T, H, Dh/2) views, read only
+    out.select(3, 0).addcmul_(second, sin_t, value=-1.0)  # select, not unbind: autograd allows these in place
+    out.select(3, 1).addcmul_(first, sin_t)
     return out.view(batch, tokens, -1)
 
 
