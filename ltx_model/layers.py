@@ -31,7 +31,7 @@ GroupNorm, LayerNorm = nn.GroupNorm, nn.LayerNorm
 
 def cpu_fast_path(x: torch.Tensor) -> bool:
     """Whether ``x`` takes the CPU float32 inference paths: float32 on a CPU, no autograd recording."""
-    return x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+    return x.is_cpu and x.dtype == torch.float32 and not torch.is_grad_enabled()
 
 
 def rms_norm(x: torch.Tensor, eps: float, weight: torch.Tensor | None = None) -> torch.Tensor:
