@@ -7,7 +7,10 @@ host can substitute its own layers (ComfyUI passes ``comfy.ops``). Standalone, t
 * :class:`Linear` adds the bias after the matrix product instead of through ``addmm`` (whose CPU kernel first
   copies the broadcast bias into the whole output, a full extra pass over it), and
 * :func:`rms_norm` / :class:`RMSNorm` take the mean square from one vectorised norm reduction instead of the
-  composite ``pow`` / ``mean`` chain.
+  composite ``pow`` / ``mean`` chain, and
+* :func:`linear_gelu_tanh` (the feed-forward's first half) runs one oneDNN GEMM with the bias and the tanh-GELU
+  fused into it (PyTorch's ``mkldnn._linear_pointwise``, the kernel its own CPU compiler uses for this pattern),
+  where that op exists and passes a one-time self-check against the plain ops.
 
 Both differ from the plain ops by float32 rounding only (|diff| ~1e-7 relative) and are taken for inference only
 (no autograd recording: they work in place); every other device and dtype (CUDA's fused bias GEMM and RMSNorm
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "GroupNorm", "LayerNorm", "Linear", "RMSNorm",
-           "cpu_fast_path", "rms_norm"]
+           "cpu_fast_path", "linear_gelu_tanh", "rms_norm"]
 
 Conv1d, Conv2d, Conv3d, ConvTranspose1d = nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d
 GroupNorm, LayerNorm = nn.GroupNorm, nn.LayerNorm
@@ -69,3 +72,28 @@ class RMSNorm(nn.RMSNorm):
             return super().forward(x)
         eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
         return rms_norm(x, eps, self.weight)
+
+
+def linear_gelu_tanh(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``gelu(layer(x), approximate="tanh")``. For this module's :class:`Linear` on the CPU fast path: one oneDNN
+    GEMM with bias and GELU fused (float32 rounding apart). x: (..., in_features) -> (..., out_features)."""
+    fused = isinstance(layer, Linear) and cpu_fast_path(x) and layer.weight.dtype == x.dtype
+    if fused and _onednn_linear_gelu_works():
+        return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu", [], "tanh")
+    return F.gelu(layer(x), approximate="tanh")
+
+
+@functools.lru_cache(maxsize=1)
+def _onednn_linear_gelu_works() -> bool:
+    """Whether PyTorch's oneDNN fused linear + GELU op exists here and matches the plain ops (checked once)."""
+    if not torch.backends.mkldnn.is_available() or not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        return False
+    gen = torch.Generator().manual_seed(0)
+    x, weight, bias = (torch.randn(shape, generator=gen) for shape in ((2, 3, 16), (24, 16), (24,)))
+    try:
+        with torch.inference_mode():
+            fused = torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "tanh")
+    except RuntimeError:
+        return False
+    plain = F.gelu(F.linear(x, weight, bias), approximate="tanh")
+    return fused.shape == plain.shape and bool(torch.allclose(fused, plain, atol=1e-5, rtol=1e-5))

@@ -146,7 +146,7 @@ class GeluProjection(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., dim_in)`` -> ``(..., dim_out)``."""
-        return torch.nn.functional.gelu(self.proj(x), approximate="tanh")
+        return layers.linear_gelu_tanh(self.proj, x)
 
 
 class FeedForward(nn.Module):

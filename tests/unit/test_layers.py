@@ -84,3 +84,23 @@ def test_layers_transformer_fast_path_matches_torch_nn_build(form) -> None:  # n
         recorded, plain_recorded = ours(video, audio), plain(video, audio)
     for got, want in zip(recorded, plain_recorded, strict=True):
         assert torch.equal(got, want)
+
+
+def test_layers_linear_gelu_fused_matches_plain_and_falls_back() -> None:
+    """The fused oneDNN linear + bias + tanh-GELU (where this PyTorch has it) equals the plain two ops to float32
+    rounding; under autograd, in bf16 or for a layer that is not ours, the plain ops run, bit for bit."""
+    if torch.backends.mkldnn.is_available():  # x86 PyTorch wheels: the fused path must really be the one tested
+        assert layers._onednn_linear_gelu_works()
+    ours, plain = _linear_pair()
+    x = torch.randn(3, 40, 48)
+    want = F.gelu(plain(x), approximate="tanh")
+    with torch.inference_mode():
+        got = layers.linear_gelu_tanh(ours, x)
+        assert torch.equal(layers.linear_gelu_tanh(plain, x), F.gelu(plain(x), approximate="tanh"))
+    assert got.shape == (3, 40, 80)
+    torch.testing.assert_close(got, want.detach(), atol=2e-5, rtol=1e-5)
+    assert torch.equal(layers.linear_gelu_tanh(ours, x), want)  # grad mode on: plain ops
+    with torch.no_grad():
+        bf16 = x.to(torch.bfloat16)
+        ours_bf16, plain_bf16 = ours.to(torch.bfloat16), plain.to(torch.bfloat16)
+        assert torch.equal(layers.linear_gelu_tanh(ours_bf16, bf16), F.gelu(plain_bf16(bf16), approximate="tanh"))
