@@ -94,6 +94,7 @@ def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: Pa
             models[impl] = ADAPTERS[impl].transformer(cfg.section, state)
             fns[impl] = ADAPTERS[impl].pass_fn(models[impl], inputs)
     compare_outputs(metric, fns)
+    count_ops(metric, fns)
     store_times(metric, alternate(fns, reps=cfg.reps, device=cfg.device))
     flops = pass_flops(cfg.section, shape)
     metric.config["tflop_per_pass"] = round(flops / 1e12, 4)
@@ -106,6 +107,27 @@ def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: Pa
     del fns, models
     gc.collect()
     return metric
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the aten ops dispatched from Python (composite ops once, not their pieces)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_ops(metric: Metric, fns: dict[str, Callable[[], Any]]) -> None:
+    """``{impl}_aten_ops_per_pass``: the per-op dispatch cost (CPU overhead; kernel launches on a GPU)."""
+    with torch.inference_mode():
+        for impl, fn in fns.items():
+            with OpCounter() as counter:
+                fn()
+            metric.config[f"{impl}_aten_ops_per_pass"] = counter.count
 
 
 def compare_outputs(metric: Metric, fns: dict[str, Callable[[], Any]]) -> None:
