@@ -182,25 +182,25 @@ class TransformerBlock(nn.Module):
         keep = perturbations.keep_switch(mods.self_skip, self.index, x)
         out = mods.attn1(hidden, attention_fn=attention_fn, mask=state.self_attention_mask, pe=state.pe, keep=keep)
         x = _gated_residual(x, out, gate)
-        return self._text_attention(x, state, stream, attention_fn, residual=x)
+        return self._text_attention(x, state, stream, attention_fn)
 
     def _text_attention(
         self, x: torch.Tensor, state: StreamState, stream: tuple[_StreamModules, Modulation],
-        attention_fn: AttentionFn, *, residual: torch.Tensor,
+        attention_fn: AttentionFn,
     ) -> torch.Tensor:
-        """``residual`` + the text cross-attention of ``x`` (both (B, T, D)). 19B: plain pre-norm. 22B: AdaLN on
-        the query (rows 6-8) and the prompt AdaLN scale/shift on the (un-normalised) context."""
+        """``x`` + its text cross-attention, x: (B, T, D). 19B: plain pre-norm. 22B: AdaLN on the query (rows 6-8)
+        and the prompt AdaLN scale/shift on the (un-normalised) context."""
         mods, ada = stream
         normed = rms_norm(x, self.norm_eps)
         if not self.cross_attention_adaln:
             out = mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
-            return out.add_(residual)
+            return out.add_(x)
         shift_q, scale1_q, gate = ada.rows(_TEXT_ROWS)
         shift_kv, scale1_kv = Modulation.of(mods.prompt_table, state.prompt_ada, _MAIN_SCALES).rows(slice(0, 2))
         context = _modulate(state.context, scale1_kv, shift_kv)  # (B, S, D); state.context stays untouched
         out = mods.attn2(_modulate_(normed, scale1_q, shift_q), context, attention_fn=attention_fn,
                          mask=state.context_mask)
-        return _gated_residual(residual, out, gate)
+        return _gated_residual(x, out, gate)
 
     def _cross_modal(
         self, vx: torch.Tensor, ax: torch.Tensor, video: StreamState, audio: StreamState, run: tuple[bool, bool],
