@@ -105,7 +105,8 @@ class TimestepValues:
     per_sample: bool = False
 
     def gather(self, per_value: torch.Tensor) -> torch.Tensor:
-        """Expand ``(U, ...)`` (something computed once per distinct timestep) to ``(B, T', ...)``."""
+        """Expand ``(U, ...)`` (something computed once per distinct timestep) to ``(B, T', ...)`` (a view of
+        ``per_value`` when ``per_sample``: read it, never write into it)."""
         return per_value.unsqueeze(1) if self.per_sample else per_value[self.index]
 
 
