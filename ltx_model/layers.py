@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "GroupNorm", "LayerNorm", "Linear", "RMSNorm",
-           "cpu_fast_path", "linear_gelu_tanh", "rms_norm"]
+           "cpu_fast_path", "linear_gelu_tanh", "norm_fresh", "rms_norm"]
 
 Conv1d, Conv2d, Conv3d, ConvTranspose1d = nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d
 GroupNorm, LayerNorm = nn.GroupNorm, nn.LayerNorm
@@ -37,14 +37,24 @@ def cpu_fast_path(x: torch.Tensor) -> bool:
     return x.is_cpu and x.dtype == torch.float32 and not torch.is_grad_enabled()
 
 
-def rms_norm(x: torch.Tensor, eps: float, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """RMS normalisation over the last axis, ``x / sqrt(mean(x²) + eps) (· weight)``. x: (..., D); weight: (D,)."""
+def rms_norm(
+    x: torch.Tensor, eps: float, weight: torch.Tensor | None = None, *, in_place: bool = False
+) -> torch.Tensor:
+    """RMS normalisation over the last axis, ``x / sqrt(mean(x²) + eps) (· weight)``. x: (..., D); weight: (D,).
+
+    ``in_place``: on the CPU fast path, write into ``x`` (a fresh tensor nobody else holds; same values)."""
     if not cpu_fast_path(x):
         return F.rms_norm(x, (x.shape[-1],), weight, eps)
     norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
     inverse = torch.addcmul(_scalar(eps, x.device), norm, norm, value=1.0 / x.shape[-1]).rsqrt_()  # (..., 1)
-    out = x * inverse
+    out = x.mul_(inverse) if in_place else x * inverse
     return out if weight is None else out.mul_(weight)
+
+
+def norm_fresh(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm(x)`` for ``x`` a fresh layer output that nobody else holds (q or k after its projection): this
+    module's :class:`RMSNorm` normalises it in place on the CPU fast path (same values, no new tensor)."""
+    return norm.normalise(x, in_place=True) if isinstance(norm, RMSNorm) else norm(x)
 
 
 @functools.lru_cache(maxsize=16)
@@ -68,10 +78,14 @@ class RMSNorm(nn.RMSNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., D)`` -> ``(..., D)``."""
+        return self.normalise(x)
+
+    def normalise(self, x: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
+        """:meth:`forward`, optionally in ``x``'s storage (see :func:`rms_norm`)."""
         if len(self.normalized_shape) != 1:
             return super().forward(x)
         eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
-        return rms_norm(x, eps, self.weight)
+        return rms_norm(x, eps, self.weight, in_place=in_place)
 
 
 def linear_gelu_tanh(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:

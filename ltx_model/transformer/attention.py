@@ -112,8 +112,8 @@ class Attention(nn.Module):
         if keep is False:
             out = v
         else:
-            q = self.q_norm(self.to_q(x))
-            k = self.k_norm(self.to_k(context))
+            q = layers.norm_fresh(self.q_norm, self.to_q(x))
+            k = layers.norm_fresh(self.k_norm, self.to_k(context))
             if pe is not None:
                 q = pe.apply(q)
                 k = (pe if k_pe is None else k_pe).apply(k)

@@ -104,3 +104,20 @@ def test_layers_linear_gelu_fused_matches_plain_and_falls_back() -> None:
         bf16 = x.to(torch.bfloat16)
         ours_bf16, plain_bf16 = ours.to(torch.bfloat16), plain.to(torch.bfloat16)
         assert torch.equal(layers.linear_gelu_tanh(ours_bf16, bf16), F.gelu(plain_bf16(bf16), approximate="tanh"))
+
+
+def test_layers_norm_fresh_in_place_same_values() -> None:
+    """q/k normalised in their own storage on the CPU fast path: the same values as the RMSNorm layer; any other
+    norm module (e.g. a host's) is simply called."""
+    norm = layers.RMSNorm(32, eps=1e-6)
+    with torch.no_grad():
+        norm.weight.copy_(torch.randn(32))
+        x = torch.randn(2, 9, 32)
+        want = norm(x)
+        fresh = x.clone()
+        got = layers.norm_fresh(norm, fresh)
+        assert got.data_ptr() == fresh.data_ptr() and torch.equal(got, want)
+        plain = nn.RMSNorm(32, eps=1e-6)
+        plain.weight.copy_(norm.weight)
+        other = x.clone()
+        assert torch.equal(layers.norm_fresh(plain, other), plain(x)) and torch.equal(other, x)
