@@ -30,14 +30,14 @@ def _profile_one(fn, device: str, passes: int = 2) -> profile:  # noqa: ANN001
 
 def _aten_ops(prof: profile, passes: int) -> tuple[int, float]:
     """(aten ops per pass, total self CPU ms per pass of those ops)."""
-    events = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+    events = [e for e in prof.key_averages() if e.key.startswith(("aten::", "mkldnn::"))]
     count = sum(e.count for e in events) // passes
     return count, sum(e.self_cpu_time_total for e in events) / 1e3 / passes
 
 
 # Self-time groups of the summary line (aten op name -> group); anything else counts as "other".
 GROUPS = {
-    "matmul": ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm"),
+    "matmul": ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm", "mkldnn::_linear_pointwise"),
     "attention": ("aten::_scaled_dot_product", "aten::_flash_attention", "aten::_efficient_attention"),
     "copy/layout": ("aten::copy_", "aten::cat", "aten::stack", "aten::clone", "aten::contiguous", "aten::to",
                     "aten::_to_copy", "aten::type_as", "aten::reshape", "aten::empty"),
