@@ -12,8 +12,8 @@ host can substitute its own layers (ComfyUI passes ``comfy.ops``). Standalone, t
   fused into it (PyTorch's ``mkldnn._linear_pointwise``, the kernel its own CPU compiler uses for this pattern),
   where that op exists and passes a one-time self-check against the plain ops.
 
-Both differ from the plain ops by float32 rounding only (|diff| ~1e-7 relative) and are taken for inference only
-(no autograd recording: they work in place); every other device and dtype (CUDA's fused bias GEMM and RMSNorm
+All three differ from the plain ops by float32 rounding only (|diff| ~1e-7 relative) and are taken for inference
+only (no autograd recording: they work in place); every other device and dtype (CUDA's fused bias GEMM and RMSNorm
 kernels, bf16 / fp16 on a CPU) and autograd stay on the plain ops, bit for bit.
 """
 

@@ -43,11 +43,6 @@ def sdpa_attention(
     return out.transpose(1, 2).reshape(batch, -1, heads * head_dim)
 
 
-def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """Weightless RMS normalisation over the last axis (the blocks' pre-norms). x: (..., D)."""
-    return layers.rms_norm(x, eps)
-
-
 class Attention(nn.Module):
     """q/k-normalised multi-head attention with optional RoPE, STG value pass-through and per-head gates.
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from .. import layers
-from ..layers import cpu_fast_path
+from ..layers import cpu_fast_path, rms_norm
 from .adaln import FeedForward, TimestepValues
-from .attention import Attention, AttentionFn, rms_norm
+from .attention import Attention, AttentionFn
 from .config import TransformerConfig
 from .options import Perturbations, SkipAttention
 from .stream import StreamState
