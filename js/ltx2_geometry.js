@@ -1,7 +1,8 @@
 // LTX-2 sizing rules shared by the pack's front-end helpers (pure functions, no side effects).
 //
 // ComfyUI imports every .js file under WEB_DIRECTORY as an extension module; this one only exports functions, so
-// importing it registers nothing. The rules mirror nodes/host.py (AVLatentGeometry, LTX2Model.memory_required):
+// importing it registers nothing. The rules mirror ltx_model/modes/geometry.py (ClipGeometry) and
+// nodes/base_model.py (LTX2Model.memory_required):
 //
 // - width / height: the VAE downsamples space by 32, so they must be multiples of 32. Snap rule: the nearest
 //   multiple of 32, ties round up (1000 -> 992, 1008 -> 1024), never below 32.
@@ -19,7 +20,7 @@ export const AUDIO_LATENT_CHANNELS = 8;
 export const AUDIO_MEL_BINS = 16;
 export const AUDIO_LATENTS_PER_SECOND = 25;
 
-// Activation estimate, as nodes/host.py LTX2Model.memory_required: tokens x hidden width x dtype bytes x 24.
+// Activation estimate, as nodes/base_model.py LTX2Model.memory_required: tokens x hidden width x dtype bytes x 24.
 export const ACTIVATION_UNITS_PER_TOKEN_CHANNEL = 24;
 export const TRANSFORMER_HIDDEN_WIDTH = 4096; // video stream width of LTX-2 19B and LTX-2.3 22B (32 heads x 128)
 export const COMPUTE_DTYPE_BYTES = 2; // bf16

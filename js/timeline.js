@@ -30,7 +30,7 @@ export const DEFAULT_CLIP = { frames: 121, fps: 25 };
  * A node opts in by adding its line here.
  */
 export const TIMELINE_NODES = {
-  // nodes/modes_temporal.py: keyframe markers (frame indices; clip length from the upstream latent),
+  // nodes/temporal_modes.py: keyframe markers (frame indices; clip length from the upstream latent),
   // the optional keyframe of Extend Clip, and Retake's time window (seconds)
   LTX2NKeyframes: { markers: ["frame_idx_1", "frame_idx_2", "frame_idx_3", "frame_idx_4"] },
   LTX2NExtend: { markers: ["frame_idx"] },

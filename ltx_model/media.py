@@ -190,11 +190,11 @@ def probe(path: str | os.PathLike[str]) -> list[StreamInfo]:
                 rate = float(stream.average_rate)
                 ctx = stream.codec_context
                 infos.append(StreamInfo("video", ctx.name, count, rate, count / rate, ctx.width, ctx.height,
-                                        ctx.pix_fmt or ""))  # fmt: skip
+                                        ctx.pix_fmt or ""))
             elif stream.type == "audio":
                 samples = sum(frame.samples for frame in container.decode(stream))
                 infos.append(StreamInfo("audio", stream.codec_context.name, samples, float(stream.rate),
-                                        samples / stream.rate, channels=stream.codec_context.channels))  # fmt: skip
+                                        samples / stream.rate, channels=stream.codec_context.channels))
             container.seek(0)
     return infos
 

@@ -39,7 +39,7 @@ _FP8_ELIGIBLE = re.compile(
 HIGH_PRECISION_MARKERS: tuple[str, ...] = (
     "scale_shift_table", "norm", "adaln_single", "patchify_proj", "proj_out", "caption_projection",
     "embeddings_connector", "learnable_registers", "to_gate_logits",
-)  # fmt: skip
+)
 """Substrings of the keys that never leave high precision (a safety net on top of :data:`_FP8_ELIGIBLE`)."""
 
 

@@ -14,17 +14,17 @@ import logging
 from comfy_api.latest import ComfyExtension, io
 
 from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
+from .audio_modes import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .camera import LTX2NCameraLoraLoader, LTX2NLoraStack
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
 from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
-from .modes_audio import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
-from .modes_temporal import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .motion_tracks import LTX2NMotionTracks
 from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
+from .temporal_modes import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
 from .upscale import LTX2NUpscaleLatent, LTX2NUpscaleLatentTemporal, LTX2NUpscaleLatentX15, LTX2NUpscalerLoader
 from .vae import LTX2NDecodeVideo, LTX2NVideoVAELoader

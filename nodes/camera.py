@@ -22,8 +22,8 @@ from typing import Any
 from comfy_api.latest import io
 
 from ..ltx_model.loading import Family
-from .host import model_files, model_path
 from .lora import FOLDER, checked_family, lora_family, lora_patches, lora_problem, split_by_stream
+from .model_folders import model_files, model_path
 from .schema import make_schema, not_listed, number_problem
 
 CAMERA_PRESETS = ("dolly-in", "dolly-out", "dolly-left", "dolly-right", "jib-up", "jib-down", "static")

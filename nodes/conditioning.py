@@ -23,22 +23,19 @@ Node ids (inputs -> outputs):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import node_helpers
 import numpy as np
 import torch
-import torch.nn.functional as F
 from comfy_api.latest import io
 
 from ..ltx_model.media import DEFAULT_IMAGE_CRF, crf_round_trip
-from ..ltx_model.sampling import VideoScaleFactors, latent_bounds_to_pixels, video_latent_bounds
-from .host import nested_tensor_class
+from ..ltx_model.modes import SCALE, pixel_frames, resize_and_center_crop
+from ..ltx_model.sampling import latent_bounds_to_pixels, video_latent_bounds
+from .latent_formats import nested_tensor_class
 from .schema import make_schema
-
-SCALE = VideoScaleFactors()  # LTX-2 video VAE: 8 frames, 32 x 32 pixels per latent cell
 
 
 @dataclass(frozen=True)
@@ -90,12 +87,7 @@ def prepare_image(image: torch.Tensor, *, width: int, height: int, crf: int) -> 
     if crf:  # the round trip works on 8-bit pixels; without it the host's float pixels are kept as they are
         pixels = frame.clamp(0, 255).round().to(torch.uint8)
         frame = torch.from_numpy(np.ascontiguousarray(crf_round_trip(pixels, crf))).float()  # (H', W', 3)
-    x = frame.permute(2, 0, 1)[None]
-    scale = max(height / x.shape[-2], width / x.shape[-1])
-    size = (math.ceil(x.shape[-2] * scale), math.ceil(x.shape[-1] * scale))
-    x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    top, left = (size[0] - height) // 2, (size[1] - width) // 2
-    return (x[:, :, top: top + height, left: left + width] / 255.0).permute(0, 2, 3, 1)
+    return (resize_and_center_crop(frame, height, width)[:, :, 0] / 255.0).permute(0, 2, 3, 1)
 
 
 def encode_frame(vae: Any, image: torch.Tensor, parts: AVParts, crf: int) -> torch.Tensor:
@@ -136,17 +128,26 @@ def append_guide(parts: AVParts, positive: Any, negative: Any, encoded: torch.Te
              "latent_shape": list(encoded.shape[2:])}
     conds = []
     for cond in (positive, negative):
-        old = _cond_value(cond, "keyframe_idxs")
+        old = cond_value(cond, "keyframe_idxs")
         idxs = coords if old is None else torch.cat([old, coords.to(old)], dim=2)
-        entries = [*(_cond_value(cond, "guide_attention_entries") or []), entry]
+        entries = [*(cond_value(cond, "guide_attention_entries") or []), entry]
         conds.append(node_helpers.conditioning_set_values(cond, {"keyframe_idxs": idxs,
                                                                  "guide_attention_entries": entries}))
     return replace(parts, video=video, video_mask=torch.cat([mask, guide_mask], dim=2)), conds[0], conds[1]
 
 
+def append_guides(parts: AVParts, positive: Any, negative: Any, vae: Any, plan: list[tuple[torch.Tensor, int, float]],
+                  crf: int) -> tuple[AVParts, Any, Any]:
+    """Encode each ``(image, frame, strength)`` of ``plan`` (``modes.plan_keyframes``) and append it as a guide."""
+    for image, frame, strength in plan:
+        encoded = encode_frame(vae, image, parts, crf)
+        parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, strength)
+    return parts, positive, negative
+
+
 def crop_guides(parts: AVParts, positive: Any, negative: Any) -> tuple[AVParts, Any, Any]:
     """Drop the appended guide frames (counted from ``keyframe_idxs``) and the guide keys of both conds."""
-    idxs = _cond_value(positive, "keyframe_idxs")
+    idxs = cond_value(positive, "keyframe_idxs")
     if idxs is None:
         return parts, positive, negative
     _, _, f, h, w = parts.video.shape
@@ -159,7 +160,8 @@ def crop_guides(parts: AVParts, positive: Any, negative: Any) -> tuple[AVParts, 
     return parts, *(node_helpers.conditioning_set_values(c, cleared) for c in (positive, negative))
 
 
-def _cond_value(conditioning: Any, key: str) -> Any:
+def cond_value(conditioning: Any, key: str) -> Any:
+    """The first value of ``key`` among a CONDITIONING's entries, or None."""
     return next((entry[1][key] for entry in conditioning if entry[1].get(key) is not None), None)
 
 
@@ -232,7 +234,7 @@ class LTX2NFirstLastFrame(io.ComfyNode):
         parts = AVParts.of(latent)
         if parts.video.shape[2] < 2:
             raise ValueError("first-last frame needs at least 9 frames (2 latent frames)")
-        last_frame = (parts.video.shape[2] - 1) * SCALE.time  # pixel index of the final frame
+        last_frame = pixel_frames(parts.video.shape[2]) - 1  # pixel index of the final frame
         first = encode_frame(vae, first_image, parts, image_compression)
         last = encode_frame(vae, last_image, parts, image_compression)
         parts = replace_first_frame(parts, first, first_strength)

@@ -31,7 +31,8 @@ from ..ltx_model.loading.gguf import GGUFFile, file_config, model_keys, prefixed
 from ..ltx_model.loading.registry import make_config
 from ..ltx_model.precision import to_storage
 from ..ltx_model.quant import GGMLType, assign_tensor, dequantize
-from .host import LTX2ModelConfig, ModelFacts, attention_function
+from .base_model import LTX2ModelConfig
+from .model_loader import ModelFacts, attention_function
 
 
 class GGUFOps(comfy.ops.manual_cast):

@@ -31,12 +31,12 @@ from comfy_api.latest import io
 
 from ..ltx_model.loading import read_header
 from ..ltx_model.lora import parse_reference_downscale_factor
-from ..ltx_model.pipelines import ICReference, reference_conditionings, resize_and_center_crop
-from ..ltx_model.pipelines.sources import snap_frames
-from .conditioning import SCALE, AVParts, _cond_value
+from ..ltx_model.modes import SCALE, conform_reference_mask, guide_free_frames, reference_frames, reference_size
+from ..ltx_model.pipelines import ICReference, reference_conditionings
+from .conditioning import AVParts, cond_value
 from .diffusion import REFERENCES_KEY, VideoReferences
-from .host import model_files, model_path
 from .lora import FOLDER, checked_family, lora_problem, validate_lora_choice, with_lora
+from .model_folders import model_files, model_path
 from .schema import make_schema
 
 MAX_FACTOR = 8
@@ -57,9 +57,9 @@ def ic_lora_problem(path: str) -> str | None:
 def generated_geometry(latent: dict, positive: Any) -> tuple[int, int, int]:
     """``(pixel frames, height, width)`` of the generated video of a LATENT (appended keyframe guides excluded)."""
     _, _, f, h, w = AVParts.of(latent).video.shape
-    idxs = _cond_value(positive, "keyframe_idxs")
-    guides = 0 if idxs is None else idxs.shape[2] // (h * w)
-    return (f - guides - 1) * SCALE.time + 1, h * SCALE.height, w * SCALE.width
+    idxs = cond_value(positive, "keyframe_idxs")
+    frames = guide_free_frames(f, 0 if idxs is None else idxs.shape[2], h * w)
+    return frames, h * SCALE.height, w * SCALE.width
 
 
 class _HostEncoder:
@@ -76,18 +76,6 @@ class _HostEncoder:
         """``(1, 3, F, H, W)`` in [-1, 1] -> normalised latent ``(1, 128, 1 + (F-1)/8, H/32, W/32)``."""
         image = (pixels[0].permute(1, 2, 3, 0) + 1.0) / 2.0  # IMAGE (F, H, W, 3) in [0, 1]
         return self._vae.encode(image)
-
-
-def reference_mask(mask: torch.Tensor, *, frames: int, height: int, width: int) -> torch.Tensor:
-    """MASK ``(F|1, H, W)`` -> ``(1, 1, frames, height, width)``: resized like the reference frames (cover + center
-    crop), one frame repeated or the first ``frames`` kept."""
-    mask = mask if mask.dim() == 3 else mask[None]
-    if 1 < mask.shape[0] < frames:
-        raise ValueError(f"attention_mask has {mask.shape[0]} frames; the reference uses {frames}")
-    planes = [resize_and_center_crop(m[..., None].float().cpu().expand(-1, -1, 3), height, width)[:, :1]
-              for m in mask[:frames]]
-    out = torch.cat(planes, dim=2)  # (1, 1, F', height, width)
-    return out.expand(-1, -1, frames, -1, -1) if out.shape[2] == 1 else out
 
 
 class LTX2NICLoraLoader(io.ComfyNode):
@@ -166,13 +154,11 @@ class LTX2NICLoraGuide(io.ComfyNode):
                 attention_mask: torch.Tensor | None = None) -> io.NodeOutput:
         frames, height, width = generated_geometry(latent, positive)
         factor = reference_downscale_factor
-        if height % (factor * SCALE.height) or width % (factor * SCALE.width):
-            raise ValueError(f"the reference grid {height}x{width} / {factor} must be multiples of 32: use a size "
-                             f"divisible by {factor * SCALE.height}")
+        ref_h, ref_w = reference_size(height, width, factor)
         pixels = reference[..., :3].float().cpu() * 255.0  # (F, H, W, 3) in [0, 255]
-        used = snap_frames(min(pixels.shape[0], frames))
-        mask = None if attention_mask is None else reference_mask(
-            attention_mask, frames=used, height=height // factor, width=width // factor)
+        used = reference_frames(pixels.shape[0], frames)
+        mask = None if attention_mask is None else conform_reference_mask(
+            attention_mask, frames=used, height=ref_h, width=ref_w)
         comfy.model_management.throw_exception_if_processing_interrupted()
         items, notes = reference_conditionings(
             _HostEncoder(vae), ICReference(pixels, strength, attention_strength, mask), height=height, width=width,
@@ -186,5 +172,5 @@ class LTX2NICLoraGuide(io.ComfyNode):
 
 def _existing(conditioning: Any) -> tuple:
     """Reference items already attached to a prompt (several guides chain; earlier ones come first)."""
-    refs = _cond_value(conditioning, REFERENCES_KEY)
+    refs = cond_value(conditioning, REFERENCES_KEY)
     return () if refs is None else refs.items

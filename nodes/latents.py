@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .host import AVLatentGeometry, empty_av_latent
+from ..ltx_model.modes import ClipGeometry
+from .latent_formats import empty_av_latent
 from .schema import make_schema, not_a_number, number_problem
 
 STAGES = ("one stage", "two stages (x2 upscale)")
@@ -68,7 +69,7 @@ class LTX2NEmptyAVLatent(io.ComfyNode):
         return io.NodeOutput(empty_av_latent(geometry.first_stage(), batch_size))
 
 
-def _geometry(width: int, height: int, frames: int, fps: float, stages: str | None) -> AVLatentGeometry:
+def _geometry(width: int, height: int, frames: int, fps: float, stages: str | None) -> ClipGeometry:
     if stages not in (None, *STAGES):
         raise ValueError(f"stages must be one of {', '.join(STAGES)}")
-    return AVLatentGeometry(width, height, frames, fps, two_stage=stages == STAGES[1])
+    return ClipGeometry(width, height, frames, fps, two_stage=stages == STAGES[1])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .host import checkpoint_problem, load_transformer, model_files, model_path
+from .model_folders import model_files, model_path
+from .model_loader import checkpoint_problem, load_transformer
 from .schema import make_schema, not_listed
 from .weights import WEIGHT_DTYPES
 

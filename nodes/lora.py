@@ -29,7 +29,8 @@ from comfy_api.latest import io
 
 from ..ltx_model.loading import Family, FileKind, detect, read_header
 from ..ltx_model.lora import group_lora_keys
-from .host import model_facts, model_files, model_path
+from .model_folders import model_files, model_path
+from .model_loader import model_facts
 from .schema import make_schema, not_listed
 
 FOLDER = "loras"

@@ -20,6 +20,7 @@ import comfy.model_management
 import torch
 from comfy_api.latest import io
 
+from ..ltx_model.modes import frames_problem
 from .schema import make_schema, number_problem
 
 PALETTE = ((1.0, 0.2, 0.2), (0.2, 1.0, 0.2), (0.25, 0.45, 1.0), (1.0, 1.0, 0.2), (1.0, 0.2, 1.0), (0.2, 1.0, 1.0),
@@ -124,9 +125,7 @@ class LTX2NMotionTracks(io.ComfyNode):
             parse_tracks(tracks) if tracks is not None else None
         except ValueError as exc:
             return str(exc)
-        if frames is not None and (frames - 1) % 8:
-            return f"frames must be 1 + 8k (e.g. 97, 121); got {frames}"
-        return True
+        return (frames_problem(frames) if frames is not None else None) or True
 
     @classmethod
     def execute(cls, tracks: str, width: int, height: int, frames: int, radius: float, trail: int,

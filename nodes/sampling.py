@@ -1,6 +1,6 @@
 """Sampling nodes: LTX-2 scheduler, multimodal guider and a one-node sampler.
 
-Defaults follow the detected model (``host.model_facts``): distilled checkpoints get the fixed 8-step distilled
+Defaults follow the detected model (``model_loader.model_facts``): distilled checkpoints get the fixed 8-step distilled
 sigmas and no guidance; dev checkpoints get the LTX-2 schedule with the version's step count (LTX-2: 40, LTX-2.3:
 30) and multimodal guidance with the version's STG block (LTX-2: 29, LTX-2.3: 28). A model this pack did not load
 is treated as LTX-2.3 dev.
@@ -34,7 +34,7 @@ from ..ltx_model.sampling import (
     stage2_distilled_sigmas,
 )
 from .guidance import LTX2MultimodalGuider, usable_blocks
-from .host import model_facts
+from .model_loader import model_facts
 from .previews import preview_callback
 from .schema import make_schema
 
@@ -235,7 +235,7 @@ class LTX2NSampler(io.ComfyNode):
                 guidance: str, guider: Any = None) -> io.NodeOutput:
         sigmas = schedule_sigmas(schedule, steps, model=model)
         if guider is None:
-            guider = _default_guider(model, positive, negative, guidance, schedule)
+            guider = default_guider(model, positive, negative, guidance, schedule)
         samples = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
         noise = comfy.sample.prepare_noise(samples, seed)
         sampler = comfy.samplers.sampler_object("euler")
@@ -247,7 +247,7 @@ class LTX2NSampler(io.ComfyNode):
         return io.NodeOutput(result)
 
 
-def _default_guider(model: Any, positive: Any, negative: Any, guidance: str, schedule: str) -> Any:
+def default_guider(model: Any, positive: Any, negative: Any, guidance: str, schedule: str) -> Any:
     if guidance == "auto":
         guidance = "none" if _is_distilled(model) or schedule.startswith("distilled") else "multimodal"
     if guidance == "multimodal":

@@ -26,7 +26,7 @@ from ..ltx_model.loading.registry import make_config
 from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
 from ..ltx_model.text.encode import gemma_file_config
 from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
-from .host import model_files, model_path
+from .model_folders import model_files, model_path
 from .progress import HostProgress
 from .schema import make_schema, not_listed
 

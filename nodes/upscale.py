@@ -35,9 +35,10 @@ import torch
 from comfy_api.latest import io
 
 from ..ltx_model.loading import Component, FileKind, detect, load_component, read_header
+from ..ltx_model.modes import pixel_frames
 from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
 from .conditioning import AVParts
-from .host import model_files, model_path, register_model_folder
+from .model_folders import model_files, model_path, register_model_folder
 from .progress import HostProgress
 from .schema import make_schema, not_listed
 
@@ -220,4 +221,4 @@ class LTX2NUpscaleLatentTemporal(io.ComfyNode):
         require_kind(upscale_model, "temporal x2", cls.DISPLAY_NAME)
         out = upscaled_latent(samples, upscale_model, vae)
         latent_frames = AVParts.of(out).video.shape[2]
-        return io.NodeOutput(out, fps * 2.0, 1 + (latent_frames - 1) * 8)
+        return io.NodeOutput(out, fps * 2.0, pixel_frames(latent_frames))

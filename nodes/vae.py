@@ -25,6 +25,8 @@ from comfy_api.latest import io
 from torch import nn
 
 from ..ltx_model.loading import Component, SafetensorsHeader, load_component, read_header
+from ..ltx_model.loading.keymaps import VIDEO_VAE_PREFIX
+from ..ltx_model.modes import floor_frame_count, latent_frames, pixel_frames
 from ..ltx_model.video_vae import (
     PaddingMode,
     SpatialTilingConfig,
@@ -34,7 +36,7 @@ from ..ltx_model.video_vae import (
     VideoVAEConfig,
     decode_layout,
 )
-from .host import model_files, model_path
+from .model_folders import model_files, model_path
 from .progress import HostProgress
 from .schema import make_schema
 
@@ -183,7 +185,7 @@ class VideoVAEModule(nn.Module):
         that length).
         """
         ts = self.vae.config.time_scale
-        frames = 1 + ts * ((pixels.shape[2] - 1) // ts)
+        frames = floor_frame_count(pixels.shape[2], ts)
         if frames != pixels.shape[2]:
             logging.warning("LTX-2 video VAE encode: %d frames is not 1 + %dk; using the first %d",
                             pixels.shape[2], ts, frames)
@@ -205,11 +207,11 @@ class VideoVAEModule(nn.Module):
 
 
 def _frames_up(scale: int) -> Callable[[int], int]:
-    return lambda latent_frames: max(0, latent_frames * scale - (scale - 1))
+    return lambda count: max(0, pixel_frames(count, scale))
 
 
 def _frames_down(scale: int) -> Callable[[int], int]:
-    return lambda frames: max(0, (frames + scale - 1) // scale)
+    return lambda frames: max(0, latent_frames(frames, scale))
 
 
 def video_vae_source(path: str) -> SafetensorsHeader:
@@ -218,9 +220,10 @@ def video_vae_source(path: str) -> SafetensorsHeader:
     The file's ``config`` metadata must still carry the ``vae`` section."""
     header = read_header(path)
     names = header.tensors
-    if any(k.startswith("vae.") for k in names) or not any(k.startswith(("encoder.", "decoder.")) for k in names):
+    prefixed = any(k.startswith(VIDEO_VAE_PREFIX) for k in names)
+    if prefixed or not any(k.startswith(("encoder.", "decoder.")) for k in names):
         return header
-    renamed = {"vae." + k: dataclasses.replace(info, name="vae." + k) for k, info in names.items()}
+    renamed = {VIDEO_VAE_PREFIX + k: dataclasses.replace(info, name=VIDEO_VAE_PREFIX + k) for k, info in names.items()}
     return dataclasses.replace(header, tensors=renamed)
 
 
@@ -314,7 +317,7 @@ def video_latent(samples: dict) -> torch.Tensor:
     """The video latent of a LATENT: the tensor itself, or the video part of an audio+video ``NestedTensor``."""
     return latent_part(samples, part=0, ndim=5,
                        error="Decode Video needs a video latent (B, 128, frames, height/32, width/32); got shape "
-                             "{shape} (an audio latent? connect the video or audio+video latent)")  # fmt: skip
+                             "{shape} (an audio latent? connect the video or audio+video latent)")
 
 
 def load_model_file(factory: Callable[[str], Any], name: str, folders: tuple[str, ...], what: str) -> Any:

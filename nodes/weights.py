@@ -32,7 +32,7 @@ from ..ltx_model.quant import assign_tensor
 WEIGHT_DTYPES: dict[str, torch.dtype | None] = {
     "default": None, "fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e4m3fn_fast": torch.float8_e4m3fn,
     "fp8_e5m2": torch.float8_e5m2, "bf16": torch.bfloat16,
-}  # fmt: skip
+}
 """The loader's ``weight_dtype`` options -> forced storage dtype (None: ComfyUI decides)."""
 FP8_MATMUL_OPTIONS = ("fp8_e4m3fn_fast",)
 

@@ -40,8 +40,8 @@ from bench_common import (  # noqa: E402
 )
 from bench_impls import ensure_comfy  # noqa: E402
 
+from ltx_model.demo import write_sparse_checkpoint  # noqa: E402
 from ltx_model.loading import write_safetensors  # noqa: E402
-from ltx_model.loading.synthetic import write_sparse_checkpoint  # noqa: E402
 from ltx_model.text import EmbeddingsConnectors, TextConfig  # noqa: E402
 from ltx_model.transformer import LTXTransformer, TransformerConfig  # noqa: E402
 from ltx_model.video_vae import IGNORED_FILE_KEYS, VideoVAE, VideoVAEConfig  # noqa: E402

@@ -31,7 +31,7 @@ QUICK_TRANSFORMER = {
     "audio_num_attention_heads": 8, "audio_attention_head_dim": 32, "audio_cross_attention_dim": 256,
     "connector_num_attention_heads": 8, "connector_attention_head_dim": 64,
     "audio_connector_num_attention_heads": 8, "audio_connector_attention_head_dim": 32, "connector_num_layers": 1,
-}  # fmt: skip
+}
 # The reduced video VAE: LTX-2.3 block structure (same 8x32x32 compression), narrow and one layer per stack.
 QUICK_VAE = {
     "encoder_blocks": [
@@ -46,7 +46,7 @@ QUICK_VAE = {
         ["res_x", {"num_layers": 1}], ["compress_all", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
     ],
     "decoder_base_channels": 32,
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class BenchConfig:
             "audio_dim": t["audio_num_attention_heads"] * t["audio_attention_head_dim"],
             "heads": t["num_attention_heads"], "torch_threads": torch.get_num_threads(), "reps": self.reps,
             "host_load_avg_1min": round(os.getloadavg()[0], 2), "host_cpus": os.cpu_count(),
-        }  # fmt: skip
+        }
 
 
 def load_manifest_config() -> dict[str, Any]:
@@ -151,14 +151,14 @@ def make_config(*, quick: bool, reps: int | None = None) -> BenchConfig:
             vae_latent=(3, 8, 8),
             peak_latent=(5, 4, 4), tile_px=96, tile_overlap_px=32, tile_frames=16, tile_overlap_frames=8,
             reps=reps or 9,
-        )  # fmt: skip
+        )
     return BenchConfig(
         quick=False, device="cuda", dtype=torch.bfloat16, section=section,
         passes=(PassShape(768, 512, 121), PassShape(768, 512, 121, i2v=True), PassShape(1216, 704, 121),
                 PassShape(1920, 1088, 121)),
         vae_latent=(16, 16, 24), tile_px=512, tile_overlap_px=64, tile_frames=64, tile_overlap_frames=24,
         peak_latent=(16, 16, 24), reps=reps or 3,
-    )  # fmt: skip
+    )
 
 
 # ----------------------------------------------------------------------------------------------- FLOP model

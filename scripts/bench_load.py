@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from ltx_model.demo import write_sparse_checkpoint  # noqa: E402
 from ltx_model.inspect import current_rss_bytes, peak_rss_bytes, reset_peak_rss  # noqa: E402
 from ltx_model.loading import load_component, module_nbytes, read_header  # noqa: E402
-from ltx_model.loading.synthetic import write_sparse_checkpoint  # noqa: E402
 
 DEFAULT_MANIFEST = REPO.parent / "shared" / "reference" / "manifests" / "ltx-2.3-22b.json"
 BLOCK = re.compile(r"^model\.diffusion_model\.transformer_blocks\.(\d+)\.")

@@ -86,7 +86,7 @@ def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: Pa
         "audio_tokens": shape.audio_tokens, "text_tokens": shape.text_tokens, "attention": "torch SDPA (all three)",
         "timesteps": "per token, first latent frame clean (i2v)" if shape.i2v else "one sigma for all tokens",
         "timed_call": "latent grids in -> velocities out (ours/ltx-core build Modality incl. positions inside)",
-    })  # fmt: skip
+    })
     inputs = make_pass_inputs(cfg.section, shape, dtype=cfg.dtype, device=cfg.device)
     fns, models = {}, {}
     for impl in IMPLS:
@@ -153,7 +153,7 @@ def vae_decode(cfg: BenchConfig, vae_state: dict[str, torch.Tensor]) -> Metric:
         **cfg.describe(), "latent": [1, 128, f, h, w], "pixels": [1 + 8 * (f - 1), 32 * h, 32 * w],
         "decoder_base_channels": cfg.section["vae"].get("decoder_base_channels", 128),
         "calls": "ours VideoVAE.decode, core first_stage_model.decode (its streamed decoder), ltx-core VideoDecoder",
-    })  # fmt: skip
+    })
     gen = torch.Generator(device=cfg.device).manual_seed(2)
     latent = torch.randn(1, 128, f, h, w, generator=gen, device=cfg.device).to(cfg.dtype)
     fns = {}
@@ -281,7 +281,7 @@ def vae_peak(cfg: BenchConfig, vae_state: dict[str, torch.Tensor]) -> Metric:
         "memory": "torch.cuda.max_memory_allocated" if cfg.device.startswith("cuda") else
                   "tracked live tensor bytes (TorchDispatchMode over the decode)",
         "definition": "(peak - output bytes) long / short; *_raw_ratio includes the output",
-    })  # fmt: skip
+    })
     gen = torch.Generator(device=cfg.device).manual_seed(3)
     latents = [torch.randn(1, 128, n, h, w, generator=gen, device=cfg.device).to(cfg.dtype) for n in lengths]
     for impl in IMPLS:

@@ -5,292 +5,66 @@ Usage (from the repository root, with the venv of ``scripts/env.sh``)::
     python scripts/build_workflows.py          # (re)write workflows/*.json
     python scripts/build_workflows.py --check  # exit 1 when a file differs from what would be written
 
-The descriptions live in ``scripts/workflow_specs.py``. Each node names its inputs by schema name: literal values
-become ``widgets_values`` (positional, in the schema's order, with the frontend's ``control_after_generate``
-companion after seed widgets), :class:`Ref` values become links. The schemas come from the real ComfyUI with this
-pack loaded (``/object_info``), so a renamed input or a wrong combo value fails the build instead of shipping a
-broken file. Every workflow gets a Note node listing the files it needs and where (``workflow_models``).
+(``python -m scripts.build_workflows`` works the same.) The descriptions live in ``scripts/workflow_specs*.py``; this
+module only collects them, builds each one with ``scripts/workflow_kit.py`` against the schemas of the real ComfyUI
+with this pack loaded (``/object_info``) and writes or compares the files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-SCRIPTS = Path(__file__).resolve().parent
-if str(SCRIPTS) not in sys.path:
-    sys.path.append(str(SCRIPTS))
+if not __package__:  # run as a file: the repository root makes `scripts` an importable package
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
-from workflow_models import FOLDER_HELP, MODEL_INPUTS, ModelKind, ModelRef, model_refs  # noqa: E402
+from scripts.comfy_headless import boot
+from scripts.workflow_kit import Workflow, build, render
+from scripts.workflow_specs import core_workflows
+from scripts.workflow_specs_audio import audio_workflows
+from scripts.workflow_specs_control import control_workflows
+from scripts.workflow_specs_temporal import temporal_workflows
 
-WORKFLOWS_DIR = SCRIPTS.parent / "workflows"
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
-COLUMN_WIDTH, NODE_WIDTH, ROW_GAP = 400, 360, 40
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A link from output ``output`` (index or name) of node ``node`` (its description key)."""
-
-    node: str
-    output: int | str = 0
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS_DIR = REPO_ROOT / "workflows"
 
 
-@dataclass
-class Node:
-    """One node of a compact description: key (unique within the workflow), node id, inputs by name."""
-
-    key: str
-    type: str
-    inputs: dict[str, Any] = field(default_factory=dict)
-    title: str | None = None
-    column: int = 0
-
-
-@dataclass
-class Workflow:
-    """A workflow description: file stem, one-paragraph summary for the Note, nodes, extra Note lines."""
-
-    stem: str
-    summary: str
-    nodes: list[Node]
-    tips: list[str] = field(default_factory=list)
-
-
-def node(key: str, node_type: str, *, title: str | None = None, column: int = 0, **inputs: Any) -> Node:
-    """Shorthand for :class:`Node`."""
-    return Node(key, node_type, dict(inputs), title, column)
-
-
-# ------------------------------------------------------------------------------------------------ schema access
-def ordered_inputs(schema: dict) -> list[tuple[str, Any, bool]]:
-    """``(name, spec, optional)`` in the frontend's order: required then optional, each by ``input_order``."""
-    order = schema.get("input_order") or {}
-    out: list[tuple[str, Any, bool]] = []
-    for section in ("required", "optional"):
-        specs = schema.get("input", {}).get(section) or {}
-        names = [n for n in order.get(section, []) if n in specs]
-        names += [n for n in specs if n not in names]
-        out += [(n, specs[n], section == "optional") for n in names]
-    return out
-
-
-def is_widget(spec: Any) -> bool:
-    """True when the frontend renders a widget (a ``widgets_values`` slot) for this input spec."""
-    options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-    if options.get("forceInput") or options.get("defaultInput"):
-        return False
-    return isinstance(spec[0], list) or spec[0] in WIDGET_TYPES
-
-
-def has_control_widget(name: str, spec: Any) -> bool:
-    """True when the frontend adds a ``control_after_generate`` value after this widget (seed-like INTs)."""
-    options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-    if options.get("control_after_generate") is not None:
-        return bool(options["control_after_generate"])
-    return spec[0] == "INT" and name in ("seed", "noise_seed")
-
-
-def combo_options(spec: Any) -> list[Any] | None:
-    """The option list of a combo input spec (None for other types)."""
-    if isinstance(spec[0], list):
-        return spec[0]
-    if spec[0] == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
-        return spec[1].get("options")
-    return None
-
-
-def default_value(spec: Any) -> Any:
-    """The schema default of a widget input (first option of a combo)."""
-    options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-    if "default" in options:
-        return options["default"]
-    listed = combo_options(spec)
-    if listed:
-        return listed[0]
-    raise ValueError(f"no default for {spec!r}")
-
-
-# ------------------------------------------------------------------------------------------------ building
-class _Builder:
-    """Turns one :class:`Workflow` into the UI-format dict."""
-
-    def __init__(self, workflow: Workflow, object_info: dict[str, dict]):
-        self.workflow = workflow
-        self.info = object_info
-        self.ids = {n.key: index + 2 for index, n in enumerate(workflow.nodes)}  # id 1 is the Note
-        self.ui_nodes: dict[str, dict] = {}
-        self.links: list[list[Any]] = []
-
-    def build(self) -> dict[str, Any]:
-        for spec_node in self.workflow.nodes:
-            self.ui_nodes[spec_node.key] = self._ui_node(spec_node)
-        for spec_node in self.workflow.nodes:
-            self._link_inputs(spec_node)
-        self._layout()
-        nodes = [self._note(), *self.ui_nodes.values()]
-        return {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ltx2n/workflows/{self.workflow.stem}")), "revision": 0,
-            "last_node_id": max(n["id"] for n in nodes), "last_link_id": len(self.links),
-            "nodes": nodes, "links": self.links, "groups": [], "config": {},
-            "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}}, "version": 0.4,
-        }
-
-    def _schema(self, spec_node: Node) -> dict:
-        if spec_node.type not in self.info:
-            raise KeyError(f"{self.workflow.stem}: unknown node {spec_node.type}")
-        return self.info[spec_node.type]
-
-    def _ui_node(self, spec_node: Node) -> dict[str, Any]:
-        schema = self._schema(spec_node)
-        known = {name for name, _, _ in ordered_inputs(schema)}
-        unknown = sorted(set(spec_node.inputs) - known)
-        if unknown:
-            raise KeyError(f"{self.workflow.stem}: {spec_node.type} has no inputs {unknown}")
-        inputs, widgets = [], []
-        for name, spec, optional in ordered_inputs(schema):
-            if not is_widget(spec) or isinstance(spec_node.inputs.get(name), Ref):
-                slot = {"name": name, "type": _socket_type(spec), "link": None}
-                inputs.append({**slot, "shape": 7} if optional else slot)
-                continue
-            value = spec_node.inputs[name] if name in spec_node.inputs else default_value(spec)
-            self._check_widget(spec_node, name, spec, value)
-            inputs.append({"name": name, "type": _socket_type(spec), "widget": {"name": name}, "link": None})
-            widgets.append(value)
-            if has_control_widget(name, spec):
-                widgets.append("fixed")
-            if len(spec) > 1 and isinstance(spec[1], dict) and spec[1].get("image_upload"):
-                widgets.append("image")  # the frontend's upload button widget
-        outputs = [{"name": out_name, "type": out_type, "links": [], "slot_index": i}
-                   for i, (out_type, out_name) in enumerate(zip(schema["output"], schema["output_name"], strict=True))]
-        ui = {"id": self.ids[spec_node.key], "type": spec_node.type, "pos": [0, 0], "size": [NODE_WIDTH, 0],
-              "flags": {}, "order": 0, "mode": 0, "inputs": inputs, "outputs": outputs,
-              "properties": {"Node name for S&R": spec_node.type}, "widgets_values": widgets}
-        if spec_node.title:
-            ui["title"] = spec_node.title
-        return ui
-
-    def _check_widget(self, spec_node: Node, name: str, spec: Any, value: Any) -> None:
-        options = combo_options(spec)
-        if options is None or (spec_node.type, name) in MODEL_INPUTS or value in options:
-            return
-        raise ValueError(f"{self.workflow.stem}: {spec_node.type}.{name}={value!r} not in {options}")
-
-    def _link_inputs(self, spec_node: Node) -> None:
-        target = self.ui_nodes[spec_node.key]
-        for name, value in spec_node.inputs.items():
-            if not isinstance(value, Ref):
-                continue
-            source = self.ui_nodes[value.node]
-            out_index = _output_index(source, value.output)
-            slot_index = next(i for i, s in enumerate(target["inputs"]) if s["name"] == name)
-            link_id = len(self.links) + 1
-            link_type = source["outputs"][out_index]["type"]
-            self.links.append([link_id, source["id"], out_index, target["id"], slot_index, link_type])
-            source["outputs"][out_index]["links"].append(link_id)
-            target["inputs"][slot_index]["link"] = link_id
-        missing = [s["name"] for s in target["inputs"] if "widget" not in s and s["link"] is None and "shape" not in s]
-        if missing:
-            raise ValueError(f"{self.workflow.stem}: {spec_node.type} required inputs {missing} are not linked")
-
-    def _layout(self) -> None:
-        heights: dict[int, int] = {}
-        for order, spec_node in enumerate(self.workflow.nodes):
-            ui = self.ui_nodes[spec_node.key]
-            height = 46 + 24 * (len(ui["inputs"]) + len(ui["outputs"])) + 56 * _multiline_count(ui)
-            y = heights.get(spec_node.column, 0)
-            ui["pos"], ui["size"], ui["order"] = [spec_node.column * COLUMN_WIDTH, y], [NODE_WIDTH, height], order
-            heights[spec_node.column] = y + height + ROW_GAP
-
-    def _note(self) -> dict[str, Any]:
-        text = note_text(self.workflow, self._refs())
-        return {"id": 1, "type": "Note", "title": "Read me: files and settings", "pos": [0, -420],
-                "size": [2 * COLUMN_WIDTH - 40, 380], "flags": {}, "order": len(self.ui_nodes), "mode": 0, "inputs": [],
-                "outputs": [], "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653"}
-
-    def _refs(self) -> list[ModelRef]:
-        prompt = {str(i): {"class_type": n.type, "inputs": n.inputs} for i, n in enumerate(self.workflow.nodes)}
-        return model_refs(prompt)
-
-
-def _socket_type(spec: Any) -> str:
-    return "COMBO" if isinstance(spec[0], list) else spec[0]
-
-
-def _output_index(ui_node: dict, output: int | str) -> int:
-    if isinstance(output, int):
-        return output
-    return next(i for i, o in enumerate(ui_node["outputs"]) if o["name"] == output)
-
-
-def _multiline_count(ui_node: dict) -> int:
-    return sum(1 for v in ui_node["widgets_values"] if isinstance(v, str) and len(v) > 60)
-
-
-_KIND_NOTES = {
-    ModelKind.GEMMA: " (the whole Hugging Face folder: config, tokenizer and weights)",
-    ModelKind.IMAGE: " (any picture; pick your own in Load Image)",
-}
-
-
-def note_text(workflow: Workflow, refs: list[ModelRef]) -> str:
-    """The Note: summary, a file -> folder table, then tips."""
-    lines = [workflow.summary, "", "Files this workflow needs (file -> folder):"]
-    for ref in refs:
-        lines.append(f"  {ref.name}{_KIND_NOTES.get(ref.kind, '')}  ->  {FOLDER_HELP.get(ref.folder, ref.folder)}/")
-    lines += ["", *workflow.tips] if workflow.tips else []
-    return "\n".join(lines)
-
-
-def build(workflow: Workflow, object_info: dict[str, dict]) -> dict[str, Any]:
-    """The UI-format dict of ``workflow``."""
-    return _Builder(workflow, object_info).build()
-
-
-def render(data: dict[str, Any]) -> str:
-    """The JSON text as written to disk (stable formatting)."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def all_workflows() -> list[Workflow]:
+    """Every shipped workflow description: text/image to video, audio, temporal modes, control."""
+    return [*core_workflows(), *audio_workflows(), *temporal_workflows(), *control_workflows()]
 
 
 def expected_files(object_info: dict[str, dict]) -> dict[Path, str]:
     """``{path: text}`` of every workflow the descriptions produce."""
-    from workflow_specs import WORKFLOWS
-
-    return {WORKFLOWS_DIR / f"{w.stem}.json": render(build(w, object_info)) for w in WORKFLOWS}
+    return {WORKFLOWS_DIR / f"{w.stem}.json": render(build(w, object_info)) for w in all_workflows()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 when a file is out of date")
     args = parser.parse_args(argv)
-    from comfy_headless import boot
-
     host = boot(Path(tempfile.mkdtemp(prefix="ltx2n-build-")))
     files = expected_files(host.object_info())
     stale = [p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     extra = sorted(set(WORKFLOWS_DIR.glob("*.json")) - set(files))
     if args.check:
         for path in stale + extra:
-            print(f"out of date: {path.relative_to(SCRIPTS.parent)}")
+            print(f"out of date: {path.relative_to(REPO_ROOT)}")
         return 1 if stale or extra else 0
+    return write_files(files, stale, extra)
+
+
+def write_files(files: dict[Path, str], stale: list[Path], extra: list[Path]) -> int:
+    """Write the ``stale`` files; name the ``extra`` ones (workflows no description produces). Returns 0."""
     WORKFLOWS_DIR.mkdir(exist_ok=True)
+    messages = [f"not generated (remove it or add a description): {p.relative_to(REPO_ROOT)}" for p in extra]
     for path in stale:
         path.write_text(files[path], encoding="utf-8")
-        print(f"wrote {path.relative_to(SCRIPTS.parent)}")
-    for path in extra:
-        print(f"not generated (remove it or add a description): {path.relative_to(SCRIPTS.parent)}")
+    print("\n".join([f"wrote {p.relative_to(REPO_ROOT)}" for p in stale] + messages) if stale or extra else "",
+          end="\n" if stale or extra else "")
     return 0
 
-
 if __name__ == "__main__":
-    # Run the module imported under its own name: workflow_specs imports Ref/Node from `build_workflows`, and
-    # isinstance checks need those classes, not copies defined in `__main__`.
-    import importlib
-
-    sys.exit(importlib.import_module("build_workflows").main())
+    sys.exit(main())

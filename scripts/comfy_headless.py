@@ -1,6 +1,6 @@
 """Headless ComfyUI in-process (comfyui-integration.md §6.2): boot once, convert UI workflows, execute API prompts.
 
-Shared by the test harness (``tests/host.py`` wraps it in pytest fixtures) and the main job (``scripts/generate.py``).
+Shared by the test harness (``tests/harness.py`` wraps it in pytest fixtures) and the main job (``generate.py``).
 The real ComfyUI tree (``COMFYUI_PATH`` or comfy-cli's default ``~/comfy/ComfyUI``) is imported on the CPU (unless
 ``cpu=False``). Its custom-node search path gets a folder holding one symlink, ``ltx2_native`` -> this repository,
 and every other custom node is disabled (whitelist), so the pack loads under a stable name whatever the checkout

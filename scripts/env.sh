@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sourced by scripts/test.sh and scripts/demo.sh: finds ComfyUI, creates the virtual environment and installs the
-# host requirements, the pack requirements and the test dependencies. Re-running is cheap: pip runs only when a
+# Sourced by scripts/test.sh and scripts/demo.sh: creates the virtual environment, finds ComfyUI (installing it with
+# comfy-cli at $COMFYUI_PATH on a machine that has none; never from a copy kept here) and installs the host
+# requirements, the pack requirements and the test dependencies. Re-running is cheap: pip runs only when a
 # requirements file changed since the last successful install.
 set -euo pipefail
 LTX2_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -8,14 +9,46 @@ export COMFYUI_PATH=${COMFYUI_PATH:-$HOME/comfy/ComfyUI}
 LTX2_VENV=${LTX2_VENV:-$HOME/.cache/comfyui-ltx2/venv}
 export LTX2_SHARED=${LTX2_SHARED:-$LTX2_REPO/../shared}
 
-if [ ! -f "$COMFYUI_PATH/main.py" ]; then
-  echo "WARNING: ComfyUI not found at $COMFYUI_PATH (set COMFYUI_PATH or install it with comfy-cli to ~/comfy/ComfyUI)." >&2
-  echo "         Tests that need the host will fail when CI=true and be skipped otherwise." >&2
-fi
-
 if [ ! -x "$LTX2_VENV/bin/python" ]; then
   python3 -m venv "$LTX2_VENV"
   "$LTX2_VENV/bin/python" -m pip install -q --upgrade pip
+fi
+
+# The comfy-cli command that installs ComfyUI's code at $COMFYUI_PATH. Torch and the host requirements are installed
+# below, into this venv (VIRTUAL_ENV makes comfy-cli use it), so the --cpu flag only satisfies comfy-cli.
+LTX2_COMFY_CLI=$(grep -m1 '^comfy-cli' "$LTX2_REPO/tests/requirements.txt")
+LTX2_COMFY_INSTALL=(env DO_NOT_TRACK=1 "VIRTUAL_ENV=$LTX2_VENV" "$LTX2_VENV/bin/comfy" --skip-prompt
+                    "--workspace=$COMFYUI_PATH" install --cpu --skip-manager --skip-torch-or-directml --skip-requirement)
+
+ltx2_comfyui_missing() {  # $1: why ComfyUI cannot be installed from here. Prints the one message; returns 1.
+  echo "ERROR: ComfyUI is not installed at $COMFYUI_PATH and $1." >&2
+  echo "Install it with the line below (needs github.com and PyPI), then re-run; or set COMFYUI_PATH to a ComfyUI:" >&2
+  echo "    $(printf '%q' "$LTX2_VENV/bin/python") -m pip install '$LTX2_COMFY_CLI' &&" \
+       "$(printf '%q ' "${LTX2_COMFY_INSTALL[@]}" | sed 's/ $//')" >&2
+  return 1
+}
+
+ltx2_install_comfyui() {
+  if [ -d "$COMFYUI_PATH" ] && [ -n "$(ls -A "$COMFYUI_PATH")" ]; then
+    ltx2_comfyui_missing "that folder is not empty (nothing is installed over it)"; return
+  fi
+  if ! GIT_TERMINAL_PROMPT=0 timeout 10 git ls-remote https://github.com/comfyanonymous/ComfyUI HEAD >/dev/null 2>&1
+  then
+    ltx2_comfyui_missing "github.com cannot be reached from here"; return
+  fi
+  if [ ! -x "$LTX2_VENV/bin/comfy" ] &&
+     ! "$LTX2_VENV/bin/python" -m pip install -q --timeout 15 --retries 1 "$LTX2_COMFY_CLI"; then
+    ltx2_comfyui_missing "comfy-cli could not be installed (see pip's error above)"; return
+  fi
+  echo "Installing ComfyUI at $COMFYUI_PATH with comfy-cli ..."
+  [ ! -d "$COMFYUI_PATH" ] || rmdir "$COMFYUI_PATH"  # empty: comfy-cli clones only into a folder that does not exist
+  if ! "${LTX2_COMFY_INSTALL[@]}" || [ ! -f "$COMFYUI_PATH/main.py" ]; then
+    ltx2_comfyui_missing "comfy-cli failed to install it (see its output above)"; return
+  fi
+}
+
+if [ ! -f "$COMFYUI_PATH/main.py" ] && ! ltx2_install_comfyui; then
+  return 1 2>/dev/null || exit 1  # sourced: fail the caller (set -e); run directly: exit
 fi
 
 reqs=("$LTX2_REPO/tests/requirements.txt" "$LTX2_REPO/requirements.txt")

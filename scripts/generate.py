@@ -4,7 +4,7 @@ Runs ``workflows/t2v-distilled*.json`` with the prompt from the command line. Mo
 
 * real weights when ComfyUI's model folders (plus its ``extra_model_paths.yaml``) hold the files the workflow names,
   or else any ``ltx-2*.safetensors`` checkpoint plus a Gemma folder in ``text_encoders``;
-* otherwise tiny random demo weights (``ltx_model.demo_weights``), written once to a cache folder
+* otherwise tiny random demo weights (``ltx_model.demo``), written once to a cache folder
   (``~/.cache/comfyui-ltx2/demo-models``); a NOTICE then says that the output is noise from random weights, and the
   clip is made smaller unless a size is given.
 
@@ -19,14 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent
-if str(SCRIPTS) not in sys.path:
-    sys.path.append(str(SCRIPTS))
+if not __package__:  # run as a file: the repository root makes `scripts` an importable package
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
-from comfy_headless import REPO_ROOT, boot  # noqa: E402
-from model_resolution import resolve_models  # noqa: E402
-from workflow_api import load_workflow, nodes_titled, override_inputs, saved_files  # noqa: E402
-from workflow_specs import PROMPT_TITLE  # noqa: E402
+from scripts.comfy_headless import REPO_ROOT, boot
+from scripts.model_resolution import resolve_models
+from scripts.workflow_api import load_workflow, nodes_titled, override_inputs, saved_files
+from scripts.workflow_specs import PROMPT_TITLE
 
 PROMPT_INPUT = "text"
 """Input of the node titled ``workflow_specs.PROMPT_TITLE`` that receives the command-line prompt."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ltx_model.loading.synthetic import write_sparse_checkpoint  # noqa: E402
+from ltx_model.demo import write_sparse_checkpoint  # noqa: E402
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflow_models import MODEL_INPUTS, ModelKind, ModelRef, demo_family, model_refs, write_demo_file
+from scripts.workflow_models import MODEL_INPUTS, ModelKind, ModelRef, demo_family, model_refs, write_demo_file
 
 DEMO_PREFIX = "ltx2n-demo-"
 DEMO_CACHE = Path(os.environ.get("LTX2_DEMO_CACHE", Path.home() / ".cache" / "comfyui-ltx2" / "demo-models"))
@@ -40,10 +40,11 @@ class Resolution:
 
 
 def demo_cache_dir(root: Path = DEMO_CACHE) -> Path:
-    """``root/<hash>``: a new folder whenever ``ltx_model/demo_weights.py`` changes, so stale demo files (another
-    tiny config) are never reused."""
-    source = Path(__file__).resolve().parents[1] / "ltx_model" / "demo_weights.py"
-    return root / hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    """``root/<hash>``: a new folder whenever ``ltx_model/demo/*.py`` or the released configs they shrink
+    (``ltx_model/loading/released.py``) change, so stale demo files (another tiny config) are never reused."""
+    library = Path(__file__).resolve().parents[1] / "ltx_model"
+    sources = [*sorted((library / "demo").glob("*.py")), library / "loading" / "released.py"]
+    return root / hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest()[:12]
 
 
 def resolve_models(prompt: dict[str, Any], *, force_demo: bool = False, cache: Path | None = None) -> Resolution:

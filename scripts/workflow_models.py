@@ -5,7 +5,7 @@ One table, :data:`MODEL_INPUTS`, says which node input names a file of which Com
 files under the referenced names into temporary model folders) and the main job (``scripts/generate.py``, which
 falls back to demo files when the real ones are missing).
 
-Demo files come from ``ltx_model.demo_weights`` (random weights in the official formats; nothing is downloaded).
+Demo files come from ``ltx_model.demo`` (random weights in the official formats; nothing is downloaded).
 The family of a demo checkpoint / LoRA follows the referenced name (``ltx-2.3`` -> the 2.3 form, else the 19B form).
 """
 
@@ -100,7 +100,7 @@ def ui_model_refs(workflow: dict[str, Any], object_info: dict[str, dict]) -> lis
 
 def demo_family(name: str) -> Any:
     """``DemoFamily`` matching a referenced file name: ``ltx-2.3`` / ``ltx2.3`` -> 2.3 form, else the 19B form."""
-    from ltx_model.demo_weights import DemoFamily
+    from ltx_model.demo import DemoFamily
 
     lowered = name.lower().replace("_", "-")
     return DemoFamily.LTX23 if ("2.3" in lowered or "22b" in lowered) else DemoFamily.LTX2
@@ -112,14 +112,14 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
     ``family`` (a ``DemoFamily``) overrides the family guessed from the name (LoRAs must match the checkpoint they
     are applied to). Existing files are kept. Returns the written path.
     """
-    from ltx_model import demo_weights
+    from ltx_model import demo
 
     path = folder / ref.name
     if path.exists():
         return path
     family = family if family is not None else demo_family(ref.name)
     if ref.kind is ModelKind.CHECKPOINT:
-        return demo_weights.write_demo_checkpoint(path, family, seed=seed)
+        return demo.write_demo_checkpoint(path, family, seed=seed)
     if ref.kind is ModelKind.UPSAMPLER:
         return write_demo_upscaler(path, seed=seed)
     if ref.kind is ModelKind.GEMMA:
@@ -136,7 +136,7 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
 def _write_gemma(path: Path, *, seed: int) -> Path:
     """A Gemma folder at ``path``; when ``path`` names a ``.safetensors`` file inside the folder, the weights file
     gets that name (e.g. ``gemma-3-12b-it/model-00001-of-00005.safetensors``)."""
-    from ltx_model.demo_weights import write_demo_gemma
+    from ltx_model.demo import write_demo_gemma
 
     if path.suffix != ".safetensors":
         return write_demo_gemma(path, seed=seed)
@@ -151,7 +151,7 @@ def write_demo_lora(path: Path, family: Any, *, rank: int = 4, seed: int = 0) ->
     ``rank`` factors with N(0, 0.02) entries."""
     import torch
 
-    from ltx_model.demo_weights import demo_checkpoint_tensors
+    from ltx_model.demo import demo_checkpoint_tensors
     from ltx_model.loading import write_safetensors
 
     prefix = "model.diffusion_model.transformer_blocks."
@@ -190,13 +190,13 @@ DEMO_UPSCALER_KINDS: dict[str, dict[str, Any]] = {
 
 def write_demo_upscaler(path: Path, *, seed: int = 0) -> Path:
     """A tiny latent upscaler whose kind follows the name (``temporal`` -> temporal x2, ``x1.5`` -> spatial x1.5,
-    else the spatial x2 of ``ltx_model.demo_weights``): real 128 latent channels, width 32, one block per stage,
+    else the spatial x2 of ``ltx_model.demo``): real 128 latent channels, width 32, one block per stage,
     random weights, flat ``config`` metadata, bf16 like the released files."""
     import json
 
     import torch
 
-    from ltx_model.demo_weights import UPSAMPLER_CONFIG, write_demo_upsampler
+    from ltx_model.demo import UPSAMPLER_CONFIG, write_demo_upsampler
     from ltx_model.loading import write_safetensors
     from ltx_model.upsampler import LatentUpsampler, UpsamplerConfig
 

@@ -3,14 +3,15 @@
 All five use LTX-2.3 files (the names of Lightricks' releases) and only this pack's nodes plus ComfyUI core nodes
 (``LoadImage``, ``RandomNoise``, ``KSamplerSelect``, ``SamplerCustomAdvanced``, ``CreateVideo``, ``SaveVideo``).
 Sizes follow Lightricks' defaults (768x512 per stage, 121 frames at 24 fps, seed 10). The positive prompt node is
-titled :data:`PROMPT_TITLE` (``scripts/generate.py`` replaces its text).
+titled :data:`PROMPT_TITLE` (``scripts/generate.py`` replaces its text). The shared pieces (constants, model / text
+encoder / prompts, VAEs, latent, sampler, mp4 output) are used by the other ``workflow_specs_*`` modules too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from build_workflows import Node, Ref, Workflow, node
+from scripts.workflow_kit import Node, Ref, Workflow, node
 
 CKPT_DISTILLED = "ltx-2.3-22b-distilled.safetensors"
 CKPT_DEV = "ltx-2.3-22b-dev.safetensors"
@@ -40,7 +41,7 @@ DOWNLOAD_TIP = ("Downloads: the LTX-2.3 files from huggingface.co/Lightricks/LTX
                 "work too: pick them in the loaders.")
 
 
-def _text(ckpt: str, prompt: str, **model_inputs: Any) -> list[Node]:
+def text_nodes(ckpt: str, prompt: str, **model_inputs: Any) -> list[Node]:
     """Model (``model_inputs``: its optional inputs, e.g. ``streams``), text encoder and the two prompts
     (column 0-1)."""
     return [
@@ -53,24 +54,38 @@ def _text(ckpt: str, prompt: str, **model_inputs: Any) -> list[Node]:
     ]
 
 
-def _vaes(ckpt: str) -> list[Node]:
+def vae_nodes(ckpt: str) -> list[Node]:
     return [node("vae", "LTX2NVideoVAELoader", vae_name=ckpt),
             node("audio_vae", "LTX2NAudioVAELoader", vae_name=ckpt)]
 
 
-def _latent(*, width: int = 768, height: int = 512, stages: str = "one stage") -> Node:
+def model_nodes(ckpt: str, prompt: str) -> list[Node]:
+    """Model, text encoder, both prompts and both VAEs of one checkpoint (columns 0-1)."""
+    return [*text_nodes(ckpt, prompt), *vae_nodes(ckpt)]
+
+
+def latent_node(*, width: int = 768, height: int = 512, stages: str = "one stage") -> Node:
     return node("latent", "LTX2NEmptyAVLatent", column=1, width=width, height=height, frames=FRAMES, fps=FPS,
                 batch_size=1, stages=stages)
 
 
-def _sampler(key: str, latent: Ref, *, schedule: str, guidance: str, model: Ref | None = None,
-             positive: Ref | None = None, negative: Ref | None = None, steps: int = 0) -> Node:
+def sampler_node(key: str, latent: Ref, *, schedule: str, guidance: str, model: Ref | None = None,
+                 positive: Ref | None = None, negative: Ref | None = None, steps: int = 0) -> Node:
     return node(key, "LTX2NSampler", column=2, model=model or Ref("model"), positive=positive or Ref("positive"),
                 negative=negative or Ref("negative"), latent=latent, seed=SEED, schedule=schedule, steps=steps,
                 guidance=guidance)
 
 
-def _output(samples: Ref, stem: str) -> list[Node]:
+def sample_and_crop(sampler: str, crop: str, guided: str, *, schedule: str, column: int) -> list[Node]:
+    """A distilled sampler on the latent and prompts of ``guided`` (a node that appends keyframe guides), then Crop
+    Guides on its result."""
+    positive, negative = Ref(guided, "positive"), Ref(guided, "negative")
+    return [sampler_node(sampler, Ref(guided, "latent"), positive=positive, negative=negative, schedule=schedule,
+                         guidance="none"),
+            node(crop, "LTX2NCropGuides", column=column, positive=positive, negative=negative, latent=Ref(sampler))]
+
+
+def output_nodes(samples: Ref, stem: str) -> list[Node]:
     """Decode video and audio, mux into an mp4 (h264 + aac)."""
     return [
         node("decode_video", "LTX2NDecodeVideo", column=3, samples=samples, vae=Ref("vae")),
@@ -84,9 +99,9 @@ def _output(samples: Ref, stem: str) -> list[Node]:
 
 def t2v_distilled() -> Workflow:
     stem = "t2v-distilled"
-    nodes = [*_text(CKPT_DISTILLED, PROMPT), *_vaes(CKPT_DISTILLED), _latent(),
-             _sampler("sampler", Ref("latent"), schedule="distilled stage 1", guidance="none"),
-             *_output(Ref("sampler"), stem)]
+    nodes = [*model_nodes(CKPT_DISTILLED, PROMPT), latent_node(),
+             sampler_node("sampler", Ref("latent"), schedule="distilled stage 1", guidance="none"),
+             *output_nodes(Ref("sampler"), stem)]
     summary = ("Text to video + audio, LTX-2.3 distilled model, one stage: 8 fixed distilled steps, no guidance "
                "(the fastest way to a clip).")
     return Workflow(stem, summary, nodes, [SIZE_TIP, DOWNLOAD_TIP])
@@ -95,16 +110,17 @@ def t2v_distilled() -> Workflow:
 def t2v_two_stage() -> Workflow:
     stem = "t2v-two-stage"
     nodes = [
-        *_text(CKPT_DEV, PROMPT), *_vaes(CKPT_DEV), _latent(width=1536, height=1024, stages="two stages (x2 upscale)"),
-        _sampler("stage1", Ref("latent"), schedule="LTX-2 schedule", guidance="multimodal"),
+        *model_nodes(CKPT_DEV, PROMPT),
+        latent_node(width=1536, height=1024, stages="two stages (x2 upscale)"),
+        sampler_node("stage1", Ref("latent"), schedule="LTX-2 schedule", guidance="multimodal"),
         node("upscaler", "LTX2NUpscalerLoader", upscaler_name=UPSCALER),
         node("upscale", "LTX2NUpscaleLatent", column=2, samples=Ref("stage1"), upscale_model=Ref("upscaler"),
              vae=Ref("vae")),
         node("distilled_lora", "LTX2NLoraLoader", column=1, model=Ref("model"), lora_name=DISTILLED_LORA,
              strength=1.0),
-        _sampler("stage2", Ref("upscale"), model=Ref("distilled_lora"), schedule="distilled stage 2",
-                 guidance="none"),
-        *_output(Ref("stage2"), stem),
+        sampler_node("stage2", Ref("upscale"), model=Ref("distilled_lora"), schedule="distilled stage 2",
+                     guidance="none"),
+        *output_nodes(Ref("stage2"), stem),
     ]
     summary = ("Text to video + audio in two stages (Lightricks' two-stage recipe): the LTX-2.3 dev model with "
                "multimodal guidance at half size (768x512), a x2 latent upscale, then a 3-step refinement at full "
@@ -115,7 +131,7 @@ def t2v_two_stage() -> Workflow:
 def t2v_full() -> Workflow:
     stem = "t2v-full"
     nodes = [
-        *_text(CKPT_DEV, PROMPT), *_vaes(CKPT_DEV), _latent(),
+        *model_nodes(CKPT_DEV, PROMPT), latent_node(),
         node("scheduler", "LTX2NScheduler", column=2, schedule="LTX-2 schedule", steps=30, model=Ref("model")),
         node("guider", "LTX2NMultimodalGuider", column=2, model=Ref("model"), positive=Ref("positive"),
              negative=Ref("negative")),
@@ -123,7 +139,7 @@ def t2v_full() -> Workflow:
         node("sampler_select", "KSamplerSelect", column=2, sampler_name="euler"),
         node("sampler", "SamplerCustomAdvanced", column=3, noise=Ref("noise"), guider=Ref("guider"),
              sampler=Ref("sampler_select"), sigmas=Ref("scheduler"), latent_image=Ref("latent")),
-        *_output(Ref("sampler", "output"), stem),
+        *output_nodes(Ref("sampler", "output"), stem),
     ]
     summary = ("Text to video + audio with the LTX-2.3 dev (full) model: the LTX-2 schedule (30 steps) and the "
                "multimodal guider (per-modality CFG, STG, audio<->video guidance, rescale; Lightricks' defaults) "
@@ -135,12 +151,12 @@ def t2v_full() -> Workflow:
 def i2v() -> Workflow:
     stem = "i2v-distilled"
     nodes = [
-        *_text(CKPT_DISTILLED, I2V_PROMPT), *_vaes(CKPT_DISTILLED), _latent(),
+        *model_nodes(CKPT_DISTILLED, I2V_PROMPT), latent_node(),
         node("image", "LoadImage", column=1, image=FIRST_FRAME),
         node("image_to_video", "LTX2NImageToVideo", column=2, vae=Ref("vae"), image=Ref("image"),
              latent=Ref("latent"), strength=1.0, image_compression=33),
-        _sampler("sampler", Ref("image_to_video"), schedule="distilled stage 1", guidance="none"),
-        *_output(Ref("sampler"), stem),
+        sampler_node("sampler", Ref("image_to_video"), schedule="distilled stage 1", guidance="none"),
+        *output_nodes(Ref("sampler"), stem),
     ]
     summary = ("Image to video + audio, LTX-2.3 distilled model, one stage: the picture becomes the first frame "
                "(resized to cover the video size and centre-cropped); the prompt describes motion and sound.")
@@ -150,17 +166,14 @@ def i2v() -> Workflow:
 def flf() -> Workflow:
     stem = "flf-distilled"
     nodes = [
-        *_text(CKPT_DISTILLED, FLF_PROMPT), *_vaes(CKPT_DISTILLED), _latent(),
+        *model_nodes(CKPT_DISTILLED, FLF_PROMPT), latent_node(),
         node("first_image", "LoadImage", column=1, image=FIRST_FRAME),
         node("last_image", "LoadImage", column=1, image=LAST_FRAME),
         node("first_last", "LTX2NFirstLastFrame", column=2, positive=Ref("positive"), negative=Ref("negative"),
              vae=Ref("vae"), latent=Ref("latent"), first_image=Ref("first_image"), last_image=Ref("last_image"),
              first_strength=1.0, last_strength=1.0, image_compression=33),
-        _sampler("sampler", Ref("first_last", "latent"), positive=Ref("first_last", "positive"),
-                 negative=Ref("first_last", "negative"), schedule="distilled stage 1", guidance="none"),
-        node("crop_guides", "LTX2NCropGuides", column=3, positive=Ref("first_last", "positive"),
-             negative=Ref("first_last", "negative"), latent=Ref("sampler")),
-        *_output(Ref("crop_guides", "latent"), stem),
+        *sample_and_crop("sampler", "crop_guides", "first_last", schedule="distilled stage 1", column=3),
+        *output_nodes(Ref("crop_guides", "latent"), stem),
     ]
     summary = ("First and last frame to video + audio, LTX-2.3 distilled model, one stage: the first picture "
                "starts the clip, the last one is a keyframe guide at the final frame (removed by Crop Guides "
@@ -168,16 +181,6 @@ def flf() -> Workflow:
     return Workflow(stem, summary, nodes, [SIZE_TIP, DOWNLOAD_TIP])
 
 
-WORKFLOWS: list[Workflow] = [t2v_distilled(), t2v_two_stage(), t2v_full(), i2v(), flf()]
-
-from workflow_specs_audio import audio_workflows  # noqa: E402  (a2v, t2a, v2a; builds from the helpers above)
-
-WORKFLOWS += audio_workflows()
-
-from workflow_specs_temporal import temporal_workflows  # noqa: E402  (keyframes, extend, retake, long video)
-
-WORKFLOWS += temporal_workflows()
-
-from workflow_specs_control import control_workflows  # noqa: E402  (IC-LoRA, camera LoRA, x1.5 / temporal x2)
-
-WORKFLOWS += control_workflows()
+def core_workflows() -> list[Workflow]:
+    """Text / image to video + audio (the other modes: ``workflow_specs_audio``, ``_temporal``, ``_control``)."""
+    return [t2v_distilled(), t2v_two_stage(), t2v_full(), i2v(), flf()]

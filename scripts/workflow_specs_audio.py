@@ -1,13 +1,27 @@
 """Descriptions of the audio-driven and audio-only workflows: audio-to-video, text-to-audio, video-to-audio.
 
-Built into ``workflows/a2v-*.json``, ``t2a-*.json`` and ``v2a-*.json`` by ``build_workflows.py`` (registered in
-``workflow_specs.WORKFLOWS``). The shared pieces (model, text encoder, prompts, VAEs, sampler) come from
-``workflow_specs``, imported when the descriptions are built, so either module may be imported first.
+Built into ``workflows/a2v-*.json``, ``t2a-*.json`` and ``v2a-*.json`` by ``build_workflows.py`` (collected there
+with the others). The shared pieces (model, text encoder, prompts, VAEs, sampler) come from ``workflow_specs``.
 """
 
 from __future__ import annotations
 
-from build_workflows import Node, Ref, Workflow, node
+from scripts.workflow_kit import Node, Ref, Workflow, node
+from scripts.workflow_specs import (
+    CKPT_DEV,
+    CKPT_DISTILLED,
+    DISTILLED_LORA,
+    DOWNLOAD_TIP,
+    FPS,
+    FRAMES,
+    SEED,
+    SIZE_TIP,
+    UPSCALER,
+    latent_node,
+    model_nodes,
+    sampler_node,
+    text_nodes,
+)
 
 EXAMPLE_AUDIO = "ltx2_example_audio.wav"
 EXAMPLE_VIDEO = "ltx2_example_video.mp4"
@@ -35,12 +49,6 @@ V2A_TIP = ("Load Video: your clip. Set fps in Video to Audio, Text Encode and Cr
            "cropped) but the mp4 keeps the original frames; only the sound is generated.")
 
 
-def _base():  # noqa: ANN202 - the workflow_specs module (imported late: it registers these descriptions)
-    import workflow_specs
-
-    return workflow_specs
-
-
 def _mp4(images: Ref, audio: Ref, stem: str, fps: float) -> list[Node]:
     return [
         node("create_video", "CreateVideo", column=4, images=images, fps=fps, audio=audio),
@@ -50,90 +58,85 @@ def _mp4(images: Ref, audio: Ref, stem: str, fps: float) -> list[Node]:
 
 
 def a2v() -> Workflow:
-    base = _base()
     stem = "a2v-distilled"
     nodes = [
-        *base._text(base.CKPT_DISTILLED, A2V_PROMPT), *base._vaes(base.CKPT_DISTILLED), base._latent(),
+        *model_nodes(CKPT_DISTILLED, A2V_PROMPT), latent_node(),
         node("load_audio", "LoadAudio", column=1, audio=EXAMPLE_AUDIO),
         node("audio_to_video", "LTX2NAudioToVideo", column=2, audio_vae=Ref("audio_vae"), audio=Ref("load_audio"),
-             av_latent=Ref("latent"), fps=base.FPS),
-        base._sampler("sampler", Ref("audio_to_video", "av_latent"), schedule="distilled stage 1", guidance="none"),
+             av_latent=Ref("latent"), fps=FPS),
+        sampler_node("sampler", Ref("audio_to_video", "av_latent"), schedule="distilled stage 1", guidance="none"),
         node("decode_video", "LTX2NDecodeVideo", column=3, samples=Ref("sampler"), vae=Ref("vae")),
-        *_mp4(Ref("decode_video"), Ref("audio_to_video", "audio"), stem, base.FPS),
+        *_mp4(Ref("decode_video"), Ref("audio_to_video", "audio"), stem, FPS),
     ]
     summary = ("Audio to video, LTX-2.3 distilled model, one stage: the video is generated to your sound track, "
                "which stays frozen (encoded into the latent) and is saved unchanged with the video.")
-    return Workflow(stem, summary, nodes, [A2V_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [A2V_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def a2v_two_stage() -> Workflow:
     """ltx-pipelines' ``A2VidPipelineTwoStage``: dev model with guidance at half size, x2 upscale, distilled-LoRA
     refine; the audio frozen in both stages (the upscaler drops noise masks, so Audio to Video runs again)."""
-    base = _base()
     stem = "a2v-two-stage"
     nodes = [
-        *base._text(base.CKPT_DEV, A2V_PROMPT), *base._vaes(base.CKPT_DEV),
-        base._latent(width=1536, height=1024, stages="two stages (x2 upscale)"),
+        *model_nodes(CKPT_DEV, A2V_PROMPT),
+        latent_node(width=1536, height=1024, stages="two stages (x2 upscale)"),
         node("load_audio", "LoadAudio", column=1, audio=EXAMPLE_AUDIO),
         node("audio_to_video", "LTX2NAudioToVideo", column=2, audio_vae=Ref("audio_vae"), audio=Ref("load_audio"),
-             av_latent=Ref("latent"), fps=base.FPS),
-        base._sampler("stage1", Ref("audio_to_video", "av_latent"), schedule="LTX-2 schedule", guidance="multimodal"),
-        node("upscaler", "LTX2NUpscalerLoader", upscaler_name=base.UPSCALER),
+             av_latent=Ref("latent"), fps=FPS),
+        sampler_node("stage1", Ref("audio_to_video", "av_latent"), schedule="LTX-2 schedule", guidance="multimodal"),
+        node("upscaler", "LTX2NUpscalerLoader", upscaler_name=UPSCALER),
         node("upscale", "LTX2NUpscaleLatent", column=2, samples=Ref("stage1"), upscale_model=Ref("upscaler"),
              vae=Ref("vae")),
         node("refreeze_audio", "LTX2NAudioToVideo", column=2, audio_vae=Ref("audio_vae"), audio=Ref("load_audio"),
-             av_latent=Ref("upscale"), fps=base.FPS),
-        node("distilled_lora", "LTX2NLoraLoader", column=1, model=Ref("model"), lora_name=base.DISTILLED_LORA,
+             av_latent=Ref("upscale"), fps=FPS),
+        node("distilled_lora", "LTX2NLoraLoader", column=1, model=Ref("model"), lora_name=DISTILLED_LORA,
              strength=1.0),
-        base._sampler("stage2", Ref("refreeze_audio", "av_latent"), model=Ref("distilled_lora"),
-                      schedule="distilled stage 2", guidance="none"),
+        sampler_node("stage2", Ref("refreeze_audio", "av_latent"), model=Ref("distilled_lora"),
+                     schedule="distilled stage 2", guidance="none"),
         node("decode_video", "LTX2NDecodeVideo", column=3, samples=Ref("stage2"), vae=Ref("vae")),
-        *_mp4(Ref("decode_video"), Ref("audio_to_video", "audio"), stem, base.FPS),
+        *_mp4(Ref("decode_video"), Ref("audio_to_video", "audio"), stem, FPS),
     ]
     summary = ("Audio to video in two stages (Lightricks' A2V recipe): the LTX-2.3 dev model with multimodal "
                "guidance at half size, a x2 latent upscale, then a 3-step refinement at full size with the "
                "distilled LoRA; your sound track stays frozen in both stages and is saved unchanged.")
-    return Workflow(stem, summary, nodes, [A2V_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [A2V_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def t2a() -> Workflow:
-    base = _base()
     stem = "t2a-dev"
     nodes = [
         # audio only: the video blocks and the audio<->video cross-attention (~83% of the weights) are not loaded
-        *base._text(base.CKPT_DEV, T2A_PROMPT, streams="audio only (text-to-audio)"),
-        node("audio_vae", "LTX2NAudioVAELoader", vae_name=base.CKPT_DEV),
+        *text_nodes(CKPT_DEV, T2A_PROMPT, streams="audio only (text-to-audio)"),
+        node("audio_vae", "LTX2NAudioVAELoader", vae_name=CKPT_DEV),
         node("latent", "LTX2NEmptyAudioLatent", column=1, seconds=T2A_SECONDS, batch_size=1),
         # HEAD ltx-pipelines T2A: audio guidance only (CFG, STG, rescale; modality guidance off: there is no video)
         node("guider", "LTX2NMultimodalGuider", column=2, model=Ref("model"), positive=Ref("positive"),
              negative=Ref("negative"), video_cfg=1.0, audio_cfg=7.0, video_stg=0.0, audio_stg=1.0,
              video_modality=1.0, audio_modality=1.0),
         node("sampler", "LTX2NSampler", column=2, model=Ref("model"), positive=Ref("positive"),
-             negative=Ref("negative"), latent=Ref("latent"), seed=base.SEED, schedule="LTX-2 schedule", steps=0,
+             negative=Ref("negative"), latent=Ref("latent"), seed=SEED, schedule="LTX-2 schedule", steps=0,
              guidance="auto", guider=Ref("guider")),
         node("decode_audio", "LTX2NDecodeAudio", column=3, samples=Ref("sampler"), audio_vae=Ref("audio_vae")),
         node("save_audio", "SaveAudio", column=4, audio=Ref("decode_audio"), filename_prefix=f"LTX-2/{stem}"),
     ]
     summary = ("Text to audio, LTX-2.3 dev model: a sound from the prompt alone, the audio stream only (no video "
                "tokens exist or are computed), the LTX-2 schedule with audio guidance; saved as FLAC.")
-    return Workflow(stem, summary, nodes, [T2A_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [T2A_TIP, DOWNLOAD_TIP])
 
 
 def v2a() -> Workflow:
-    base = _base()
     stem = "v2a-distilled"
     nodes = [
-        *base._text(base.CKPT_DISTILLED, V2A_PROMPT), *base._vaes(base.CKPT_DISTILLED),
-        node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
+        *model_nodes(CKPT_DISTILLED, V2A_PROMPT), node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
         node("video_to_audio", "LTX2NVideoToAudio", column=2, vae=Ref("vae"), width=768, height=512,
-             frames=base.FRAMES, fps=base.FPS, video=Ref("load_video")),
-        base._sampler("sampler", Ref("video_to_audio", "av_latent"), schedule="distilled stage 1", guidance="none"),
+             frames=FRAMES, fps=FPS, video=Ref("load_video")),
+        sampler_node("sampler", Ref("video_to_audio", "av_latent"), schedule="distilled stage 1", guidance="none"),
         node("decode_audio", "LTX2NDecodeAudio", column=3, samples=Ref("sampler"), audio_vae=Ref("audio_vae")),
-        *_mp4(Ref("video_to_audio", "images"), Ref("decode_audio"), stem, base.FPS),
+        *_mp4(Ref("video_to_audio", "images"), Ref("decode_audio"), stem, FPS),
     ]
     summary = ("Video to audio (Foley), LTX-2.3 distilled model, one stage: your clip is encoded and kept frozen "
                "while a matching sound track is generated; the mp4 holds your original frames with the new sound.")
-    return Workflow(stem, summary, nodes, [V2A_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [V2A_TIP, DOWNLOAD_TIP])
 
 
 def audio_workflows() -> list[Workflow]:

@@ -2,14 +2,27 @@
 spatial x1.5 / temporal x2 upscalers.
 
 Built into ``workflows/iclora-union-*.json``, ``iclora-motion-*.json``, ``iclora-detailer-*.json``,
-``camera-lora-*.json`` and ``upscale-temporal-*.json`` by ``build_workflows.py`` (registered in
-``workflow_specs.WORKFLOWS``). Shared pieces (model, text encoder, prompts, VAEs, sampler, mp4 output) come from
-``workflow_specs``, imported when the descriptions are built. File names are Lightricks' release names.
+``camera-lora-*.json`` and ``upscale-temporal-*.json`` by ``build_workflows.py`` (collected there
+with the others). Shared pieces (model, text encoder, prompts, VAEs, sampler, mp4 output) come from
+``workflow_specs``. File names are Lightricks' release names.
 """
 
 from __future__ import annotations
 
-from build_workflows import Node, Ref, Workflow, node
+from scripts.workflow_kit import Node, Ref, Workflow, node
+from scripts.workflow_specs import (
+    CKPT_DISTILLED,
+    DOWNLOAD_TIP,
+    FIRST_FRAME,
+    FPS,
+    FRAMES,
+    PROMPT,
+    SIZE_TIP,
+    latent_node,
+    model_nodes,
+    output_nodes,
+    sampler_node,
+)
 
 UNION_LORA = "ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors"
 MOTION_LORA = "ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors"
@@ -55,104 +68,93 @@ UPSCALE_TIP = ("Upscalers: x1.5 turns 768x512 into 1152x768 (refined with the 3 
                "Set Create Video's fps to twice the clip's fps (the temporal node also outputs it).")
 
 
-def _base():  # noqa: ANN202 - the workflow_specs module (imported late: it registers these descriptions)
-    import workflow_specs
-
-    return workflow_specs
-
-
-def _ic_sampler(base, lora: str, reference: Ref, latent: Ref) -> list[Node]:  # noqa: ANN001
+def _ic_sampler(lora: str, reference: Ref, latent: Ref) -> list[Node]:
     """IC-LoRA loader, reference guide and the distilled sampler (model and prompts from the guide)."""
     return [
         node("ic_lora", "LTX2NICLoraLoader", column=1, model=Ref("model"), lora_name=lora, strength=1.0),
         node("guide", "LTX2NICLoraGuide", column=2, positive=Ref("positive"), negative=Ref("negative"),
              vae=Ref("vae"), latent=latent, reference=reference, reference_downscale_factor=Ref("ic_lora", 1),
              strength=1.0, attention_strength=1.0),
-        base._sampler("sampler", latent, model=Ref("ic_lora", 0), positive=Ref("guide", "positive"),
-                      negative=Ref("guide", "negative"), schedule="distilled stage 1", guidance="none"),
+        sampler_node("sampler", latent, model=Ref("ic_lora", 0), positive=Ref("guide", "positive"),
+                     negative=Ref("guide", "negative"), schedule="distilled stage 1", guidance="none"),
     ]
 
 
-def _video_ic_graph(base, ckpt: str, prompt: str, lora: str, stem: str, *, canny: bool) -> list[Node]:  # noqa: ANN001
+def _video_ic_graph(ckpt: str, prompt: str, lora: str, stem: str, *, canny: bool) -> list[Node]:
     """Model, prompts, VAEs, latent, Load Video -> frames (-> Canny) -> IC-LoRA guide -> sampler -> mp4."""
     reference = Ref("canny") if canny else Ref("components", "images")
     edges = [node("canny", "Canny", column=1, image=Ref("components", "images"), low_threshold=0.4,
                   high_threshold=0.8)] if canny else []
     return [
-        *base._text(ckpt, prompt), *base._vaes(ckpt), base._latent(),
+        *model_nodes(ckpt, prompt), latent_node(),
         node("load_video", "LoadVideo", column=1, file=EXAMPLE_VIDEO),
         node("components", "GetVideoComponents", column=1, video=Ref("load_video")), *edges,
-        *_ic_sampler(base, lora, reference, Ref("latent")),
-        *base._output(Ref("sampler"), stem),
+        *_ic_sampler(lora, reference, Ref("latent")),
+        *output_nodes(Ref("sampler"), stem),
     ]
 
 
 def iclora_union() -> Workflow:
-    base = _base()
     stem = "iclora-union-distilled"
-    nodes = _video_ic_graph(base, base.CKPT_DISTILLED, UNION_PROMPT, UNION_LORA, stem, canny=True)
+    nodes = _video_ic_graph(CKPT_DISTILLED, UNION_PROMPT, UNION_LORA, stem, canny=True)
     summary = ("IC-LoRA union control (canny / depth / pose), LTX-2.3 distilled, one stage: the structure of a "
                "control video guides a new clip with audio. Here the control is the canny edge map of a video.")
-    return Workflow(stem, summary, nodes, [IC_TIP, UNION_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [IC_TIP, UNION_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def iclora_motion() -> Workflow:
-    base = _base()
     stem = "iclora-motion-distilled"
     nodes = [
-        *base._text(base.CKPT_DISTILLED, MOTION_PROMPT), *base._vaes(base.CKPT_DISTILLED), base._latent(),
-        node("image", "LoadImage", column=1, image=base.FIRST_FRAME),
+        *model_nodes(CKPT_DISTILLED, MOTION_PROMPT), latent_node(),
+        node("image", "LoadImage", column=1, image=FIRST_FRAME),
         node("tracks", "LTX2NMotionTracks", column=1, tracks=MOTION_TRACKS, width=768, height=512,
-             frames=base.FRAMES, radius=6.0, trail=8, image=Ref("image")),
+             frames=FRAMES, radius=6.0, trail=8, image=Ref("image")),
         node("image_to_video", "LTX2NImageToVideo", column=2, vae=Ref("vae"), image=Ref("image"),
              latent=Ref("latent"), strength=1.0, image_compression=33),
-        *_ic_sampler(base, MOTION_LORA, Ref("tracks"), Ref("image_to_video")),
-        *base._output(Ref("sampler"), stem),
+        *_ic_sampler(MOTION_LORA, Ref("tracks"), Ref("image_to_video")),
+        *output_nodes(Ref("sampler"), stem),
     ]
     summary = ("IC-LoRA motion tracks, LTX-2.3 distilled, one stage: a picture starts the clip and sparse point "
                "tracks (drawn on the Motion Tracks node) say where things move.")
-    return Workflow(stem, summary, nodes, [MOTION_TIP, IC_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [MOTION_TIP, IC_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def iclora_detailer() -> Workflow:
-    base = _base()
     stem = "iclora-detailer-distilled"
-    nodes = _video_ic_graph(base, CKPT_19B_DISTILLED, DETAILER_PROMPT, DETAILER_LORA, stem, canny=False)
+    nodes = _video_ic_graph(CKPT_19B_DISTILLED, DETAILER_PROMPT, DETAILER_LORA, stem, canny=False)
     summary = ("IC-LoRA detailer / pixel upscaler, LTX-2 (19B) distilled, one stage: a low-resolution or soft clip "
                "is regenerated sharp at the latent's size, following the input closely.")
-    return Workflow(stem, summary, nodes, [DETAILER_TIP, IC_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [DETAILER_TIP, IC_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def camera_lora() -> Workflow:
-    base = _base()
     stem = "camera-lora-19b"
     nodes = [
-        *base._text(CKPT_19B_DEV, CAMERA_PROMPT), *base._vaes(CKPT_19B_DEV), base._latent(),
+        *model_nodes(CKPT_19B_DEV, CAMERA_PROMPT), latent_node(),
         node("camera", "LTX2NCameraLoraLoader", column=1, model=Ref("model"), camera_lora=CAMERA_LORA, strength=1.0),
         node("stack", "LTX2NLoraStack", column=1, model=Ref("camera"), lora_1=DISTILLED_LORA_19B,
              video_strength_1=1.0, audio_strength_1=1.0),
-        base._sampler("sampler", Ref("latent"), model=Ref("stack"), schedule="distilled stage 1", guidance="none"),
-        *base._output(Ref("sampler"), stem),
+        sampler_node("sampler", Ref("latent"), model=Ref("stack"), schedule="distilled stage 1", guidance="none"),
+        *output_nodes(Ref("sampler"), stem),
     ]
     summary = ("Camera-control LoRA (dolly left) on LTX-2 (19B): the dev model with the camera LoRA and, through "
                "the LoRA stack, the distilled LoRA, sampled with the 8 distilled steps.")
-    return Workflow(stem, summary, nodes, [CAMERA_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [CAMERA_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def upscale_temporal() -> Workflow:
-    base = _base()
     stem = "upscale-temporal-distilled"
-    fps2 = 2 * base.FPS
+    fps2 = 2 * FPS
     nodes = [
-        *base._text(base.CKPT_DISTILLED, base.PROMPT), *base._vaes(base.CKPT_DISTILLED), base._latent(),
-        base._sampler("stage1", Ref("latent"), schedule="distilled stage 1", guidance="none"),
+        *model_nodes(CKPT_DISTILLED, PROMPT), latent_node(),
+        sampler_node("stage1", Ref("latent"), schedule="distilled stage 1", guidance="none"),
         node("upscaler_x15", "LTX2NUpscalerLoader", column=1, upscaler_name=UPSCALER_X15),
         node("upscale_x15", "LTX2NUpscaleLatentX15", column=2, samples=Ref("stage1"),
              upscale_model=Ref("upscaler_x15"), vae=Ref("vae")),
-        base._sampler("stage2", Ref("upscale_x15"), schedule="distilled stage 2", guidance="none"),
+        sampler_node("stage2", Ref("upscale_x15"), schedule="distilled stage 2", guidance="none"),
         node("upscaler_temporal", "LTX2NUpscalerLoader", column=1, upscaler_name=UPSCALER_TEMPORAL),
         node("upscale_temporal", "LTX2NUpscaleLatentTemporal", column=3, samples=Ref("stage2"),
-             upscale_model=Ref("upscaler_temporal"), vae=Ref("vae"), fps=base.FPS),
+             upscale_model=Ref("upscaler_temporal"), vae=Ref("vae"), fps=FPS),
         node("decode_video", "LTX2NDecodeVideo", column=3, samples=Ref("upscale_temporal", "latent"), vae=Ref("vae")),
         node("decode_audio", "LTX2NDecodeAudio", column=3, samples=Ref("upscale_temporal", "latent"),
              audio_vae=Ref("audio_vae")),
@@ -163,7 +165,7 @@ def upscale_temporal() -> Workflow:
     summary = ("Upscalers, LTX-2.3 distilled: a clip made at 768x512 / 24 fps is upscaled x1.5 in latent space "
                "(1152x768) and refined, then doubled in frame rate by the temporal x2 upscaler (48 fps, same "
                "duration; the audio is kept as generated).")
-    return Workflow(stem, summary, nodes, [UPSCALE_TIP, base.SIZE_TIP, base.DOWNLOAD_TIP])
+    return Workflow(stem, summary, nodes, [UPSCALE_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 
 def control_workflows() -> list[Workflow]:

@@ -1,17 +1,17 @@
-"""Shared pytest configuration: repository root on sys.path and deterministic seeds."""
+"""Shared pytest configuration: deterministic seeds, the manifests folder, test order.
+
+The repository root (``scripts``, ``ltx_model``) and the shared test helpers are on the import path through
+``pythonpath`` in ``pyproject.toml``.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
 SHARED_REFERENCE = Path(os.environ.get("LTX2_SHARED", REPO_ROOT.parent / "shared")) / "reference"
 MANIFESTS = SHARED_REFERENCE / "manifests"
 

@@ -16,7 +16,7 @@ from .items import (
     WithAttentionStrength,
 )
 from .reference_audio import ReferenceAudio, reference_audio_positions
-from .regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds
+from .regions import FrozenAudio, TemporalRegionMask, clear_conditioning, token_time_bounds, tokens_in_window
 
 __all__ = [
     "ConditioningError",
@@ -36,4 +36,5 @@ __all__ = [
     "reference_audio_positions",
     "resolve_cross_mask",
     "token_time_bounds",
+    "tokens_in_window",
 ]

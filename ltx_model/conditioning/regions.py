@@ -70,6 +70,13 @@ def token_time_bounds(grid: VideoGrid | AudioGrid, device: torch.device | None =
     return pixels[0, 0] / grid.fps
 
 
+def tokens_in_window(grid: VideoGrid | AudioGrid, start_s: float, end_s: float,
+                     device: torch.device | None = None) -> torch.Tensor:
+    """bool ``(T,)``: the target tokens whose time span ``[t_start, t_end)`` meets ``[start_s, end_s)`` seconds."""
+    bounds = token_time_bounds(grid, device=device)
+    return (bounds[:, 1] > start_s) & (bounds[:, 0] < end_s)
+
+
 @dataclass(frozen=True)
 class TemporalRegionMask:
     """Regenerate only ``[start_time, end_time)`` seconds: mask 1 inside, 0 outside (target tokens only)."""
@@ -81,8 +88,7 @@ class TemporalRegionMask:
         """Return a copy whose target-token denoise mask selects the region."""
         if self.end_time <= self.start_time:
             raise ConditioningError(f"empty time region [{self.start_time}, {self.end_time})")
-        t = token_time_bounds(state.grid, device=state.denoise_mask.device)
-        inside = (t[:, 1] > self.start_time) & (t[:, 0] < self.end_time)  # (T,)
+        inside = tokens_in_window(state.grid, self.start_time, self.end_time, device=state.denoise_mask.device)
         new = state.clone()
         n = state.grid.token_count
         new.denoise_mask[:, :n] = inside.to(new.denoise_mask.dtype).view(1, n, 1)

@@ -15,8 +15,8 @@ Config: GGUF files carry no LTX metadata, so the transformer config comes from, 
 * the string field ``ltx2.config``: the JSON of the safetensors checkpoint's ``config`` metadata (an object with at
   least the ``transformer`` section), written by :func:`write_gguf` (and by any converter that copies it);
   ``ltx2.model_version`` optionally carries the checkpoint's ``model_version``;
-* else a family preset (:data:`PRESETS`: the released 19B / 22B transformer sections), chosen by the caller or
-  detected from the keys (the 22B has ``prompt_adaln_single``).
+* else a family preset (:mod:`ltx_model.loading.released`: the released 19B / 22B transformer sections), chosen by
+  the caller or detected from the keys (the 22B has ``prompt_adaln_single``).
 """
 
 from __future__ import annotations
@@ -32,26 +32,15 @@ import torch
 from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType, quantized_nbytes
 from .detect import Family
 from .gguf_header import GGUFFormatError, TensorInfo, read_gguf_header
+from .keymaps import AUDIO_VAE_PREFIX, DIFFUSION_PREFIX, TEXT_PROJECTION_PREFIX, VIDEO_VAE_PREFIX, VOCODER_PREFIX
+from .released import RELEASED_MODEL_VERSIONS, released_transformer
 from .safetensors_io import CheckpointError
 
 CONFIG_FIELD = "ltx2.config"
 VERSION_FIELD = "ltx2.model_version"
 ORIG_SHAPE_FIELD = "comfy.gguf.orig_shape."  # city96's converter: original shape of reshaped (5D) tensors
 ARCHITECTURE = "ltxv"
-DIFFUSION_PREFIX = "model.diffusion_model."
-OTHER_COMPONENTS = ("vae.", "audio_vae.", "vocoder.", "text_embedding_projection.")
-
-
-def _presets() -> dict[Family, dict[str, Any]]:
-    """The released transformer config sections (those the demo weights shrink), as checkpoint ``config`` dicts."""
-    from ..demo_weights import _TRANSFORMER_19B, _TRANSFORMER_23_EXTRA  # the real sections, kept in one place
-
-    ltx23 = {**_TRANSFORMER_19B, **_TRANSFORMER_23_EXTRA}
-    ltx23.pop("_diffusers_version", None)
-    return {Family.LTX2_19B: {"transformer": dict(_TRANSFORMER_19B)}, Family.LTX23_22B: {"transformer": ltx23}}
-
-
-PRESET_VERSIONS = {Family.LTX2_19B: None, Family.LTX23_22B: "2.3.0"}
+OTHER_COMPONENTS = (VIDEO_VAE_PREFIX, AUDIO_VAE_PREFIX, VOCODER_PREFIX, TEXT_PROJECTION_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -72,7 +61,7 @@ class GGUFTensor:
 _OTHER_GGML_TYPES = {3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 15: "Q8_K", 16: "IQ2_XXS",
                      17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
                      24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0",
-                     39: "MXFP4"}  # fmt: skip
+                     39: "MXFP4"}
 
 
 class GGUFFile:
@@ -184,12 +173,13 @@ def file_config(file: GGUFFile, family: Family | None = None) -> tuple[dict[str,
     keys = model_keys(file)
     detected = detect_family(keys)
     if file.config is not None:
-        version = file.model_version or PRESET_VERSIONS[detected]
+        version = file.model_version or RELEASED_MODEL_VERSIONS[detected]
         return file.config, version, detected
     family = family or detected
-    if family not in PRESET_VERSIONS:
+    if family not in RELEASED_MODEL_VERSIONS:
         raise CheckpointError(f"{file.path}: no preset for family {family.value}")
-    return _presets()[family], file.model_version or PRESET_VERSIONS[family], family
+    config = {"transformer": released_transformer(family)}
+    return config, file.model_version or RELEASED_MODEL_VERSIONS[family], family
 
 
 def prefixed_keys(keys: Mapping[str, str]) -> set[str]:

@@ -51,7 +51,7 @@ class ValueType(IntEnum):
 
 _NUMPY = {ValueType.UINT8: "<u1", ValueType.INT8: "<i1", ValueType.UINT16: "<u2", ValueType.INT16: "<i2",
           ValueType.UINT32: "<u4", ValueType.INT32: "<i4", ValueType.FLOAT32: "<f4", ValueType.BOOL: "?",
-          ValueType.UINT64: "<u8", ValueType.INT64: "<i8", ValueType.FLOAT64: "<f8"}  # fmt: skip
+          ValueType.UINT64: "<u8", ValueType.INT64: "<i8", ValueType.FLOAT64: "<f8"}
 _SCALARS = {kind: struct.Struct(code) for kind, code in (
     (ValueType.UINT8, "<B"), (ValueType.INT8, "<b"), (ValueType.UINT16, "<H"), (ValueType.INT16, "<h"),
     (ValueType.UINT32, "<I"), (ValueType.INT32, "<i"), (ValueType.FLOAT32, "<f"), (ValueType.BOOL, "<?"),

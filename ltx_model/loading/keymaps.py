@@ -25,7 +25,12 @@ class Component(str, Enum):
     UPSAMPLER = "upsampler"
 
 
-DIFFUSION_PREFIX = "model.diffusion_model."
+# File-key prefix of each single-file component (ltx2-model.md §1.1); every other module imports these.
+DIFFUSION_PREFIX = "model.diffusion_model."  # transformer and text connectors
+TEXT_PROJECTION_PREFIX = "text_embedding_projection."
+VIDEO_VAE_PREFIX = "vae."
+AUDIO_VAE_PREFIX = "audio_vae."
+VOCODER_PREFIX = "vocoder."
 CONNECTOR_NAMES = ("video_embeddings_connector.", "audio_embeddings_connector.", "embeddings_connector.")
 
 # Quantisation side tensors stored next to an fp8 ``<layer>.weight`` (ltx-core "fp8-scaled-mm" and ComfyUI
@@ -85,27 +90,27 @@ KEYMAPS: dict[Component, ComponentKeyMap] = {
     ),
     Component.TEXT_PROJECTION: ComponentKeyMap(
         Component.TEXT_PROJECTION,
-        strip="text_embedding_projection.",
-        include=("text_embedding_projection.",),
+        strip=TEXT_PROJECTION_PREFIX,
+        include=(TEXT_PROJECTION_PREFIX,),
         config_section="transformer",
     ),
     Component.VIDEO_VAE: ComponentKeyMap(
         Component.VIDEO_VAE,
-        strip="vae.",
-        include=("vae.",),
+        strip=VIDEO_VAE_PREFIX,
+        include=(VIDEO_VAE_PREFIX,),
         # present in the real files, not used by ltx-core (diffusers' converter drops exactly these two)
         ignored=(
-            "vae.per_channel_statistics.channel",
-            "vae.per_channel_statistics.mean-of-stds",
-            "vae.per_channel_statistics.mean-of-stds_over_std-of-means",
+            VIDEO_VAE_PREFIX + "per_channel_statistics.channel",
+            VIDEO_VAE_PREFIX + "per_channel_statistics.mean-of-stds",
+            VIDEO_VAE_PREFIX + "per_channel_statistics.mean-of-stds_over_std-of-means",
         ),
         config_section="vae",
     ),
     Component.AUDIO_VAE: ComponentKeyMap(
-        Component.AUDIO_VAE, strip="audio_vae.", include=("audio_vae.",), config_section="audio_vae"
+        Component.AUDIO_VAE, strip=AUDIO_VAE_PREFIX, include=(AUDIO_VAE_PREFIX,), config_section="audio_vae"
     ),
     Component.VOCODER: ComponentKeyMap(
-        Component.VOCODER, strip="vocoder.", include=("vocoder.",), config_section="vocoder"
+        Component.VOCODER, strip=VOCODER_PREFIX, include=(VOCODER_PREFIX,), config_section="vocoder"
     ),
     Component.UPSAMPLER: ComponentKeyMap(Component.UPSAMPLER, strip="", include=("",), config_section=None),
 }

@@ -17,6 +17,7 @@ Distilled checkpoints use the default 8-sigma table without guidance; dev checkp
 and :class:`~ltx_model.sampling.GuiderParams` per stream (see :func:`dev_request`).
 """
 
+from ..modes import GenerationError, resize_and_center_crop
 from .audio_modes import AudioResult, generate_audio, generate_audio_for_video, generate_audio_to_video
 from .decode import decode_audio, decode_video, to_uint8_frames
 from .denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
@@ -32,7 +33,7 @@ from .enhance import (
 )
 from .generate import Frozen, Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
 from .ic_lora import ICReference, generate_ic_lora, lora_reference_downscale_factor, reference_conditionings
-from .images import image_conditionings, image_pixels, resize_and_center_crop
+from .images import image_conditionings, image_pixels
 from .keyframes import generate_keyframes, keyframe_conditionings
 from .latents import LatentSetup, audio_grid, noised_states, video_grid
 from .long_video import LongVideoRequest, LongVideoResult, generate_long_video
@@ -40,7 +41,6 @@ from .models import PipelineModels, load_pipeline_models
 from .presets import dev_request
 from .request import (
     Callbacks,
-    GenerationError,
     GenerationInterrupted,
     GenerationRequest,
     GenerationResult,

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..conditioning import FrozenAudio
+from ..modes import as_frames
 from ..sampling import STAGE2_DISTILLED_SIGMAS, unpatchify_state_latent
 from .decode import decode_audio, decode_video
 from .generate import Frozen, Stage, run_stage
@@ -28,7 +29,7 @@ from .request import (
     GenerationResult,
     TextContexts,
 )
-from .sources import as_frames, encode_clip_audio, encode_frames
+from .sources import encode_clip_audio, encode_frames
 from .two_stage import denoise_two_stage
 
 
@@ -66,7 +67,7 @@ def generate_audio_to_video(
 
     if two_stage:
         video, audio = denoise_two_stage(models, request, contexts, callbacks=callbacks, stage2_models=stage2_models,
-                                         stage2_sigmas=stage2_sigmas, hook=frozen_audio)  # fmt: skip
+                                         stage2_sigmas=stage2_sigmas, hook=frozen_audio)
     else:
         generator = torch.Generator(device=models.device).manual_seed(request.seed)
         video, audio = run_stage(models, frozen_audio(Stage(request), 1), contexts, generator, callbacks=callbacks)
@@ -74,7 +75,7 @@ def generate_audio_to_video(
     video_latent = unpatchify_state_latent(video)
     frames = decode_video((stage2_models or models).video_vae, video_latent, mode=request.tiling, callbacks=callbacks)
     return GenerationResult(frames, clip.waveform, clip.sample_rate, request.fps, video_latent,
-                            unpatchify_state_latent(audio), clip.notes)  # fmt: skip
+                            unpatchify_state_latent(audio), clip.notes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,4 +150,4 @@ def generate_audio_for_video(
     waveform, rate = decode_audio(models.audio_vae, models.vocoder, audio_latent)
     original = torch.as_tensor(np.asarray(frames) if not isinstance(frames, torch.Tensor) else frames)
     return GenerationResult(original[: request.num_frames], waveform, rate, request.fps,
-                            unpatchify_state_latent(video), audio_latent)  # fmt: skip
+                            unpatchify_state_latent(video), audio_latent)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..demo_weights import DemoFamily, write_demo_model_set
+from ..demo import DemoFamily, write_demo_model_set
 from ..loading import Variant, detect, read_header
 from ..media import read_image, write_mp4
 from .generate import generate
@@ -62,12 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", choices=sorted(_DTYPES), default="bf16")
-    return p  # fmt: skip
+    return p
 
 
 def _request(args: argparse.Namespace, guided: bool, model_version: str | None) -> GenerationRequest:
     fields = {"height": args.height, "width": args.width, "num_frames": args.frames, "fps": args.fps,
-              "seed": args.seed}  # fmt: skip
+              "seed": args.seed}
     if args.image is not None:
         fields["images"] = (ImageCondition(read_image(args.image)),)
     if guided:
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = write_demo_model_set(tmp, DemoFamily(args.demo))
             args.checkpoint, args.gemma = paths.checkpoint, paths.gemma
             _say(f"NOTICE: using generated random DEMO weights ({args.demo} form); the output is noise, not a real "
-                 "generation. Pass --checkpoint and --gemma to use real model files.")  # fmt: skip
+                 "generation. Pass --checkpoint and --gemma to use real model files.")
         if args.checkpoint is None or args.gemma is None:
             _say("error: --checkpoint and --gemma are required (or --demo)")
             return 2
@@ -107,5 +107,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = generate(models, request, contexts, callbacks=Callbacks(progress=_progress))
         write_mp4(args.out, result.frames, fps=result.fps, waveform=result.waveform, sample_rate=result.sample_rate)
     _say(f"wrote {args.out} ({result.frames.shape[0]} frames, {result.fps:g} fps, audio {result.sample_rate} Hz) "
-         f"in {time.monotonic() - start:.1f} s")  # fmt: skip
+         f"in {time.monotonic() - start:.1f} s")
     return 0

@@ -153,7 +153,7 @@ def _with_context(m: Modality | None, context: torch.Tensor | None, sigma: torch
     if m is None:
         return None
     return Modality(latent=m.latent, sigma=m.sigma, timesteps=m.timesteps, positions=m.positions, context=context,
-                    enabled=True, attention_mask=m.attention_mask)  # fmt: skip
+                    enabled=True, attention_mask=m.attention_mask)
 
 
 def euler_loop(

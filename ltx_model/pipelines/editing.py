@@ -17,19 +17,29 @@ import numpy as np
 import torch
 
 from ..conditioning import TemporalRegionMask
+from ..modes import (
+    GenerationError,
+    as_frames,
+    extend_window,
+    frames_problem,
+    new_frames_problem,
+    pad_frames,
+    pad_waveform,
+    size_problem,
+    window_problem,
+)
 from ..sampling import DISTILLED_SIGMAS
 from .generate import Frozen, Stage, decode_outputs, run_stage
 from .models import PipelineModels
 from .request import (
     Callbacks,
-    GenerationError,
     GenerationRequest,
     GenerationResult,
     Guidance,
     TextContexts,
     TilingMode,
 )
-from .sources import AudioFit, ClipAudio, as_frames, encode_clip_audio, encode_frames, fit_waveform
+from .sources import AudioFit, ClipAudio, encode_clip_audio, encode_frames
 
 Waveform = torch.Tensor | np.ndarray
 
@@ -75,26 +85,24 @@ def _source_request(clip: SourceClip, sampling: Sampling, num_frames: int) -> Ge
     """The request at the source's size and fps for ``num_frames`` frames, with clear errors for bad geometry."""
     frames = as_frames(clip.frames)
     f, h, w = frames.shape[:3]
-    if (f - 1) % 8:
-        raise GenerationError(f"the source clip must have 1 + 8k frames (9, 17, ..., 121), got {f}")
-    if h % 32 or w % 32:
-        raise GenerationError(f"the source clip size must be a multiple of 32, got {h}x{w}")
+    problem = frames_problem(f, "the source clip") or size_problem(w, h, what="the source clip's width and height")
+    if problem:
+        raise GenerationError(problem)
     return GenerationRequest(height=h, width=w, num_frames=num_frames, fps=clip.fps, seed=sampling.seed,
                              sigmas=sampling.sigmas, video_guidance=sampling.video_guidance,
-                             audio_guidance=sampling.audio_guidance, tiling=sampling.tiling)  # fmt: skip
+                             audio_guidance=sampling.audio_guidance, tiling=sampling.tiling)
 
 
 def _encode_audio(models: PipelineModels, waveform: Waveform, rate: int, request: GenerationRequest) -> ClipAudio:
     return encode_clip_audio(models.audio_vae, waveform, rate, num_frames=request.num_frames, fps=request.fps,
-                             fit=AudioFit.ENCODE_THEN_CROP)  # fmt: skip
+                             fit=AudioFit.ENCODE_THEN_CROP)
 
 
 def check_window(start_s: float, end_s: float, duration_s: float) -> None:
-    """Raise :class:`GenerationError` unless ``0 <= start_s < end_s <= duration_s`` (1 µs slack at the end)."""
-    if not start_s < end_s:
-        raise GenerationError(f"the time window must have start < end, got [{start_s}, {end_s}) s")
-    if start_s < 0 or end_s > duration_s + 1e-6:
-        raise GenerationError(f"the time window [{start_s}, {end_s}) s is outside the clip [0, {duration_s:.4f}) s")
+    """Raise :class:`GenerationError` unless ``0 <= start_s < end_s <= duration_s`` (``modes.window_problem``)."""
+    problem = window_problem(start_s, end_s, duration_s)
+    if problem:
+        raise GenerationError(problem)
 
 
 def retake(
@@ -135,7 +143,7 @@ def retake(
         frozen = Frozen.VIDEO
     video_items = region if target is not RetakeTarget.AUDIO else ()
     stage = Stage(request, video_latent=video_latent, audio_latent=audio_latent, video_items=video_items,
-                  audio_items=audio_items, frozen=frozen)  # fmt: skip
+                  audio_items=audio_items, frozen=frozen)
     return _run(models, stage, contexts, notes, callbacks)
 
 
@@ -147,21 +155,6 @@ def _run(
     video, audio = run_stage(models, stage, contexts, generator, callbacks=callbacks)
     result = decode_outputs(models, stage.request, video, audio, callbacks)
     return dataclasses.replace(result, notes=notes)
-
-
-def _padded_frames(frames: torch.Tensor, new_frames: int, direction: Direction) -> torch.Tensor:
-    """The source with its edge frame repeated ``new_frames`` times on the extended side."""
-    if direction is Direction.FORWARD:
-        return torch.cat([frames, frames[-1:].expand(new_frames, -1, -1, -1)])
-    return torch.cat([frames[:1].expand(new_frames, -1, -1, -1), frames])
-
-
-def _padded_audio(clip: SourceClip, source_frames: int, new_frames: int, direction: Direction) -> torch.Tensor:
-    """Source audio fitted to the source length, with silence on the extended side; ``(C, S)``."""
-    fitted, _ = fit_waveform(clip.waveform, clip.sample_rate, source_frames / clip.fps)
-    silence = torch.zeros(fitted.shape[0], round(new_frames / clip.fps * clip.sample_rate), dtype=fitted.dtype)
-    parts = [fitted, silence] if direction is Direction.FORWARD else [silence, fitted]
-    return torch.cat(parts, dim=1)
 
 
 def extend_clip(
@@ -184,21 +177,22 @@ def extend_clip(
     Returns:
         :class:`GenerationResult` of ``F + new_frames`` frames (source frames first when FORWARD, last otherwise).
     """
-    if new_frames <= 0 or new_frames % 8:
-        raise GenerationError(f"new_frames must be a positive multiple of 8, got {new_frames}")
+    problem = new_frames_problem(new_frames)
+    if problem:
+        raise GenerationError(problem)
     sampling = sampling or Sampling()
     source = as_frames(clip.frames)
     count = source.shape[0]
     request = _source_request(clip, sampling, count + new_frames)
-    video_latent = encode_frames(models.video_vae, _padded_frames(source, new_frames, direction),
-                                 height=request.height, width=request.width)  # fmt: skip
     forward = direction is Direction.FORWARD
-    start, end = (count / clip.fps, request.duration_s) if forward else (0.0, new_frames / clip.fps)
-    region = (TemporalRegionMask(start, end),)
+    video_latent = encode_frames(models.video_vae, pad_frames(source, new_frames, forward=forward),
+                                 height=request.height, width=request.width)
+    region = (TemporalRegionMask(*extend_window(count, new_frames, clip.fps, forward=forward)),)
     audio_latent, audio_items = None, ()
     if clip.waveform is not None:
-        padded = _padded_audio(clip, count, new_frames, direction)
+        padded = pad_waveform(clip.waveform, clip.sample_rate, source_s=count / clip.fps,
+                              new_s=new_frames / clip.fps, forward=forward)
         audio_latent, audio_items = _encode_audio(models, padded, clip.sample_rate, request).latent, region
     stage = Stage(request, video_latent=video_latent, audio_latent=audio_latent, video_items=region,
-                  audio_items=audio_items)  # fmt: skip
+                  audio_items=audio_items)
     return _run(models, stage, contexts, (), callbacks)

@@ -47,7 +47,7 @@ def enhancement_messages(prompt: str, *, with_image: bool) -> list[dict[str, Any
     """Chat messages as the reference builds them (system + user; the image-aware user turn has an image slot)."""
     if not with_image:
         return [{"role": "system", "content": system_prompt(EnhanceKind.TEXT)},
-                {"role": "user", "content": f"user prompt: {prompt}"}]  # fmt: skip
+                {"role": "user", "content": f"user prompt: {prompt}"}]
     user = [{"type": "image"}, {"type": "text", "text": f"User Raw Input Prompt: {prompt}."}]
     return [{"role": "system", "content": system_prompt(EnhanceKind.IMAGE)}, {"role": "user", "content": user}]
 
@@ -154,7 +154,7 @@ def enhance_prompt(
     with torch.inference_mode(), torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         output = enhancer.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=True,
-                                         temperature=temperature)  # fmt: skip
+                                         temperature=temperature)
     new_tokens = output[0][inputs["input_ids"].shape[1] :]
     return clean_response(enhancer.tokenizer.decode(new_tokens, skip_special_tokens=True))
 
@@ -169,7 +169,7 @@ def save_text_contexts(
     from safetensors.torch import save_file
 
     tensors = {name: getattr(contexts, name).detach().cpu().contiguous() for name in _CONTEXT_FIELDS
-               if getattr(contexts, name) is not None}  # fmt: skip
+               if getattr(contexts, name) is not None}
     metadata = {"format": CONTEXTS_FORMAT, "prompts": json.dumps({"prompt": prompt, "negative": negative_prompt})}
     path = Path(path)
     save_file(tensors, str(path), metadata=metadata)

@@ -68,9 +68,10 @@ def stage_specs(models: PipelineModels, stage: Stage) -> tuple[StreamSpec | None
     request = stage.request
     video = None
     if stage.with_video:
-        images = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width)
+        images = image_conditionings(request.images, models.video_vae, height=request.height, width=request.width,
+                                     num_frames=request.num_frames)
         video = StreamSpec((*images, *stage.video_items), stage.video_latent, stage.noise_scale,
-                           frozen=stage.frozen is Frozen.VIDEO)  # fmt: skip
+                           frozen=stage.frozen is Frozen.VIDEO)
     audio = StreamSpec(stage.audio_items, stage.audio_latent, stage.noise_scale, frozen=stage.frozen is Frozen.AUDIO)
     return video, audio
 
@@ -94,7 +95,7 @@ def run_stage(
     grids = StreamGrids(video_grid(request) if stage.with_video else None, audio_grid(request, models.audio_vae.config))
     contexts = _on(contexts, device=device, dtype=dtype)
     return denoise_streams(grids, stage_specs(models, stage), request.sigmas, make_denoiser(models, request, contexts),
-                           generator, dtype=dtype, device=device, callbacks=callbacks)  # fmt: skip
+                           generator, dtype=dtype, device=device, callbacks=callbacks)
 
 
 def denoise_latents(
@@ -150,4 +151,4 @@ def _on(contexts: TextContexts, *, device: torch.device, dtype: torch.dtype) -> 
         return None if t is None else t.to(device=device, dtype=dtype)
 
     return TextContexts(move(contexts.video), move(contexts.audio), move(contexts.negative_video),
-                        move(contexts.negative_audio))  # fmt: skip
+                        move(contexts.negative_audio))

@@ -17,12 +17,20 @@ import torch
 
 from ..conditioning import ConditioningItem, ReferenceVideo, WithAttentionStrength, pixel_mask_to_latent
 from ..lora import LoraWeights
+from ..modes import (
+    GenerationError,
+    as_frames,
+    attention_strength_problem,
+    reference_frames,
+    reference_notes,
+    reference_size,
+)
 from ..sampling import STAGE2_DISTILLED_SIGMAS
 from ..video_vae import VideoVAE
 from .generate import Stage, decode_outputs, run_stage
 from .models import PipelineModels
-from .request import Callbacks, GenerationError, GenerationRequest, GenerationResult, TextContexts
-from .sources import as_frames, encode_frames, snap_frames
+from .request import Callbacks, GenerationRequest, GenerationResult, TextContexts
+from .sources import encode_frames
 from .two_stage import generate_two_stage
 
 
@@ -85,28 +93,19 @@ def reference_conditionings(
     The reference keeps at most ``num_frames`` frames, snapped down to ``1 + 8k``. Returns the items and notes
     (resized / trimmed).
     """
-    if downscale_factor < 1 or height % downscale_factor or width % downscale_factor:
-        raise GenerationError(
-            f"size {height}x{width} is not divisible by reference_downscale_factor {downscale_factor}"
-        )
-    if not 0.0 <= reference.attention_strength <= 1.0:
-        raise GenerationError(f"attention_strength must be in [0, 1], got {reference.attention_strength}")
+    problem = attention_strength_problem(reference.attention_strength)
+    if problem:
+        raise GenerationError(problem)
     frames = as_frames(reference.frames)
-    ref_h, ref_w = height // downscale_factor, width // downscale_factor
-    if ref_h % 32 or ref_w % 32:
-        raise GenerationError(f"the reference grid {ref_h}x{ref_w} (size / {downscale_factor}) must be multiples of 32")
-    notes = []
-    if tuple(frames.shape[1:3]) != (ref_h, ref_w):
-        notes.append(f"reference video {frames.shape[1]}x{frames.shape[2]} resized to {ref_h}x{ref_w}")
-    used = snap_frames(min(frames.shape[0], num_frames))
-    if used != frames.shape[0]:
-        notes.append(f"reference video trimmed from {frames.shape[0]} to {used} frames")
+    ref_h, ref_w = reference_size(height, width, downscale_factor)
+    used = reference_frames(frames.shape[0], num_frames)
+    notes = reference_notes(tuple(frames.shape[:3]), (used, ref_h, ref_w))
     latent = encode_frames(video_vae, frames[:used], height=ref_h, width=ref_w)
     item: ConditioningItem = ReferenceVideo(latent, downscale_factor=downscale_factor, strength=reference.strength)
     weight = _attention(reference, latent)
     if weight is not None:
         item = WithAttentionStrength(item, weight)
-    return [item], tuple(notes)
+    return [item], notes
 
 
 def _attention(reference: ICReference, latent: torch.Tensor) -> float | torch.Tensor | None:
@@ -151,13 +150,13 @@ def generate_ic_lora(
         items, stage_notes = reference_conditionings(
             models.video_vae, reference, height=req.height, width=req.width, num_frames=req.num_frames,
             downscale_factor=downscale_factor,
-        )  # fmt: skip
+        )
         notes.extend(stage_notes)
         return dataclasses.replace(stage, video_items=(*stage.video_items, *items))
 
     if two_stage:
         result = generate_two_stage(models, request, contexts, callbacks=callbacks, stage2_models=stage2_models,
-                                    stage2_sigmas=stage2_sigmas, hook=with_reference)  # fmt: skip
+                                    stage2_sigmas=stage2_sigmas, hook=with_reference)
     else:
         generator = torch.Generator(device=models.device).manual_seed(request.seed)
         video, audio = run_stage(models, with_reference(Stage(request), 1), contexts, generator, callbacks=callbacks)

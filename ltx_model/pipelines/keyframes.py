@@ -13,14 +13,14 @@ import dataclasses
 import torch
 
 from ..conditioning import ConditioningItem, KeyframeAtFrame
+from ..modes import plan_keyframes
 from ..sampling import STAGE2_DISTILLED_SIGMAS
 from ..video_vae import VideoVAE
 from .generate import Stage, decode_outputs, run_stage
-from .images import image_pixels
+from .images import encode_image
 from .models import PipelineModels
 from .request import (
     Callbacks,
-    GenerationError,
     GenerationRequest,
     GenerationResult,
     ImageCondition,
@@ -29,31 +29,19 @@ from .request import (
 from .two_stage import generate_two_stage
 
 
-def check_keyframes(images: tuple[ImageCondition, ...], num_frames: int) -> None:
-    """Raise :class:`GenerationError` for no keyframes or a frame index outside ``0 .. num_frames - 1``."""
-    if not images:
-        raise GenerationError("keyframe interpolation needs at least one image")
-    for image in images:
-        if not 0 <= image.frame_index < num_frames:
-            raise GenerationError(
-                f"keyframe index {image.frame_index} is beyond the clip: valid frames are 0..{num_frames - 1}"
-            )
-        if not 0.0 <= image.strength <= 1.0:
-            raise GenerationError(f"keyframe strength must be in [0, 1], got {image.strength}")
+def resolved_keyframes(images: tuple[ImageCondition, ...], num_frames: int) -> tuple[ImageCondition, ...]:
+    """The keyframes with their frame indices resolved (negative: from the end) and checked
+    (``modes.plan_keyframes``); :class:`GenerationError` for none, an index beyond the clip or a bad strength."""
+    plan = plan_keyframes([(image, image.frame_index, image.strength) for image in images], num_frames)
+    return tuple(dataclasses.replace(image, frame_index=frame) for image, frame, _ in plan)
 
 
 def keyframe_conditionings(
     images: tuple[ImageCondition, ...], video_vae: VideoVAE, *, height: int, width: int
 ) -> list[ConditioningItem]:
     """Encode each image at ``height x width`` (CRF round trip, cover-resize) → one :class:`KeyframeAtFrame` each."""
-    weight = next(video_vae.parameters())
-    items: list[ConditioningItem] = []
-    for image in images:
-        pixels = image_pixels(image, height=height, width=width, dtype=weight.dtype, device=weight.device)
-        with torch.no_grad():
-            latent = video_vae.encode(pixels)  # (1, 128, 1, h, w)
-        items.append(KeyframeAtFrame(latent=latent, frame_index=image.frame_index, strength=image.strength))
-    return items
+    return [KeyframeAtFrame(latent=encode_image(image, video_vae, height=height, width=width),
+                            frame_index=image.frame_index, strength=image.strength) for image in images]
 
 
 def generate_keyframes(
@@ -79,19 +67,19 @@ def generate_keyframes(
     Raises:
         GenerationError: a keyframe index beyond the clip, no keyframes.
     """
-    check_keyframes(request.images, request.num_frames)
+    keyframes = resolved_keyframes(request.images, request.num_frames)
     callbacks = callbacks or Callbacks()
     plain = dataclasses.replace(request, images=())
 
     def with_keyframes(stage: Stage, number: int) -> Stage:
         req = stage.request
         vae = (stage2_models or models).video_vae if number == 2 else models.video_vae
-        items = keyframe_conditionings(request.images, vae, height=req.height, width=req.width)
+        items = keyframe_conditionings(keyframes, vae, height=req.height, width=req.width)
         return dataclasses.replace(stage, video_items=(*stage.video_items, *items))
 
     if two_stage:
         return generate_two_stage(models, plain, contexts, callbacks=callbacks, stage2_models=stage2_models,
-                                  stage2_sigmas=stage2_sigmas, hook=with_keyframes)  # fmt: skip
+                                  stage2_sigmas=stage2_sigmas, hook=with_keyframes)
     generator = torch.Generator(device=models.device).manual_seed(request.seed)
     video, audio = run_stage(models, with_keyframes(Stage(plain), 1), contexts, generator, callbacks=callbacks)
     return decode_outputs(models, request, video, audio, callbacks)

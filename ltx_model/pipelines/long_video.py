@@ -20,11 +20,19 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..conditioning import ImageAtLatentIndex
+from ..modes import (
+    GenerationError,
+    WindowPlan,
+    blend_overlap,
+    fixed_windows,
+    fixed_windows_problem,
+    latent_frames,
+)
 from ..sampling import AudioGrid, LatentState, patchify_audio, unpatchify_state_latent
 from .decode import decode_audio, decode_video
 from .generate import Stage, run_stage
 from .models import PipelineModels
-from .request import Callbacks, GenerationError, GenerationRequest, TextContexts
+from .request import Callbacks, GenerationRequest, TextContexts
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,17 @@ class LongVideoRequest:
     @property
     def window_latent_frames(self) -> int:
         """Latent frames per window."""
-        return (self.window.num_frames - 1) // 8 + 1
+        return latent_frames(self.window.num_frames)
+
+    @property
+    def plan(self) -> WindowPlan:
+        """Where each window starts in the stitched clip (``modes.fixed_windows``)."""
+        return fixed_windows(self.windows, self.window.num_frames, self.overlap_latent_frames)
 
     @property
     def num_frames(self) -> int:
         """Pixel frames of the stitched clip."""
-        stride = self.window_latent_frames - self.overlap_latent_frames
-        return 1 + 8 * (self.window_latent_frames + (self.windows - 1) * stride - 1)
+        return self.plan.frames
 
 
 @dataclass(frozen=True)
@@ -92,36 +104,11 @@ class LongVideoResult:
 
 
 def _check(request: LongVideoRequest, contexts: Sequence[TextContexts]) -> None:
-    if request.windows < 1:
-        raise GenerationError(f"windows must be >= 1, got {request.windows}")
-    if not 1 <= request.overlap_latent_frames < request.window_latent_frames:
-        raise GenerationError(
-            f"overlap_latent_frames must be in 1..{request.window_latent_frames - 1}, "
-            f"got {request.overlap_latent_frames}"
-        )
+    problem = fixed_windows_problem(request.windows, request.window.num_frames, request.overlap_latent_frames)
+    if problem:
+        raise GenerationError(problem)
     if len(contexts) not in (1, request.windows):
         raise GenerationError(f"give 1 or {request.windows} text contexts (one per window), got {len(contexts)}")
-
-
-def _audio_start(request: LongVideoRequest, index: int, per_second: float) -> int:
-    """Audio latent frame where window ``index`` starts (its first video latent ends at pixel 8·i·stride)."""
-    stride = request.window_latent_frames - request.overlap_latent_frames
-    return round(8 * index * stride / request.window.fps * per_second)
-
-
-def blend_overlap(previous: torch.Tensor, new: torch.Tensor, overlap: int, *, dim: int) -> tuple[torch.Tensor, float]:
-    """Stitch ``new`` after ``previous`` sharing ``overlap`` frames along ``dim``: weights ramp linearly from the
-    previous window (first shared frame) to the new one (last shared frame). Returns (stitched, seam difference)."""
-    tail, head = previous.narrow(dim, previous.shape[dim] - overlap, overlap), new.narrow(dim, 0, overlap)
-    shape = [1] * previous.dim()
-    shape[dim] = overlap
-    weight = torch.linspace(0.0, 1.0, overlap, dtype=torch.float32, device=previous.device).view(shape)
-    if overlap == 1:
-        weight = torch.full(shape, 0.5, device=previous.device)
-    mixed = (tail.float() * (1 - weight) + head.float() * weight).to(previous.dtype)
-    seam = float((tail.float() - head.float()).abs().max()) if overlap else 0.0
-    body = previous.narrow(dim, 0, previous.shape[dim] - overlap)
-    return torch.cat([body, mixed, new.narrow(dim, overlap, new.shape[dim] - overlap)], dim=dim), seam
 
 
 def generate_long_video(
@@ -139,12 +126,14 @@ def generate_long_video(
     _check(request, contexts)
     callbacks = callbacks or Callbacks()
     per_second = models.audio_vae.config.latents_per_second
+    plan = request.plan
     video_seams, audio_seams = [], []
     video_all = audio_all = None
     for index in range(request.windows):
         stage = Stage(replace(request.window, seed=request.window.seed + index))
+        audio_start = plan.audio_start(index, request.window.fps, per_second)
         if index:
-            stage = _carry(stage, request, video_all, audio_all, _audio_start(request, index, per_second))
+            stage = _carry(stage, request, video_all, audio_all, audio_start)
         context = contexts[index if len(contexts) > 1 else 0]
         generator = torch.Generator(device=models.device).manual_seed(stage.request.seed)
         video, audio = run_stage(models, stage, context, generator, callbacks=callbacks)
@@ -153,7 +142,7 @@ def generate_long_video(
             video_all, audio_all = v, a
             continue
         video_all, v_seam = blend_overlap(video_all, v, request.overlap_latent_frames, dim=2)
-        shared = audio_all.shape[2] - _audio_start(request, index, per_second)
+        shared = audio_all.shape[2] - audio_start
         audio_all, a_seam = blend_overlap(audio_all, a, shared, dim=2)
         video_seams.append(v_seam)
         audio_seams.append(a_seam)
@@ -161,7 +150,7 @@ def generate_long_video(
     frames = decode_video(models.video_vae, video_all, mode=request.window.tiling, callbacks=callbacks)
     waveform, rate = decode_audio(models.audio_vae, models.vocoder, audio_all)
     return LongVideoResult(frames, waveform, rate, request.window.fps, video_all, audio_all, tuple(video_seams),
-                           tuple(audio_seams))  # fmt: skip
+                           tuple(audio_seams))
 
 
 def _carry(stage: Stage, request: LongVideoRequest, video: torch.Tensor, audio: torch.Tensor, start: int) -> Stage:

@@ -10,14 +10,10 @@ import numpy as np
 import torch
 
 from ..media import DEFAULT_IMAGE_CRF
+from ..modes import ClipGeometry, GenerationError, resolve_frame_index
 from ..sampling import DISTILLED_SIGMAS, GuiderParams, SigmaBinnedGuiderParams
 
 Guidance = GuiderParams | SigmaBinnedGuiderParams
-
-
-class GenerationError(ValueError):
-    """A request that cannot be generated (bad size, frame count, fps, missing negative prompt...)."""
-
 
 class GenerationInterrupted(RuntimeError):  # noqa: N818 - reads better at the call site
     """The interrupt callable asked to stop; nothing is returned."""
@@ -37,7 +33,7 @@ class ImageCondition:
 
     Attributes:
         image: ``uint8 (H, W, 3)`` RGB picture (any size; resized to cover the video and center-cropped).
-        frame_index: pixel frame index in the output (0 = first frame).
+        frame_index: pixel frame index in the output (0 = first frame; negative: from the end, -1 = last).
         strength: 1 keeps the frame exactly; the denoise mask there is ``1 - strength``.
         crf: H.264 CRF of the reference's single-frame round trip (0 = none).
     """
@@ -85,23 +81,22 @@ class GenerationRequest:
         """Clip length in seconds."""
         return self.num_frames / self.fps
 
+    @property
+    def geometry(self) -> ClipGeometry:
+        """The clip's sizes (``ltx_model.modes``' frame / size rules)."""
+        return ClipGeometry(self.width, self.height, self.num_frames, self.fps)
+
 
 def validate_request(request: GenerationRequest) -> None:
     """Raise :class:`GenerationError` for sizes, frame counts, fps or sigmas the model cannot generate."""
-    if request.height <= 0 or request.width <= 0 or request.height % 32 or request.width % 32:
-        raise GenerationError(
-            f"height and width must be positive multiples of 32, got {request.height}x{request.width}"
-        )
-    if request.num_frames < 1 or (request.num_frames - 1) % 8:
-        raise GenerationError(f"num_frames must be 1 + 8k (1, 9, 17, ..., 121), got {request.num_frames}")
-    if not request.fps > 0:
-        raise GenerationError(f"fps must be > 0, got {request.fps}")
+    problem = request.geometry.problem()
+    if problem:
+        raise GenerationError(problem)
     sigmas = request.sigmas
     if len(sigmas) < 2 or any(b > a for a, b in zip(sigmas[:-1], sigmas[1:], strict=True)) or sigmas[-2] <= 0:
         raise GenerationError(f"sigmas must be non-increasing, at least 2 values, only the last may be 0: {sigmas}")
     for image in request.images:
-        if not 0 <= image.frame_index < request.num_frames:
-            raise GenerationError(f"image frame_index {image.frame_index} is outside 0..{request.num_frames - 1}")
+        resolve_frame_index(image.frame_index, request.num_frames, "image frame_index")
 
 
 @dataclass(frozen=True)

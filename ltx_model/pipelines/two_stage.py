@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..modes import size_problem
 from ..sampling import STAGE2_DISTILLED_SIGMAS, LatentState, unpatchify_state_latent
 from ..upsampler import upsample_latent
 from .generate import Stage, decode_outputs, run_stage
@@ -36,7 +37,7 @@ def upsample_video_latent(models: PipelineModels, latent: torch.Tensor) -> torch
     stats = models.video_vae.per_channel_statistics
     with torch.no_grad():
         return upsample_latent(latent, models.upsampler, mean=stats.get_buffer("mean-of-means"),
-                               std=stats.get_buffer("std-of-means"))  # fmt: skip
+                               std=stats.get_buffer("std-of-means"))
 
 
 StageHook = Callable[[Stage, int], Stage]
@@ -61,18 +62,19 @@ def denoise_two_stage(
 
     Returns the final patchified ``(video_state, audio_state)`` of stage 2.
     """
-    if request.height % 64 or request.width % 64:
-        raise GenerationError(f"two-stage sizes must be multiples of 64, got {request.height}x{request.width}")
+    problem = size_problem(request.width, request.height, two_stage=True)
+    if problem:
+        raise GenerationError(problem)
     callbacks = callbacks or Callbacks()
     total = len(request.sigmas) + len(stage2_sigmas) - 2
     generator = torch.Generator(device=models.device).manual_seed(request.seed)
     half = dataclasses.replace(request, height=request.height // 2, width=request.width // 2)
     video, audio = run_stage(models, hook(Stage(half), 1), contexts, generator,
-                             callbacks=_stage_callbacks(callbacks, 0, total))  # fmt: skip
+                             callbacks=_stage_callbacks(callbacks, 0, total))
     refine = dataclasses.replace(request, sigmas=stage2_sigmas, video_guidance=None, audio_guidance=None)
     start = Stage(refine, video_latent=upsample_video_latent(models, unpatchify_state_latent(video)),
                   audio_latent=unpatchify_state_latent(audio),
-                  noise_scale=torch.tensor(stage2_sigmas[0], dtype=torch.float32))  # fmt: skip
+                  noise_scale=torch.tensor(stage2_sigmas[0], dtype=torch.float32))
     stage_cb = _stage_callbacks(callbacks, len(request.sigmas) - 1, total)
     return run_stage(stage2_models or models, hook(start, 2), contexts, generator, callbacks=stage_cb)
 
@@ -90,5 +92,5 @@ def generate_two_stage(
     """:func:`denoise_two_stage`, then decode with the stage-2 models."""
     callbacks = callbacks or Callbacks()
     video, audio = denoise_two_stage(models, request, contexts, callbacks=callbacks, stage2_sigmas=stage2_sigmas,
-                                     stage2_models=stage2_models, hook=hook)  # fmt: skip
+                                     stage2_models=stage2_models, hook=hook)
     return decode_outputs(stage2_models or models, request, video, audio, callbacks)

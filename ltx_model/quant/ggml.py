@@ -47,7 +47,7 @@ BLOCK_SIZES: dict[GGMLType, tuple[int, int]] = {
     GGMLType.F32: (1, 4), GGMLType.F16: (1, 2), GGMLType.BF16: (1, 2),
     GGMLType.Q4_0: (32, 18), GGMLType.Q8_0: (32, 34),
     GGMLType.Q4_K: (QK_K, 144), GGMLType.Q5_K: (QK_K, 176), GGMLType.Q6_K: (QK_K, 210),
-}  # fmt: skip
+}
 """``{type: (values per block, bytes per block)}``."""
 PLAIN_TYPES = {GGMLType.F32: torch.float32, GGMLType.F16: torch.float16, GGMLType.BF16: torch.bfloat16}
 
@@ -128,7 +128,7 @@ def _q6_k(blocks: torch.Tensor) -> torch.Tensor:
 
 _BLOCK_DEQUANT: dict[GGMLType, Callable[[torch.Tensor], torch.Tensor]] = {
     GGMLType.Q4_0: _q4_0, GGMLType.Q8_0: _q8_0, GGMLType.Q4_K: _q4_k, GGMLType.Q5_K: _q5_k, GGMLType.Q6_K: _q6_k,
-}  # fmt: skip
+}
 
 
 def dequantize(

@@ -10,8 +10,8 @@ from .config import (
     RopeLayout,
     TextConfig,
 )
-from .connector import EmbeddingsConnector
-from .connectors import ConnectorOutput, EmbeddingsConnectors
+from .connector_pair import ConnectorOutput, EmbeddingsConnectors
+from .connector_transformer import EmbeddingsConnector
 from .encode import GemmaTextEncoder, TextEncoding, encode_hidden_states, encode_prompts
 from .gemma import gemma_hidden_states, load_gemma_text_model
 from .gemma_gguf import GemmaGGUFError, check_gemma_fits, load_gemma_gguf

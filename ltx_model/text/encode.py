@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from .connectors import EmbeddingsConnectors
+from .connector_pair import EmbeddingsConnectors
 from .gemma import gemma_hidden_states, gemma_text_config, load_gemma_text_model, read_gemma_config
 from .gemma_gguf import check_gemma_fits, is_gguf, load_gemma_gguf, read_gemma_gguf_config
 from .projection import TextProjection

@@ -283,7 +283,7 @@ def is_gguf(path: str | os.PathLike[str]) -> bool:
 
 
 GEMMA3_SIZES = {(640, 18): "Gemma 3 270M", (1152, 26): "Gemma 3 1B", (2560, 34): "Gemma 3 4B",
-                (3840, 48): "Gemma 3 12B", (5376, 62): "Gemma 3 27B"}  # fmt: skip
+                (3840, 48): "Gemma 3 12B", (5376, 62): "Gemma 3 27B"}
 """``{(hidden_size, num_hidden_layers): name}`` of the released Gemma 3 models (for error messages)."""
 
 

@@ -128,7 +128,7 @@ def _positive_int(section: Mapping[str, Any], key: str, default: int) -> int:
 _KNOWN = (
     "in_channels", "out_channels", "latent_channels", "patch_size", "encoder_blocks", "decoder_blocks",
     "decoder_base_channels", "encoder_base_channels", "spatial_padding_mode", "causal_decoder",
-)  # fmt: skip
+)
 _FIXED = {
     "_class_name": "CausalVideoAutoencoder",
     "dims": 3,
@@ -270,14 +270,14 @@ def tiny_section(topology: VAETopology = VAETopology.LTX2) -> dict[str, Any]:
         "_class_name": "CausalVideoAutoencoder", "dims": 3, "in_channels": 3, "out_channels": 3,
         "latent_channels": 4, "patch_size": 4, "norm_layer": "pixel_norm", "latent_log_var": "uniform",
         "causal_decoder": False, "timestep_conditioning": False, "decoder_base_channels": 4,
-    }  # fmt: skip
+    }
     if topology is VAETopology.LTX2:
         common["encoder_blocks"] = [
             ["res_x", {"num_layers": 2}], ["compress_space_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
             ["compress_time_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
             ["compress_all_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
             ["compress_all_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
-        ]  # fmt: skip
+        ]
         up = ["compress_all", {"residual": True, "multiplier": 2}]
         res = ["res_x", {"num_layers": 1, "inject_noise": False}]
         common["decoder_blocks"] = [["res_x", {"num_layers": 2, "inject_noise": False}], up, res, up, res, up, res]
@@ -288,10 +288,10 @@ def tiny_section(topology: VAETopology = VAETopology.LTX2) -> dict[str, Any]:
         ["compress_time_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
         ["compress_all_res", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
         ["compress_all_res", {"multiplier": 1}], ["res_x", {"num_layers": 1}],
-    ]  # fmt: skip
+    ]
     common["decoder_blocks"] = [
         ["res_x", {"num_layers": 1}], ["compress_space", {"multiplier": 2}], ["res_x", {"num_layers": 2}],
         ["compress_time", {"multiplier": 2}], ["res_x", {"num_layers": 1}], ["compress_all", {"multiplier": 1}],
         ["res_x", {"num_layers": 1}], ["compress_all", {"multiplier": 2}], ["res_x", {"num_layers": 1}],
-    ]  # fmt: skip
+    ]
     return common

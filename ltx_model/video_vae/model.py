@@ -13,12 +13,13 @@ from enum import Enum
 import torch
 from torch import nn
 
+from ..loading.keymaps import VIDEO_VAE_PREFIX as FILE_PREFIX
+from ..modes.geometry import frames_problem, size_problem
 from .config import PaddingMode, VideoVAEConfig
 from .layers import Operations, PerChannelStatistics
 from .networks import VideoDecoder, VideoEncoder
 from .tiling import AxisTile, TileLayout, TilingConfig, decode_layout, encode_layout
 
-FILE_PREFIX = "vae."
 # Present in the real files but not used by the model (ltx-core ignores them too); a strict loader drops these.
 IGNORED_STATE_KEYS: tuple[str, ...] = ("per_channel_statistics.channel", "per_channel_statistics.mean-of-stds")
 IGNORED_FILE_KEYS: tuple[str, ...] = tuple(FILE_PREFIX + k for k in IGNORED_STATE_KEYS)
@@ -91,10 +92,10 @@ class VideoVAE(nn.Module):
             )
         b, _, f, h, w = pixel_shape
         ts, ss = cfg.time_scale, cfg.space_scale
-        if f < 1 or (f - 1) % ts:
-            raise ValueError(f"video VAE encode needs 1 + {ts}k frames (1, {1 + ts}, {1 + 2 * ts}, ...), got {f}")
-        if h % ss or w % ss or h == 0 or w == 0:
-            raise ValueError(f"video VAE encode needs height and width multiples of {ss}, got {h}x{w}")
+        problem = frames_problem(f, "video VAE encode input", ts) or size_problem(
+            w, h, what="video VAE encode input's width and height", multiple=ss)
+        if problem:
+            raise ValueError(problem)
         return (b, cfg.latent_channels, 1 + (f - 1) // ts, h // ss, w // ss)
 
     def pixel_shape(self, latent_shape: tuple[int, ...] | torch.Size) -> tuple[int, int, int, int, int]:

@@ -1,4 +1,4 @@
-"""The timeline (js/timeline.js) on the pack's real temporal-mode nodes (nodes/modes_temporal.py) in ComfyUI's
+"""The timeline (js/timeline.js) on the pack's real temporal-mode nodes (nodes/temporal_modes.py) in ComfyUI's
 frontend: dragging a keyframe marker / the retake window changes the node's own widgets."""
 
 from __future__ import annotations

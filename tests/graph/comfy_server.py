@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from comfy_headless import MODEL_FOLDERS, PACK_NAME, REPO_ROOT
+from scripts.comfy_headless import MODEL_FOLDERS, PACK_NAME, REPO_ROOT
 
 BOOT_TIMEOUT_S = 180.0
 RUN_TIMEOUT_S = 600.0
@@ -65,7 +65,7 @@ class ComfyServer:
             "--user-directory", str(base / "user"), "--database-url", "sqlite:///:memory:",
             "--disable-auto-launch", "--disable-api-nodes", "--disable-all-custom-nodes",
             "--whitelist-custom-nodes", PACK_NAME,
-        ]  # fmt: skip
+        ]
         self.cwd = comfy_root
         self.process: subprocess.Popen | None = None
 

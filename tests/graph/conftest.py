@@ -1,14 +1,14 @@
-"""Fixtures of the graph tests: the in-process ComfyUI host (tests/host.py) and the shared tiny model store."""
+"""Fixtures of the graph tests: the in-process ComfyUI host (tests/harness.py) and the shared tiny model store."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from harness import comfy_host, pack_nodes  # noqa: F401  (pytest fixtures)
 
-from host import comfy_host, pack_nodes  # noqa: F401  (pytest fixtures; also puts scripts/ on sys.path)  # isort: skip
+from scripts.comfy_headless import MODEL_FOLDERS, ComfyHost
 
-from comfy_headless import MODEL_FOLDERS, ComfyHost  # isort: skip
 from graph_support import ModelStore  # isort: skip
 
 

@@ -31,8 +31,9 @@ from typing import Any
 
 import pytest
 from graph_support import ExpectedVideo
-from workflow_api import is_link, nodes_of_type
-from workflow_models import ModelKind, ModelRef
+
+from scripts.workflow_api import is_link, nodes_of_type
+from scripts.workflow_models import ModelKind, ModelRef
 
 TEMPLATE_PACKAGE = "comfyui_workflow_templates_media_video"
 TEMPLATES = ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",

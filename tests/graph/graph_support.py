@@ -1,7 +1,7 @@
 """Helpers of the graph tests: the tiny model store, the prompt shrinker and the mp4 checks.
 
 * :class:`ModelStore` — one temporary ``models/<folder>`` tree per test session; :meth:`ModelStore.ensure` writes
-  tiny demo files (``ltx_model.demo_weights``) under exactly the names a prompt references (checkpoints, the Gemma
+  tiny demo files (``ltx_model.demo``) under exactly the names a prompt references (checkpoints, the Gemma
   folder, latent upscalers, LoRAs) and the example pictures into an input folder.
 * :func:`shrink` — tiny sizes in a converted API prompt (64x64 latent size, 9 frames, 2 steps) and what the
   resulting mp4 must look like (:class:`ExpectedVideo`).
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comfy_headless import MODEL_FOLDERS
-from workflow_api import is_link, nodes_of_type, override_inputs
-from workflow_models import ModelKind, ModelRef, demo_family, model_refs, write_demo_file
+from scripts.comfy_headless import MODEL_FOLDERS
+from scripts.workflow_api import is_link, nodes_of_type, override_inputs
+from scripts.workflow_models import ModelKind, ModelRef, demo_family, model_refs, write_demo_file
 
 TINY = {"width": 64, "height": 64, "frames": 9, "steps": 2}
 """Input name -> tiny value, applied to every node that has the input as a literal."""

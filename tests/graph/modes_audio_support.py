@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from graph_support import AUDIO_DURATION_TOLERANCE_S
-from workflow_api import nodes_of_type, override_inputs
+
+from scripts.workflow_api import nodes_of_type, override_inputs
 
 AUDIO_ONLY_TINY = {"seconds": 0.4, "steps": 2}
 AUDIO_SAVE_NODES = ("SaveAudio", "SaveAudioMP3", "SaveAudioOpus")
@@ -34,7 +35,7 @@ def saved_audio_files(ui_outputs: dict[str, Any], output_dir: Path) -> list[Path
     """Paths of the files audio save nodes reported (``{"audio": [{filename, subfolder}]}``)."""
     return [Path(output_dir) / item.get("subfolder", "") / item["filename"]
             for node_output in ui_outputs.values() for item in node_output.get("audio", []) or []
-            if isinstance(item, dict) and item.get("filename")]  # fmt: skip
+            if isinstance(item, dict) and item.get("filename")]
 
 
 def check_audio_file(path: Path, seconds: float) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow_api import nodes_of_type
+from scripts.workflow_api import nodes_of_type
 
 TINY_OVERRIDES: dict[str, dict[str, Any]] = {
     "LTX2NKeyframes": {"frame_idx_2": 4},  # 60 -> the middle of 9 frames (0 and -1 stay valid)

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import torch
 from graph_support import check_mp4, shrink
-from workflow_api import load_workflow, nodes_of_type, saved_files
+
+from scripts.workflow_api import load_workflow, nodes_of_type, saved_files
 
 pytestmark = pytest.mark.graph
 

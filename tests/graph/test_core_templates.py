@@ -40,8 +40,9 @@ from core_templates_support import (
     template_workflow,
 )
 from graph_support import check_mp4
-from workflow_api import nodes_of_type, saved_files
-from workflow_models import write_demo_file
+
+from scripts.workflow_api import nodes_of_type, saved_files
+from scripts.workflow_models import write_demo_file
 
 pytestmark = pytest.mark.graph
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from graph_support import ExpectedVideo, check_mp4
-from host import REPO_ROOT
-from model_resolution import DEMO_PREFIX, resolve_models
-from workflow_api import load_workflow
-from workflow_models import ModelKind, model_refs
-from workflow_specs import CKPT_DISTILLED, GEMMA
+from harness import REPO_ROOT
+
+from scripts.model_resolution import DEMO_PREFIX, resolve_models
+from scripts.workflow_api import load_workflow
+from scripts.workflow_models import ModelKind, model_refs
+from scripts.workflow_specs import CKPT_DISTILLED, GEMMA
 
 pytestmark = pytest.mark.graph
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pytest
 import torch
 from einops import rearrange
+from harness import REPO_ROOT
 from ltx_core.components.diffusion_steps import EulerDiffusionStep
 from ltx_core.model.audio_vae import decode_audio as ref_decode_audio
 from ltx_core.model.video_vae import decode_video as ref_decode_video
@@ -29,11 +30,9 @@ from ltx_pipelines.utils.model_ledger import ModelLedger
 from ltx_pipelines.utils.samplers import euler_denoising_loop
 from ltx_pipelines.utils.types import PipelineComponents
 
-from host import REPO_ROOT  # isort: skip  (puts scripts/ on sys.path)
-
-from workflow_api import load_workflow, nodes_of_type, nodes_titled, override_inputs
-from workflow_models import ModelKind, model_refs
-from workflow_specs import CKPT_DISTILLED, PROMPT_TITLE
+from scripts.workflow_api import load_workflow, nodes_of_type, nodes_titled, override_inputs
+from scripts.workflow_models import ModelKind, model_refs
+from scripts.workflow_specs import CKPT_DISTILLED, PROMPT_TITLE
 
 pytestmark = [pytest.mark.graph, pytest.mark.parity]
 
@@ -94,7 +93,7 @@ def _reference(path: str, contexts: tuple[torch.Tensor, torch.Tensor], noise: tu
             conditionings=[], noiser=FixedNoiser(video_noise, audio_noise), sigmas=torch.Tensor(DISTILLED_SIGMA_VALUES),
             stepper=EulerDiffusionStep(), denoising_loop_fn=loop, components=PipelineComponents(F32, CPU), dtype=F32,
             device=CPU,
-        )  # fmt: skip
+        )
         frames = torch.cat(list(ref_decode_video(video.latent, ledger.video_decoder(), None, None)))
         waveform = ref_decode_audio(audio.latent, ledger.audio_decoder(), ledger.vocoder())
     return video.latent, audio.latent, frames, waveform

@@ -28,7 +28,8 @@ import pytest
 import torch
 from graph_support import shrink
 from modes_audio_support import run_audio_only
-from workflow_api import load_workflow, nodes_of_type, saved_files
+
+from scripts.workflow_api import load_workflow, nodes_of_type, saved_files
 
 pytestmark = pytest.mark.graph
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from workflow_api import load_workflow, nodes_of_type, override_inputs
+
+from ltx_model import modes
+from scripts.workflow_api import load_workflow, nodes_of_type, override_inputs
 
 pytestmark = pytest.mark.graph
 
@@ -59,15 +61,15 @@ def test_graph_retake_outside_window_bit_identical(graph_host, model_store, pack
     _, out = _run(graph_host, model_store, "retake-distilled",
                   {"file": name, "width": 0, "height": 0, "frames": 0, "start_time": 0.4, "end_time": 0.7},
                   ("LoadVideo", "LTX2NRetake", "LTX2NVideoVAELoader", "LTX2NAudioVAELoader"))
-    ops = pack_nodes.modes_temporal_ops
+    ops = pack_nodes.source_clips
     clip = ops.clip_from_video(out["LoadVideo"][0])
     vae, audio_vae = out["LTX2NVideoVAELoader"][0], out["LTX2NAudioVAELoader"][0]
     with torch.inference_mode():
         src_v = ops.encode_video(vae, clip.images)
         src_a = ops.encode_audio(audio_vae, clip.waveform, clip.sample_rate, frames=clip.frames, fps=clip.fps)
     got_v, got_a = out["LTX2NRetake"][0]["samples"].unbind()
-    v_in = ops.video_region_mask(src_v.shape, FPS, 0.4, 0.7)[0, 0, :, 0, 0].bool()
-    a_in = ops.audio_region_mask(src_a.shape, 0.4, 0.7)[0, 0, :, 0].bool()
+    v_in = modes.video_window_mask(src_v.shape, FPS, 0.4, 0.7)[0, 0, :, 0, 0].bool()
+    a_in = modes.audio_window_mask(src_a.shape, 0.4, 0.7)[0, 0, :, 0].bool()
     assert 0 < int(v_in.sum()) < v_in.numel() and 0 < int(a_in.sum()) < a_in.numel()
     assert torch.equal(got_v[:, :, ~v_in], src_v[:, :, ~v_in])
     assert torch.equal(got_a[:, :, ~a_in], src_a.to(got_a)[:, :, ~a_in])
@@ -79,11 +81,11 @@ def test_graph_extend_kept_frames_match_round_trip(graph_host, model_store, pack
     _, out = _run(graph_host, model_store, "extend-distilled",
                   {"file": name, "width": 0, "height": 0, "frames": SOURCE_FRAMES + 16},
                   ("LoadVideo", "LTX2NExtend", "LTX2NDecodeVideo", "LTX2NVideoVAELoader"))
-    ops = pack_nodes.modes_temporal_ops
+    ops = pack_nodes.source_clips
     clip = ops.clip_from_video(out["LoadVideo"][0])
     vae = out["LTX2NVideoVAELoader"][0]
     with torch.inference_mode():
-        padded = pack_nodes.modes_temporal._padded_clip(clip, 16, True)
+        padded = pack_nodes.source_clips.padded_clip(clip, 16, True)
         source_latent = ops.encode_video(vae, padded.images)
         round_trip = vae.decode(ops.encode_video(vae, clip.images))  # the source's own VAE round trip
         extended = out["LTX2NExtend"][0]["samples"].unbind()[0]

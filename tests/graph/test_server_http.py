@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from comfy_server import ComfyServer
 from graph_support import check_mp4, shrink
-from host import require_comfy_root
-from workflow_api import load_workflow, saved_files
+from harness import require_comfy_root
+
+from scripts.workflow_api import load_workflow, saved_files
 
 pytestmark = pytest.mark.graph
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from graph_support import check_mp4, shrink
-from host import PromptRejected
+from harness import PromptRejected
 from modes_audio_support import is_audio_only, run_audio_only
 from modes_temporal_support import tiny_overrides
 from safetensors.torch import load_file
-from workflow_api import load_workflow, saved_files
+
+from scripts.workflow_api import load_workflow, saved_files
 
 pytestmark = pytest.mark.graph
 
@@ -62,7 +63,7 @@ def test_workflow_folder_listing_matches_host(comfy_host):
 
 def test_workflow_files_match_generator(comfy_host):
     """The committed files are exactly what scripts/build_workflows.py makes from the live schemas."""
-    from build_workflows import expected_files
+    from scripts.build_workflows import expected_files
 
     expected = expected_files(comfy_host.object_info())
     assert sorted(p.name for p in expected) == sorted(p.name for p in WORKFLOW_FILES)

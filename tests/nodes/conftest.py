@@ -1,7 +1,7 @@
-"""Fixtures of the in-process ComfyUI host (see tests/host.py) and the tiny demo models of the node tests."""
+"""Fixtures of the in-process ComfyUI host (see tests/harness.py) and the tiny demo models of the node tests."""
 
 import pytest
-from host import comfy_host, pack_nodes  # noqa: F401  (pytest fixtures)
+from harness import comfy_host, pack_nodes  # noqa: F401  (pytest fixtures)
 from node_support import DemoFiles, write_demo_files
 
 

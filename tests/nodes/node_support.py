@@ -24,7 +24,7 @@ class DemoFiles:
 
 def write_demo_files(host) -> DemoFiles:
     """Tiny fp32 checkpoints (2.3 dev, 19B distilled; variant from the name) and a spatial x2 upscaler."""
-    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_upsampler
+    from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_upsampler
 
     checkpoints = host.model_dir("checkpoints")
     if not (checkpoints / DEMO_23_DEV).exists():

@@ -7,7 +7,7 @@ import torch
 from test_vae import CKPTS, _inference_mode, write_demo_ckpts  # noqa: F401  (autouse fixture)
 
 from ltx_model.audio import latent_frames_for_samples
-from ltx_model.demo_weights import DemoFamily
+from ltx_model.demo import DemoFamily
 from ltx_model.loading import read_header, write_safetensors
 
 pytestmark = pytest.mark.comfy

@@ -56,7 +56,7 @@ def _t2a(nodes, model, latent) -> torch.Tensor:
 
 def test_audio_only_model_t2a_equals_full_model(comfy_host, models):
     nodes = comfy_host.pack_nodes
-    latent = nodes.modes_audio.LTX2NEmptyAudioLatent.execute(0.4, 2).result[0]
+    latent = nodes.audio_modes.LTX2NEmptyAudioLatent.execute(0.4, 2).result[0]
     expected = _t2a(nodes, models["full"], latent)
     got = _t2a(nodes, models["audio"], latent)
     assert expected.abs().mean() > 0.05

@@ -4,9 +4,9 @@ video / audio strengths, in the real host."""
 from __future__ import annotations
 
 import pytest
-from workflow_models import write_demo_lora
 
-from ltx_model.demo_weights import DemoFamily
+from ltx_model.demo import DemoFamily
+from scripts.workflow_models import write_demo_lora
 
 pytestmark = pytest.mark.comfy
 

@@ -168,7 +168,7 @@ def test_first_last_frame_appends_guide_and_crop_restores(comfy_host, pack_nodes
     ({"width": 64, "height": 64, "frames": 9, "fps": 0.0}, "fps must be > 0"),
 ])
 def test_empty_latent_bad_sizes_rejected_at_validation(comfy_host, inputs, message):
-    from host import PromptRejected
+    from harness import PromptRejected
 
     prompt_ = {"1": {"class_type": "LTX2NEmptyAVLatent", "inputs": {**inputs, "batch_size": 1}},
                "2": {"class_type": "SaveLatent", "inputs": {"samples": ["1", 0], "filename_prefix": "x"}}}

@@ -24,7 +24,7 @@ PREFIX = "model.diffusion_model."
 
 @pytest.fixture(scope="module")
 def files(comfy_host):
-    from ltx_model.demo_weights import DemoFamily, demo_checkpoint_tensors, demo_config
+    from ltx_model.demo import DemoFamily, demo_checkpoint_tensors, demo_config
     from ltx_model.loading import write_safetensors
     from ltx_model.precision import fp8_eligible
 

@@ -31,7 +31,7 @@ def _load(pack_nodes, name, weight_dtype="default"):
 @pytest.fixture(scope="module")
 def wide_file(comfy_host):
     """A sparse (zero-data) fp32 19B-form checkpoint of a 512-wide 4-layer transformer + connectors (~70 MB)."""
-    from ltx_model.demo_weights import DemoFamily, demo_config
+    from ltx_model.demo import DemoFamily, demo_config
     from ltx_model.loading import KEYMAPS, Component, write_safetensors
     from ltx_model.loading.registry import make_config, make_module
 
@@ -99,7 +99,7 @@ def test_memory_every_weight_layer_is_comfy_ops(pack_nodes, demo_models, manifes
     the only other parameters are AdaLN tables and text registers (0.01 % of the 22B transformer)."""
     import comfy.ops
 
-    host = pack_nodes.host
+    loader = pack_nodes.model_loader
     for model in demo_models.values():
         layers, others = _weight_owners(model.model.diffusion_model)
         assert layers and all(isinstance(m, comfy.ops.CastWeightBiasOp) for _, m in layers)
@@ -108,7 +108,7 @@ def test_memory_every_weight_layer_is_comfy_ops(pack_nodes, demo_models, manifes
                          "audio_prompt_scale_shift_table", "scale_shift_table_a2v_ca_video",
                          "scale_shift_table_a2v_ca_audio", "learnable_registers"}
     manifest = json.loads((manifests_dir / "ltx-2.3-22b.json").read_text())
-    config = host.make_config(host.Component.TRANSFORMER, manifest["config"], set(manifest["tensors"]))
+    config = loader.make_config(loader.Component.TRANSFORMER, manifest["config"], set(manifest["tensors"]))
     real = pack_nodes.diffusion.HostTransformer(transformer=config, dtype=torch.bfloat16, device="meta",
                                                 operations=comfy.ops.manual_cast)
     layers, others = _weight_owners(real)

@@ -65,7 +65,7 @@ def _file_tensors(config):
 
 @pytest.fixture(scope="module")
 def files(comfy_host):
-    from ltx_model.demo_weights import DemoFamily, demo_config
+    from ltx_model.demo import DemoFamily, demo_config
     from ltx_model.loading import write_safetensors
     from ltx_model.loading.gguf import write_gguf
 
@@ -109,8 +109,8 @@ def test_memory_gguf_blocks_stay_quantized(pack_nodes, models, files):
     kinds = {m.gguf_qtype.name for m in quantized.model.diffusion_model.modules() if getattr(m, "gguf_qtype", None)}
     assert kinds == set(CYCLE)
     assert quantized.model_size() < 0.45 * dense.model_size()
-    facts = pack_nodes.host.model_facts(quantized)
-    assert facts.family.value == pack_nodes.host.Family.LTX2_19B.value and facts.distilled
+    facts = pack_nodes.model_loader.model_facts(quantized)
+    assert facts.family.value == pack_nodes.model_loader.Family.LTX2_19B.value and facts.distilled
 
 
 def test_memory_gguf_velocity_equals_dense_dequantized_model(models):

@@ -36,7 +36,7 @@ def test_model_loader_gives_core_patcher_with_official_names(model, tiny_ckpt, p
     from ltx_model.loading import read_header
 
     assert isinstance(model, comfy.model_patcher.ModelPatcher)
-    assert isinstance(model.model, pack_nodes.host.LTX2Model)
+    assert isinstance(model.model, pack_nodes.base_model.LTX2Model)
     file_keys = set(read_header(tiny_ckpt).keys())
     model_keys = {"model." + k for k in model.model.state_dict() if k.startswith("diffusion_model.")}
     assert model_keys == file_keys

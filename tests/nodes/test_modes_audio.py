@@ -117,7 +117,7 @@ def test_a2v_nodes_equal_library_and_return_input_waveform(comfy_host, distilled
     nodes, model = comfy_host.pack_nodes, distilled["model"]
     cond, contexts = _contexts(model, 1)
     rate, waveform = 22050, _sine(1.0, 22050, 1)  # 1 s mono at 22.05 kHz: trimmed to 17/24 s
-    a2v = nodes.modes_audio.LTX2NAudioToVideo.execute(distilled["audio_vae"], {"waveform": waveform,
+    a2v = nodes.audio_modes.LTX2NAudioToVideo.execute(distilled["audio_vae"], {"waveform": waveform,
                                                                               "sample_rate": rate},
                                                       _empty_av(nodes), FPS)
     latent, audio = a2v.result
@@ -145,7 +145,7 @@ def test_a2v_with_first_image_keeps_audio_frozen(comfy_host, distilled):
     nodes, vae = comfy_host.pack_nodes, distilled["vae"]
     sound = {"waveform": _sine(2.0, 48000, 2), "sample_rate": 48000}
     image = torch.rand(1, 40, 56, 3, generator=torch.Generator().manual_seed(0))
-    a2v, i2v = nodes.modes_audio.LTX2NAudioToVideo, nodes.conditioning.LTX2NImageToVideo
+    a2v, i2v = nodes.audio_modes.LTX2NAudioToVideo, nodes.conditioning.LTX2NImageToVideo
     first = a2v.execute(distilled["audio_vae"], sound, _empty_av(nodes), FPS).result[0]
     first = i2v.execute(vae, image, first, 1.0, 0).result[0]
     second = i2v.execute(vae, image, _empty_av(nodes), 1.0, 0).result[0]
@@ -160,7 +160,7 @@ def test_a2v_with_first_image_keeps_audio_frozen(comfy_host, distilled):
 
 def test_a2v_short_empty_and_mismatched_audio(comfy_host, distilled):
     nodes, vae = comfy_host.pack_nodes, distilled["audio_vae"]
-    node = nodes.modes_audio.LTX2NAudioToVideo
+    node = nodes.audio_modes.LTX2NAudioToVideo
     short = _sine(0.25, 16000, 2)
     out = node.execute(vae, {"waveform": short, "sample_rate": 16000}, _empty_av(nodes), FPS)
     padded = out.result[1]["waveform"]
@@ -186,7 +186,7 @@ def test_a2v_short_empty_and_mismatched_audio(comfy_host, distilled):
 def test_t2a_computes_no_video_tokens_and_equals_library(comfy_host, distilled, monkeypatch):
     nodes, model = comfy_host.pack_nodes, distilled["model"]
     cond, contexts = _contexts(model, 2)
-    latent = nodes.modes_audio.LTX2NEmptyAudioLatent.execute(FRAMES / FPS, 1).result[0]
+    latent = nodes.audio_modes.LTX2NEmptyAudioLatent.execute(FRAMES / FPS, 1).result[0]
     video, audio = latent["samples"].unbind()
     assert tuple(video.shape) == (1, 128, 0, 1, 1) and tuple(audio.shape) == (1, 8, 18, 16)  # round(17/24*25)
     calls = TransformerCalls(comfy_host, monkeypatch)
@@ -207,7 +207,7 @@ def test_t2a_computes_no_video_tokens_and_equals_library(comfy_host, distilled, 
 def test_t2a_guided_dev_model_and_core_sampler(comfy_host, demo_models, monkeypatch):
     """Multimodal guidance (CFG, STG, modality passes) and core SamplerCustomAdvanced on an audio-only latent."""
     nodes, model = comfy_host.pack_nodes, demo_models["2.3-dev"]
-    latent = nodes.modes_audio.LTX2NEmptyAudioLatent.execute(0.4, 2).result[0]
+    latent = nodes.audio_modes.LTX2NEmptyAudioLatent.execute(0.4, 2).result[0]
     pos, neg = prompt(model, 3), prompt(model, 4)
     calls = TransformerCalls(comfy_host, monkeypatch)
     guided = nodes.sampling.LTX2NSampler.execute(model, pos, neg, latent, 5, "LTX-2 schedule", 2, "auto").result[0]
@@ -222,7 +222,7 @@ def test_t2a_guided_dev_model_and_core_sampler(comfy_host, demo_models, monkeypa
         assert tuple(video.shape) == (2, 128, 0, 1, 1) and tuple(audio.shape) == (2, 8, 10, 16)
         assert torch.isfinite(audio).all() and audio.abs().mean() > 0.05
     with pytest.raises(ValueError, match="too short"):
-        nodes.modes_audio.LTX2NEmptyAudioLatent.execute(0.01, 1)
+        nodes.audio_modes.LTX2NEmptyAudioLatent.execute(0.01, 1)
 
 
 # --- video-to-audio -------------------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_v2a_nodes_equal_library_and_keep_input_frames(comfy_host, distilled, mo
     nodes, model = comfy_host.pack_nodes, distilled["model"]
     cond, contexts = _contexts(model, 5)
     clip = _clip(20)
-    latent, images = nodes.modes_audio.LTX2NVideoToAudio.execute(distilled["vae"], SIZE, SIZE, FRAMES, FPS,
+    latent, images = nodes.audio_modes.LTX2NVideoToAudio.execute(distilled["vae"], SIZE, SIZE, FRAMES, FPS,
                                                                  images=clip).result
     assert torch.equal(images, clip[:FRAMES])  # the frames for Create Video: the input, unchanged
     encoded = encode_frames(distilled["library"].video_vae, clip[:FRAMES] * 255, height=SIZE, width=SIZE)
@@ -260,7 +260,7 @@ def test_v2a_nodes_equal_library_and_keep_input_frames(comfy_host, distilled, mo
 def test_v2a_video_input_frames_and_fps_checks(comfy_host, distilled):
     from comfy_api.latest import InputImpl, Types
 
-    node, vae = comfy_host.pack_nodes.modes_audio.LTX2NVideoToAudio, distilled["vae"]
+    node, vae = comfy_host.pack_nodes.audio_modes.LTX2NVideoToAudio, distilled["vae"]
     clip = _clip(12, 64, 64)
     video = InputImpl.VideoFromComponents(Types.VideoComponents(images=clip, frame_rate=FPS))
     latent, images = node.execute(vae, SIZE, SIZE, 0, FPS, video=video).result  # 0 = all frames, down to 1 + 8k

@@ -22,6 +22,8 @@ import pytest
 import torch
 from node_support import pack_module, prompt
 
+from ltx_model import modes
+
 pytestmark = pytest.mark.comfy
 
 FPS, SIZE = 24.0, 64
@@ -83,7 +85,7 @@ def _av(pack_nodes, frames=17):
 
 
 def test_keyframes_index_beyond_clip_is_clear_error_before_encoding(pack_nodes, model):
-    node = pack_nodes.modes_temporal.LTX2NKeyframes
+    node = pack_nodes.temporal_modes.LTX2NKeyframes
     pos = prompt(model, 1)
     kw = {"image_1": _images(1), "frame_idx_1": 0, "strength_1": 1.0, "image_2": _images(1, 1),
           "frame_idx_2": 17, "strength_2": 1.0}
@@ -94,7 +96,7 @@ def test_keyframes_index_beyond_clip_is_clear_error_before_encoding(pack_nodes, 
 
 
 def test_keyframes_append_guides_with_positions(pack_nodes, model, vaes):
-    node = pack_nodes.modes_temporal.LTX2NKeyframes
+    node = pack_nodes.temporal_modes.LTX2NKeyframes
     pos = prompt(model, 1)
     kw = {"image_1": _images(1), "frame_idx_1": 0, "strength_1": 1.0, "image_3": _images(1, 2),
           "frame_idx_3": -1, "strength_3": 0.5}
@@ -148,7 +150,7 @@ def test_keyframes_match_library_keyframe_conditioning(comfy_host, pack_nodes, m
     kw = {}
     for n, (frame, picture) in enumerate(pictures.items(), start=1):
         kw |= {f"image_{n}": picture, f"frame_idx_{n}": frame, f"strength_{n}": 1.0}
-    p2, n2, latent = pack_nodes.modes_temporal.LTX2NKeyframes.execute(pos, pos, vaes[0], _av(pack_nodes), 0,
+    p2, n2, latent = pack_nodes.temporal_modes.LTX2NKeyframes.execute(pos, pos, vaes[0], _av(pack_nodes), 0,
                                                                      **kw).result
     sampled = pack_nodes.sampling.LTX2NSampler.execute(model, p2, n2, latent, 7, "distilled stage 1", 0,
                                                        "none").result[0]
@@ -176,12 +178,12 @@ def _retake(pack_nodes, model, vaes, video, **kw):
     args = {"width": 0, "height": 0, "frames": 0, "start_time": 0.2, "end_time": 0.45,
             "target": "video and audio", **_sampling(), **kw}
     pos = prompt(model, 2)
-    return pack_nodes.modes_temporal.LTX2NRetake.execute(model, pos, pos, vaes[0], vaes[1], video, **args).result[0]
+    return pack_nodes.temporal_modes.LTX2NRetake.execute(model, pos, pos, vaes[0], vaes[1], video, **args).result[0]
 
 
 def _source(pack_nodes, vaes, video):
     """The encoded source exactly as the node encodes it."""
-    ops = pack_nodes.modes_temporal_ops
+    ops = pack_nodes.source_clips
     clip = ops.clip_from_video(video)
     return (ops.encode_video(vaes[0], clip.images),
             ops.encode_audio(vaes[1], clip.waveform, clip.sample_rate, frames=clip.frames, fps=clip.fps))
@@ -192,9 +194,8 @@ def test_retake_outside_window_bit_identical(pack_nodes, model, vaes, target):
     video = _video(17)
     out_v, out_a = _retake(pack_nodes, model, vaes, video, target=target)["samples"].unbind()
     src_v, src_a = _source(pack_nodes, vaes, video)
-    ops = pack_nodes.modes_temporal_ops
-    v_in = ops.video_region_mask(src_v.shape, FPS, 0.2, 0.45)[0, 0, :, 0, 0].bool()  # latent frames 1..2 of 3
-    a_in = ops.audio_region_mask(src_a.shape, 0.2, 0.45)[0, 0, :, 0].bool()
+    v_in = modes.video_window_mask(src_v.shape, FPS, 0.2, 0.45)[0, 0, :, 0, 0].bool()  # latent frames 1..2 of 3
+    a_in = modes.audio_window_mask(src_a.shape, 0.2, 0.45)[0, 0, :, 0].bool()
     assert v_in.tolist() == [False, True, True] and 0 < int(a_in.sum()) < a_in.numel()
     if target == "audio":
         v_in[:] = False
@@ -209,7 +210,7 @@ def test_retake_outside_window_bit_identical(pack_nodes, model, vaes, target):
 
 
 def test_retake_bad_windows_are_clear_errors(pack_nodes, model, vaes):
-    node = pack_nodes.modes_temporal.LTX2NRetake
+    node = pack_nodes.temporal_modes.LTX2NRetake
     assert "start_time < end_time" in node.validate_inputs(start_time=1.0, end_time=1.0)
     assert "outside the clip" in node.validate_inputs(start_time=-0.5, end_time=1.0)
     assert node.validate_inputs(start_time=0.1, end_time=0.2, width=64, height=64, frames=17) is True
@@ -245,7 +246,7 @@ def test_retake_matches_library_region_masks(comfy_host, pack_nodes, model, vaes
         lib_sampling.VideoGrid.from_pixels(frames=17, height=SIZE, width=SIZE, fps=FPS), latent=src_v, **cpu))
     a_state = region.apply_to(lib_sampling.initial_state(lib_sampling.AudioGrid(frames=src_a.shape[2]),
                                                          latent=src_a.float(), **cpu))
-    noise = comfy.sample.prepare_noise(pack_nodes.modes_temporal_ops.av_latent(src_v, src_a)["samples"], 9).unbind()
+    noise = comfy.sample.prepare_noise(pack_nodes.source_clips.av_latent(src_v, src_a)["samples"], 9).unbind()
     ref_v, ref_a = _library_loop(comfy_host, model, transformer, prompt(model, 2)[0][0], v_state, a_state, noise)
     torch.testing.assert_close(ours[0], lib_sampling.unpatchify_video(ref_v.latent, frames=3, height=2, width=2),
                                atol=PARITY_ATOL, rtol=PARITY_RTOL)
@@ -258,22 +259,22 @@ def _extend(pack_nodes, model, vaes, video, **kw):
     args = {"width": 0, "height": 0, "frames": 25, "direction": "forward", **_sampling(), "frame_idx": -1,
             "strength": 1.0, **kw}
     pos = prompt(model, 4)
-    return pack_nodes.modes_temporal.LTX2NExtend.execute(model, pos, pos, vaes[0], vaes[1], video, **args).result[0]
+    return pack_nodes.temporal_modes.LTX2NExtend.execute(model, pos, pos, vaes[0], vaes[1], video, **args).result[0]
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_extend_keeps_source_latents(pack_nodes, model, vaes, direction):
-    ops = pack_nodes.modes_temporal_ops
+    ops = pack_nodes.source_clips
     video = _video(9, seed=2)
     out_v, out_a = _extend(pack_nodes, model, vaes, video, direction=direction)["samples"].unbind()
     assert tuple(out_v.shape) == (1, 128, 4, 2, 2) and out_a.shape[2] == round(25 / FPS * 25)
     clip = ops.clip_from_video(video)
-    padded = pack_nodes.modes_temporal._padded_clip(clip, 16, direction == "forward")
+    padded = pack_nodes.source_clips.padded_clip(clip, 16, direction == "forward")
     src_v = ops.encode_video(vaes[0], padded.images)
     src_a = ops.encode_audio(vaes[1], padded.waveform, padded.sample_rate, frames=25, fps=FPS)
     kept_v = slice(0, 2) if direction == "forward" else slice(3, 4)  # backward: frame 0's latent is regenerated
     assert torch.equal(out_v[:, :, kept_v], src_v[:, :, kept_v])
-    a_new = ops.audio_region_mask(src_a.shape, *((9 / FPS, 25 / FPS) if direction == "forward" else (0, 16 / FPS)))
+    a_new = modes.audio_window_mask(src_a.shape, *((9 / FPS, 25 / FPS) if direction == "forward" else (0, 16 / FPS)))
     kept_a = ~a_new[0, 0, :, 0].bool()
     assert torch.equal(out_a[:, :, kept_a], src_a.to(out_a)[:, :, kept_a]) and kept_a.sum() >= 8
     new_v = slice(2, 4) if direction == "forward" else slice(0, 3)
@@ -286,15 +287,15 @@ def test_extend_bad_lengths_and_keyframe(pack_nodes, model, vaes):
         _extend(pack_nodes, model, none, _video(9), frames=13)
     with pytest.raises(ValueError, match="frame_idx 25 is beyond the clip of 25 frames"):
         _extend(pack_nodes, model, none, _video(9), image=_images(1), frame_idx=25)
-    assert "1 + 8k" in pack_nodes.modes_temporal.LTX2NExtend.validate_inputs(frames=30)
+    assert "1 + 8k" in pack_nodes.temporal_modes.LTX2NExtend.validate_inputs(frames=30)
 
 
 def test_extend_long_source_keeps_frames_nearest_the_seam(pack_nodes, model, vaes):
     video = _video(25, seed=4)
     out_v, _ = _extend(pack_nodes, model, vaes, video, frames=17)["samples"].unbind()  # keeps the last 9 frames
-    ops = pack_nodes.modes_temporal_ops
+    ops = pack_nodes.source_clips
     clip = ops.clip_from_video(video)
-    tail = pack_nodes.modes_temporal._padded_clip(ops.Clip(clip.images[-9:], FPS), 8, True)
+    tail = pack_nodes.source_clips.padded_clip(ops.Clip(clip.images[-9:], FPS), 8, True)
     assert tuple(out_v.shape) == (1, 128, 3, 2, 2)
     assert torch.equal(out_v[:, :, :2], ops.encode_video(vaes[0], tail.images)[:, :, :2])
 
@@ -309,21 +310,20 @@ def test_extend_with_keyframe_and_without_audio(pack_nodes, model, vaes):
 
 # ---------------------------------------------------------------------------------------------- long video
 def test_long_video_window_plan(pack_nodes):
-    ops = pack_nodes.modes_temporal_ops
-    plan = ops.plan_windows(481, 121, 24)  # 61 latent frames, windows of 16 sharing 3
+    plan = modes.plan_windows(481, 121, 24)  # 61 latent frames, windows of 16 sharing 3
     assert plan.starts == (0, 13, 26, 39, 52) and plan.lengths == (16, 16, 16, 16, 9) and plan.overlap == 3
     assert plan.starts[-1] + plan.lengths[-1] == 61
-    assert ops.plan_windows(97, 121, 24).lengths == (13,)  # shorter than a window: one window
+    assert modes.plan_windows(97, 121, 24).lengths == (13,)  # shorter than a window: one window
     assert plan.audio_span(4, 24.0)[1] == round(481 / 24 * 25)  # the last window ends with the clip
-    assert "overlap_frames" in ops.long_video_problem(121, 121, 12)
-    assert "window_frames" in ops.long_video_problem(121, 100, 8)
+    assert "overlap_frames" in modes.long_video_problem(121, 121, 12)
+    assert "window_frames" in modes.long_video_problem(121, 100, 8)
 
 
 def _long(pack_nodes, model, **kw):
     args = {"width": SIZE, "height": SIZE, "frames": 41, "fps": FPS, "window_frames": 17, "overlap_frames": 8,
             "overlap_strength": 1.0, **_sampling(), **kw}
     pos = prompt(model, 6)
-    return pack_nodes.modes_temporal.LTX2NLongVideo.execute(model, pos, pos, **args).result
+    return pack_nodes.temporal_modes.LTX2NLongVideo.execute(model, pos, pos, **args).result
 
 
 class _StubTextEncoder:
@@ -342,15 +342,15 @@ class _StubTextEncoder:
 
 
 def test_long_video_windows_carry_overlap_and_prompts(pack_nodes, model, monkeypatch):
-    ops = pack_nodes.modes_temporal_ops
-    windows, real = [], ops.sample_av
+    sampling = pack_nodes.masked_sampling
+    windows, real = [], sampling.sample_av
 
     def spy(model_, positive, negative, latent, choice, progress):
         out = real(model_, positive, negative, latent, choice, progress)
         windows.append((positive, latent, out, choice.seed))
         return out
 
-    monkeypatch.setattr(ops, "sample_av", spy)
+    monkeypatch.setattr(sampling, "sample_av", spy)
     encoder = _StubTextEncoder(model)
     latent, report = _long(pack_nodes, model, text_encoder=encoder, window_prompts="first\n\nsecond window\n")
     video, audio = latent["samples"].unbind()
@@ -361,7 +361,7 @@ def test_long_video_windows_carry_overlap_and_prompts(pack_nodes, model, monkeyp
     first_v, first_a = windows[0][2]["samples"].unbind()
     second_in = windows[1][1]["samples"].unbind()
     assert torch.equal(second_in[0][:, :, :1], first_v[:, :, -1:])  # carried overlap (latent frame 1 of window 0)
-    plan = ops.plan_windows(41, 17, 8)
+    plan = modes.plan_windows(41, 17, 8)
     assert plan.starts == (0, 2, 4) and plan.lengths == (3, 3, 2)
     shared = first_a.shape[2] - plan.audio_span(1, FPS)[0]
     assert torch.equal(windows[1][2]["samples"].unbind()[1][:, :, :shared], first_a[:, :, -shared:])
@@ -379,7 +379,7 @@ def test_long_video_soft_overlap_blends_and_progress(pack_nodes, model, progress
 def test_long_video_errors_and_interrupt(pack_nodes, model):
     import comfy.model_management
 
-    node = pack_nodes.modes_temporal.LTX2NLongVideo
+    node = pack_nodes.temporal_modes.LTX2NLongVideo
     assert "overlap_frames" in node.validate_inputs(frames=33, window_frames=17, overlap_frames=16)
     with pytest.raises(ValueError, match="need a text_encoder"):
         _long(pack_nodes, model, window_prompts="a\nb")

@@ -8,7 +8,7 @@ import torch
 from node_support import pack_module, prompt
 from test_vae import CKPTS, _inference_mode, write_demo_ckpts  # noqa: F401  (autouse fixture)
 
-from ltx_model.demo_weights import DemoFamily
+from ltx_model.demo import DemoFamily
 
 pytestmark = pytest.mark.comfy
 
@@ -74,7 +74,7 @@ def test_previews_frame_is_middle_video_frame_of_packed_latent(comfy_host, pack_
 
     import latent_preview
 
-    fmt = pack_nodes.host.LTX2VideoLatentFormat()
+    fmt = pack_nodes.latent_formats.LTX2VideoLatentFormat()
     fmt.latent_shapes = shapes
     image = latent_preview.get_previewer("cpu", fmt).decode_latent_to_preview(packed)
     factors, bias = torch.tensor(previews.VIDEO_RGB_FACTORS), torch.tensor(previews.VIDEO_RGB_BIAS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ltx_model.demo_weights import write_demo_gemma
+from ltx_model.demo import write_demo_gemma
 from ltx_model.loading import write_safetensors
 from ltx_model.pipelines import (
     TextContexts,

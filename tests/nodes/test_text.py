@@ -9,7 +9,7 @@ import pytest
 import torch
 from test_vae import CKPTS, _inference_mode, write_demo_ckpts  # noqa: F401  (autouse fixture)
 
-from ltx_model.demo_weights import DemoFamily, write_demo_gemma
+from ltx_model.demo import DemoFamily, write_demo_gemma
 from ltx_model.loading import load_component, write_safetensors
 from ltx_model.text import GemmaTextEncoder, encode_prompts
 
@@ -93,7 +93,7 @@ def _spiece_blob(vocab_size):
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences), model_writer=proto, vocab_size=vocab_size, model_type="bpe",
         pad_id=0, eos_id=1, bos_id=2, unk_id=3, add_dummy_prefix=False, minloglevel=2,
-    )  # fmt: skip
+    )
     return torch.frombuffer(bytearray(proto.getvalue()), dtype=torch.uint8)
 
 
@@ -129,7 +129,7 @@ def test_text_missing_gemma_files_clear_errors(comfy_host, pack_nodes, broken_ge
 
 
 def test_text_missing_gemma_rejected_before_execution(comfy_host, demo_ckpts, broken_gemma):
-    from host import PromptRejected
+    from harness import PromptRejected
 
     prompt = {"1": {"class_type": "LTX2NTextEncoderLoader",
                     "inputs": {"gemma": broken_gemma, "ckpt_name": CKPTS[DemoFamily.LTX2]}},

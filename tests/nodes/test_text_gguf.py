@@ -16,12 +16,11 @@ import pytest
 import torch
 from test_vae import CKPTS, _inference_mode, write_demo_ckpts  # noqa: F401  (autouse fixture)
 
-from ltx_model.demo_weights import DemoFamily, write_demo_gemma
+from ltx_model.demo import DemoFamily, random_gemma_text_model, write_demo_gemma, write_gemma_gguf
 from ltx_model.loading import load_component
 from ltx_model.quant import GGMLType
 from ltx_model.text import GemmaTextEncoder, encode_prompts, load_gemma_text_model
 from ltx_model.text.gemma_gguf import GGMLLinear
-from ltx_model.text.testing import random_gemma_text_model, write_gemma_gguf
 
 pytestmark = pytest.mark.comfy
 

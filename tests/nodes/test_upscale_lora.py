@@ -21,7 +21,7 @@ def _lora(host, name, module, out_features, in_features, *, rank=2, seed=0):
 
 
 def _rejected(host, prompt_) -> str:
-    from host import PromptRejected
+    from harness import PromptRejected
 
     with pytest.raises(PromptRejected) as info:
         host.validate(prompt_)

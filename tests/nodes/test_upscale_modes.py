@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 from node_support import StandInVAE
-from workflow_models import write_demo_upscaler
+
+from scripts.workflow_models import write_demo_upscaler
 
 pytestmark = pytest.mark.comfy
 

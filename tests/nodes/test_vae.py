@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+from ltx_model.demo import DemoFamily, write_demo_checkpoint
 from ltx_model.loading import read_header, write_safetensors
 
 pytestmark = pytest.mark.comfy

@@ -23,7 +23,7 @@ from ltx_model.text import (
     TextConfig,
     TextProjection,
 )
-from ltx_model.text.connectors import valid_first_order
+from ltx_model.text.connector_pair import valid_first_order
 
 pytestmark = pytest.mark.parity
 

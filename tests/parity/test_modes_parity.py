@@ -43,7 +43,7 @@ from ltx_pipelines.utils.types import PipelineComponents
 from PIL import Image
 
 from ltx_model.conditioning import FrozenAudio, TemporalRegionMask
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+from ltx_model.demo import DemoFamily, write_demo_checkpoint
 from ltx_model.pipelines import (
     AudioFit,
     GenerationRequest,
@@ -91,7 +91,7 @@ def _reference(video_items: list, audio_items: list, shape: VideoPixelShape = SH
     with torch.no_grad():
         v, _ = noise_video_state(shape, noiser, video_items, comp, F32, CPU, initial_latent=kw.get("video_latent"))
         a, _ = noise_audio_state(shape, noiser, audio_items, comp, F32, CPU, noise_scale=kw.get("audio_scale", 1.0),
-                                 initial_latent=kw.get("audio_latent"))  # fmt: skip
+                                 initial_latent=kw.get("audio_latent"))
     return v, a
 
 
@@ -117,7 +117,7 @@ def _image(tmp_path: Path, seed: int) -> tuple[np.ndarray, str]:
 def _clip_frames(count: int, height: int, width: int) -> torch.Tensor:
     yy, xx = np.mgrid[0:height, 0:width]
     return torch.from_numpy(np.stack([np.stack([xx * 3 + 9 * i, yy * 4, (xx + yy + i) * 2], -1) % 256
-                                      for i in range(count)]).astype(np.uint8))  # fmt: skip
+                                      for i in range(count)]).astype(np.uint8))
 
 
 def _ref_pixels(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -135,7 +135,7 @@ def test_modes_keyframes_state_matches_ltx_pipelines(demo: tuple, tmp_path: Path
         ref_items = image_conditionings_by_adding_guiding_latent(
             [ImageConditioningInput(pa, 0, 1.0, 33), ImageConditioningInput(pb, 16, 0.6, 33)], HEIGHT, WIDTH,
             ledger.video_encoder(), F32, CPU,
-        )  # fmt: skip
+        )
     ref_video, ref_audio = _reference(ref_items, [])
     _same_state(video, ref_video)
     _same_state(audio, ref_audio, atol=0)
@@ -154,7 +154,7 @@ def test_modes_a2v_frozen_audio_state_matches_ltx_pipelines(demo: tuple, tmp_pat
         trimmed = Audio(waveform=waveform[None, :, : clip.waveform.shape[1]], sampling_rate=rate)
         ref_latent = ref_encode_audio(trimmed, ledger.audio_encoder())[:, :, : clip.latent.shape[2]]
         ref_items = combined_image_conditionings([ImageConditioningInput(path, 0, 0.9, 33)], HEIGHT, WIDTH,
-                                                 ledger.video_encoder(), F32, CPU)  # fmt: skip
+                                                 ledger.video_encoder(), F32, CPU)
     torch.testing.assert_close(clip.latent, ref_latent, atol=ENCODER_ATOL, rtol=0)
     ref_video, ref_audio = _reference(ref_items, [], audio_latent=ref_latent, audio_scale=0.0)
     ref_audio = ref_audio.__class__(**{**ref_audio.__dict__, "denoise_mask": torch.zeros_like(ref_audio.denoise_mask)})
@@ -180,7 +180,7 @@ def test_modes_retake_state_matches_ltx_pipelines(demo: tuple) -> None:
     torch.testing.assert_close(clip.latent, ref_audio_latent, atol=ENCODER_ATOL, rtol=0)
     ref_region = [RefRegion(0.25, 0.5, FPS)]
     ref_video, ref_audio = _reference(ref_region, ref_region, video_latent=ref_video_latent,
-                                      audio_latent=ref_audio_latent)  # fmt: skip
+                                      audio_latent=ref_audio_latent)
     _same_state(video, ref_video)
     _same_state(audio, ref_audio)
     assert 0 < video.denoise_mask.sum() < video.num_tokens and 0 < audio.denoise_mask.sum() < audio.num_tokens
@@ -193,7 +193,7 @@ def test_modes_ic_lora_reference_state_matches_ltx_pipelines(demo: tuple) -> Non
     mask = torch.rand(1, 1, FRAMES, HEIGHT // 2, 64, generator=torch.Generator().manual_seed(3))
     reference = ICReference(frames, strength=0.8, attention_strength=0.6, attention_mask=mask)
     items, notes = reference_conditionings(models.video_vae, reference, height=HEIGHT, width=128, num_frames=FRAMES,
-                                           downscale_factor=2)  # fmt: skip
+                                           downscale_factor=2)
     assert notes == ("reference video 40x60 resized to 32x64",)
     video, _ = _ours(models, StreamSpec(tuple(items)), StreamSpec(), request)
     with torch.no_grad():

@@ -1,6 +1,6 @@
 """Whole-pipeline parity: our one-stage generation vs ltx-pipelines 1.0.0 / ltx-core 1.0.0 pieces, same file.
 
-Both sides load the SAME demo checkpoint (``ltx_model.demo_weights``; ltx-core through its own ``ModelLedger``,
+Both sides load the SAME demo checkpoint (``ltx_model.demo``; ltx-core through its own ``ModelLedger``,
 i.e. its own key filters and configurators) in float32 on CPU, use the same seed (video noise, then audio noise,
 from one generator), the same sigmas and the same text contexts (Gemma is bypassed: ltx-core's feature extractor
 hard-codes Gemma 3 12B widths, so the contexts are fed to both transformers directly).
@@ -45,7 +45,7 @@ from ltx_pipelines.utils.samplers import euler_denoising_loop
 from ltx_pipelines.utils.types import PipelineComponents
 from PIL import Image
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_upsampler
+from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_upsampler
 from ltx_model.pipelines import (
     Callbacks,
     GenerationRequest,
@@ -104,7 +104,7 @@ def _reference_run(path: Path, sigmas: torch.Tensor, denoise_fn_factory: object)
             output_shape=shape, conditionings=[], noiser=GaussianNoiser(generator=generator), sigmas=sigmas,
             stepper=EulerDiffusionStep(), denoising_loop_fn=loop, components=PipelineComponents(F32, CPU),
             dtype=F32, device=CPU,
-        )  # fmt: skip
+        )
         frames = torch.cat(list(ref_decode_video(video.latent, ledger.video_decoder(), None, generator)))
         waveform = ref_decode_audio(audio.latent, ledger.audio_decoder(), ledger.vocoder())
     return video.latent, audio.latent, frames, waveform
@@ -141,19 +141,19 @@ def test_pipeline_guided_t2v_matches_ltx_pipelines(demo: tuple[DemoFamily, Path]
     sigmas = ltx2_sigmas(4)
     request = GenerationRequest(height=HEIGHT, width=WIDTH, num_frames=FRAMES, fps=FPS, seed=SEED,
                                 sigmas=tuple(float(s) for s in sigmas), video_guidance=video_params,
-                                audio_guidance=audio_params)  # fmt: skip
+                                audio_guidance=audio_params)
     ours = generate(load_pipeline_models(path, dtype=F32, with_text=False), request, contexts)
 
     def ref_guider(p: GuiderParams, negative: torch.Tensor) -> MultiModalGuider:
         params = MultiModalGuiderParams(cfg_scale=p.cfg_scale, stg_scale=p.stg_scale, stg_blocks=list(p.stg_blocks),
-                                        rescale_scale=p.rescale_scale, modality_scale=p.modality_scale)  # fmt: skip
+                                        rescale_scale=p.rescale_scale, modality_scale=p.modality_scale)
         return MultiModalGuider(params=params, negative_context=negative)
 
     def factory(tr: object) -> object:
         return multi_modal_guider_denoising_func(
             ref_guider(video_params, contexts.negative_video), ref_guider(audio_params, contexts.negative_audio),
             contexts.video, contexts.audio, tr,
-        )  # fmt: skip
+        )
 
     _compare(ours, _reference_run(path, sigmas, factory))
 
@@ -165,7 +165,7 @@ def test_pipeline_i2v_initial_state_matches_ltx_pipelines(demo: tuple[DemoFamily
     image = np.stack([xx * 3, yy * 5, (xx + yy) * 2], axis=-1).clip(0, 255).astype(np.uint8)  # smooth, odd-sized
     Image.fromarray(image).save(tmp_path / "cond.png")
     request = GenerationRequest(height=HEIGHT, width=WIDTH, num_frames=FRAMES, fps=FPS, seed=SEED,
-                                images=(ImageCondition(image, strength=0.8),))  # fmt: skip
+                                images=(ImageCondition(image, strength=0.8),))
     models = load_pipeline_models(path, dtype=F32, with_text=False)
     items = image_conditionings(request.images, models.video_vae, height=HEIGHT, width=WIDTH)
     generator = torch.Generator().manual_seed(SEED)
@@ -178,10 +178,10 @@ def test_pipeline_i2v_initial_state_matches_ltx_pipelines(demo: tuple[DemoFamily
         ref_items = combined_image_conditionings(
             [ImageConditioningInput(str(tmp_path / "cond.png"), 0, 0.8, 33)], HEIGHT, WIDTH, ledger.video_encoder(),
             F32, CPU,
-        )  # fmt: skip
+        )
         shape = VideoPixelShape(batch=1, frames=FRAMES, width=WIDTH, height=HEIGHT, fps=FPS)
         ref_video, _ = noise_video_state(shape, GaussianNoiser(ref_generator), ref_items, PipelineComponents(F32, CPU),
-                                         F32, CPU)  # fmt: skip
+                                         F32, CPU)
     torch.testing.assert_close(items[0].latent, ref_items[0].latent, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(video.latent, ref_video.latent, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(video.clean_latent, ref_video.clean_latent, atol=1e-5, rtol=1e-5)
@@ -220,14 +220,14 @@ def test_pipeline_two_stage_distilled_matches_ltx_pipelines(demo: tuple[DemoFami
             output_shape=VideoPixelShape(batch=1, frames=frames, width=w, height=h, fps=FPS), conditionings=[],
             noiser=noiser, sigmas=sigmas, stepper=EulerDiffusionStep(), denoising_loop_fn=loop,
             components=PipelineComponents(F32, CPU), dtype=F32, device=CPU, **kw,
-        )  # fmt: skip
+        )
 
     with torch.no_grad():
         video, audio = stage(height // 2, width // 2, torch.Tensor(DISTILLED_SIGMA_VALUES))
         upscaled = upsample_video(latent=video.latent[:1], video_encoder=encoder, upsampler=ledger.spatial_upsampler())
         sigmas2 = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES)
         video, audio = stage(height, width, sigmas2, noise_scale=sigmas2[0], initial_video_latent=upscaled,
-                             initial_audio_latent=audio.latent)  # fmt: skip
+                             initial_audio_latent=audio.latent)
         ref_frames = torch.cat(list(ref_decode_video(video.latent, ledger.video_decoder(), None, None)))
         ref_wave = ref_decode_audio(audio.latent, ledger.audio_decoder(), ledger.vocoder())
     _compare(ours, (video.latent, audio.latent, ref_frames, ref_wave), (frames, height, width))

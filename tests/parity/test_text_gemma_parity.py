@@ -22,8 +22,8 @@ from ltx_core.text_encoders.gemma.tokenizer import LTXVGemmaTokenizer
 from safetensors.torch import save_file
 from transformers import Gemma3Config, Gemma3ForConditionalGeneration
 
+from ltx_model.demo import TINY_GEMMA_TEXT_CONFIG, save_word_tokenizer
 from ltx_model.text import EmbeddingsConnectors, ExtractorKind, GemmaTextEncoder, TextConfig, TextProjection
-from ltx_model.text.testing import TINY_GEMMA_TEXT_CONFIG, save_word_tokenizer
 
 pytestmark = pytest.mark.parity
 

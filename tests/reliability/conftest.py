@@ -1,20 +1,15 @@
 """Fixtures of the reliability suite: one real ``main.py --cpu`` server per session (killed in teardown), its tiny
-model folders, the prompt factory over its live ``/object_info``, and the in-process host (tests/host.py)."""
+model folders, the prompt factory over its live ``/object_info``, and the in-process host (tests/harness.py)."""
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-
-sys.path.append(str(Path(__file__).resolve().parents[1] / "graph"))  # comfy_server.py (the teammate's helper)
-
-from host import comfy_host, pack_nodes, require_comfy_root  # noqa: E402, F401  (fixtures; scripts/ on sys.path)
-from rel_models import RelModels, write_rel_models  # noqa: E402
-from rel_prompts import PromptFactory  # noqa: E402
-from rel_server import RelServer  # noqa: E402
+from harness import comfy_host, pack_nodes, require_comfy_root  # noqa: F401  (fixtures)
+from rel_models import RelModels, write_rel_models
+from rel_prompts import PromptFactory
+from rel_server import RelServer
 
 
 @pytest.fixture(scope="session")

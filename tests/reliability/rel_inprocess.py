@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from rel_checks import BARE_EXCEPTION_TYPES, BARE_MESSAGE
 
-from comfy_headless import ComfyHost, PromptRejected  # isort: skip
+from scripts.comfy_headless import ComfyHost, PromptRejected
 
 
 def host_outcome(host: ComfyHost, prompt: dict) -> tuple[str, str, str]:

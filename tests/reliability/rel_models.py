@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from comfy_headless import MODEL_FOLDERS
+from scripts.comfy_headless import MODEL_FOLDERS
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ def write_rel_models(root: Path) -> RelModels:
     """Tiny demo files (2.3 dev and 19B distilled checkpoints fp32, a 2.3 LoRA, x2 upscaler, Gemma folder) in fresh
     model folders."""
     import torch
-    from workflow_models import write_demo_lora
 
-    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
+    from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
+    from scripts.workflow_models import write_demo_lora
 
     models = RelModels(root)
     for kind in (*MODEL_FOLDERS, "input"):

@@ -30,7 +30,7 @@ PREFERRED_BY_TYPE: dict[str, str] = {
     "AUDIO": "EmptyAudio", "SIGMAS": "LTX2NScheduler", "GUIDER": "LTX2NMultimodalGuider",
     "LATENT_UPSCALE_MODEL": "LTX2NUpscalerLoader", "NOISE": "RandomNoise", "SAMPLER": "KSamplerSelect",
     "VIDEO": "LoadVideo",  # the source clip in the input folder (rel_models.write_source_video)
-}  # fmt: skip
+}
 """Socket type -> provider node."""
 
 MAX_DEPTH = 6

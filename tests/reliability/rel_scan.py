@@ -31,7 +31,7 @@ NODE_FOLDER_PATHS_API = frozenset({
     "supported_pt_extensions", "get_input_directory", "get_output_directory", "get_temp_directory",
     "get_annotated_filepath", "exists_annotated_filepath", "get_save_image_path",
     "get_folder_paths",  # read-only: the folders ComfyUI already registered for a model kind
-})  # fmt: skip
+})
 
 
 def dotted(node: ast.AST) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comfy_server import ComfyServer  # tests/graph (put on sys.path by conftest.py)
+from comfy_server import ComfyServer  # tests/graph (on pytest's pythonpath, pyproject.toml)
 
 POLL_S = 0.02
 RUN_TIMEOUT_S = 300.0

@@ -108,9 +108,8 @@ def _bad_gemma(folder: Path, good: Path) -> None:
 @pytest.fixture(scope="module")
 def bad_files(comfy_host, tmp_path_factory):
     """Bad files in extra model folders of the in-process host (removed again after this module)."""
-    from workflow_models import write_demo_lora
-
-    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma
+    from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_gemma
+    from scripts.workflow_models import write_demo_lora
 
     root = tmp_path_factory.mktemp("rel_bad_files")
     files = BadFiles(root, root / "PICKLE-WAS-EXECUTED")

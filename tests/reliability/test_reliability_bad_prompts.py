@@ -87,7 +87,7 @@ def test_reliability_out_of_range_numbers_rejected_at_validation(comfy_host):
     validate_prompt in-process, so a value that slips through never starts a huge computation)."""
     from rel_prompts import PromptFactory
 
-    from comfy_headless import PromptRejected  # isort: skip
+    from scripts.comfy_headless import PromptRejected
 
     factory, problems, labels = PromptFactory(comfy_host.object_info()), {}, set()
     for node, spec in _socket_and_widget_specs(factory, {"INT", "FLOAT"}):

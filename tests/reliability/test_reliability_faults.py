@@ -19,10 +19,10 @@ CKPT = "rel-faults-2.3.safetensors"
 def fault_files(comfy_host, tmp_path_factory):
     """A tiny 2.3 checkpoint, a LoRA for it and a misfit LoRA, in extra folders of the in-process host."""
     from rel_inprocess import extra_model_folder
-    from workflow_models import write_demo_lora
 
-    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+    from ltx_model.demo import DemoFamily, write_demo_checkpoint
     from ltx_model.loading import write_safetensors
+    from scripts.workflow_models import write_demo_lora
 
     root = tmp_path_factory.mktemp("rel_faults")
     with extra_model_folder("checkpoints", root / "ckpt") as ckpt, extra_model_folder("loras", root / "lora") as lora:

@@ -91,7 +91,7 @@ def rel_checkpoint(comfy_host, tmp_path_factory):
     """A tiny 2.3 checkpoint in an extra checkpoints folder of the in-process host."""
     from rel_inprocess import extra_model_folder
 
-    from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+    from ltx_model.demo import DemoFamily, write_demo_checkpoint
 
     with extra_model_folder("checkpoints", tmp_path_factory.mktemp("rel_interrupt")) as folder:
         write_demo_checkpoint(folder / "rel-interrupt-2.3.safetensors", DemoFamily.LTX23, dtype=torch.float32)
@@ -144,7 +144,7 @@ def test_reliability_interrupt_during_gguf_loading_within_one_tensor(comfy_host,
 
     from rel_inprocess import extra_model_folder
 
-    from ltx_model.demo_weights import DemoFamily, demo_checkpoint_tensors, demo_config
+    from ltx_model.demo import DemoFamily, demo_checkpoint_tensors, demo_config
     from ltx_model.loading.gguf import write_gguf
     from ltx_model.quant import GGMLType
 

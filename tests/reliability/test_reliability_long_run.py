@@ -9,7 +9,8 @@ import time
 import pytest
 from graph_support import ExpectedVideo, check_mp4  # tests/graph
 from rel_prompts import t2v_prompt
-from workflow_api import saved_files
+
+from scripts.workflow_api import saved_files
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 

@@ -17,7 +17,7 @@ from rel_models import write_rel_models
 from rel_prompts import t2v_prompt
 from rel_scan import scan_repo, scan_source
 
-from comfy_headless import REPO_ROOT, comfy_root  # isort: skip
+from scripts.comfy_headless import REPO_ROOT, comfy_root
 
 pytestmark = pytest.mark.reliability
 
@@ -86,7 +86,8 @@ def _resolvers(pack_nodes) -> dict:
     """Every function of the pack that turns a node input into a path."""
     vae, text = pack_nodes.vae, pack_nodes.text
     kinds = ("checkpoints", "vae", "loras", "text_encoders", "latent_upscale_models")
-    found = {f"host.model_path({kind!r})": (lambda name, kind=kind: pack_nodes.host.model_path(kind, name))
+    folders = pack_nodes.model_folders
+    found = {f"model_folders.model_path({kind!r})": (lambda name, kind=kind: folders.model_path(kind, name))
              for kind in kinds}
     found["vae.resolve_model_file"] = lambda name: vae.resolve_model_file(name, vae.VAE_FOLDERS)
     found["text.resolve_gemma"] = text.resolve_gemma

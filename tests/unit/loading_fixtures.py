@@ -21,7 +21,7 @@ def tiny_transformer_section(manifest_dir: Path) -> dict[str, Any]:
         audio_out_channels=8, audio_cross_attention_dim=8, connector_num_attention_heads=2,
         connector_attention_head_dim=8, connector_num_layers=1, audio_connector_num_attention_heads=2,
         audio_connector_attention_head_dim=4, connector_num_learnable_registers=4,
-    )  # fmt: skip
+    )
     return section
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ltx_model.demo_weights import (
+from ltx_model.demo import (
     CHECKPOINT_COMPONENTS,
     DemoFamily,
     demo_checkpoint_tensors,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from ltx_model.demo import write_sparse_checkpoint
 from ltx_model.loading.detect import Family, FileKind, LoraKind, Variant, detect
 from ltx_model.loading.keymaps import MODEL_COMPONENTS, Component
 from ltx_model.loading.safetensors_io import read_header, write_safetensors
-from ltx_model.loading.synthetic import write_sparse_checkpoint
 
 
 def _sparse(tmp_path: Path, manifests_dir: Path, manifest: str, name: str, **kw: object) -> Path:

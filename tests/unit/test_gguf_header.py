@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from ltx_model.demo import random_gemma_text_model, write_gemma_gguf
 from ltx_model.loading import CheckpointError
 from ltx_model.loading import gguf_header as gh
 from ltx_model.loading.gguf import GGUFFile, quantize_tensor, synthetic_blocks, write_gguf
 from ltx_model.quant import GGMLType
-from ltx_model.text.testing import random_gemma_text_model, write_gemma_gguf
 
 VOCAB = 262_144  # Gemma 3's tokenizer size
 
@@ -92,7 +92,7 @@ def test_gguf_header_transformer_and_gemma_files_equal_reader(tmp_path: Path) ->
         "a.weight": (synthetic_blocks(GGMLType.Q6_K, (64, 256), scale=1e-3, generator=g), GGMLType.Q6_K),
         "b.weight": (quantize_tensor(w, GGMLType.Q8_0), GGMLType.Q8_0),
         "c.weight": (w, GGMLType.BF16), "d.bias": (w[0], GGMLType.F32), "e.weight": (w[:3, :7], GGMLType.F16),
-    }, config={"transformer": {"num_layers": 1}}, model_version="2.3.0")  # fmt: skip
+    }, config={"transformer": {"num_layers": 1}}, model_version="2.3.0")
     from test_text_gemma_gguf import _sentencepiece_model
 
     model = random_gemma_text_model(seed=3)

@@ -14,9 +14,9 @@ import pytest
 import torch
 from loading_fixtures import available_components, tiny_config, tiny_state
 
+from ltx_model.demo import write_sparse_checkpoint
 from ltx_model.inspect import main
 from ltx_model.loading.safetensors_io import write_safetensors
-from ltx_model.loading.synthetic import write_sparse_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 AVAILABLE = ",".join(c.value for c in available_components())

@@ -17,11 +17,11 @@ import pytest
 import torch
 from tiny_weights import write_tiny_checkpoint
 
+from ltx_model.demo import write_sparse_checkpoint
 from ltx_model.loading import SafetensorsReader, module_nbytes, read_header, write_safetensors
 from ltx_model.loading.build import StateDictMismatchError, build_component, load_component
 from ltx_model.loading.keymaps import Component, model_state_keys, skipped_for_kind
 from ltx_model.loading.safetensors_io import CheckpointError
-from ltx_model.loading.synthetic import write_sparse_checkpoint
 from ltx_model.transformer import Modality, ModelKind
 
 MANIFESTS = ("ltx-2-19b.json", "ltx-2.3-22b.json")

@@ -10,6 +10,7 @@ import torch
 from loading_fixtures import available_components, tiny_config, tiny_state
 from torch import nn
 
+from ltx_model.demo import write_sparse_checkpoint
 from ltx_model.loading.build import (
     Fp8Mode,
     StateDictMismatchError,
@@ -19,7 +20,6 @@ from ltx_model.loading.build import (
 )
 from ltx_model.loading.keymaps import KEYMAPS, Component, model_state_keys
 from ltx_model.loading.safetensors_io import CheckpointError, read_header, write_safetensors
-from ltx_model.loading.synthetic import write_sparse_checkpoint
 
 LINEAR = "model.diffusion_model.transformer_blocks.0.attn1.to_q.weight"
 

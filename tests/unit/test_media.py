@@ -30,7 +30,7 @@ def test_media_mp4_has_h264_video_and_aac_audio(tmp_path: Path, sample_rate: int
     frames, fps = _gradient_frames(17, 64, 96), 24.0
     wave = _tone(17 / fps, sample_rate)
     path = write_mp4(tmp_path / "clip.mp4", torch.from_numpy(frames), fps=fps, waveform=torch.from_numpy(wave),
-                     sample_rate=sample_rate)  # fmt: skip
+                     sample_rate=sample_rate)
     streams = probe(path)
     assert [s.kind for s in streams] == ["video", "audio"]
     video, audio = streams

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import host
+import harness
 import pytest
 
 pytestmark = pytest.mark.comfy
@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @pytest.fixture(scope="module")
 def comfy_host(tmp_path_factory):
     """The session's in-process ComfyUI (booted here if no other test did it first)."""
-    return host.boot(tmp_path_factory.mktemp("comfy_host"))
+    return harness.boot(tmp_path_factory.mktemp("comfy_host"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
+from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_gemma, write_demo_upsampler
 from ltx_model.media import probe, write_mp4
 from ltx_model.pipelines import (
     Callbacks,
@@ -73,7 +73,7 @@ def test_pipeline_generation_writes_mp4_with_right_streams(
     # 4 * 25 - 3 mel frames at 100 frames/s: the waveform covers the clip up to the causal tail (30 ms)
     assert result.waveform.shape[1] == (4 * 25 - 3) * expected_rate // 100
     path = write_mp4(tmp_path / "out.mp4", result.frames, fps=result.fps, waveform=result.waveform,
-                     sample_rate=result.sample_rate)  # fmt: skip
+                     sample_rate=result.sample_rate)
     video, audio = probe(path)
     assert (video.kind, video.codec, video.frames, video.rate) == ("video", "h264", 25, 25.0)
     assert video.duration_s == pytest.approx(1.0)
@@ -103,14 +103,14 @@ def test_pipeline_i2v_keeps_the_encoded_first_frame(models: PipelineModels) -> N
 def test_pipeline_guided_dev_request_runs_all_passes(models: PipelineModels) -> None:
     guided = GuiderParams(cfg_scale=3.0, stg_scale=1.0, stg_blocks=(1,), rescale_scale=0.7, modality_scale=3.0)
     request = dataclasses.replace(dev_request("2.3.0", steps=2, height=64, width=96, num_frames=9),
-                                  video_guidance=guided, audio_guidance=guided)  # fmt: skip
+                                  video_guidance=guided, audio_guidance=guided)
     assert request.sigmas == tuple(ltx2_sigmas(2).tolist())
     calls = []
     hook = models.transformer.register_forward_hook(lambda *args: calls.append(1))
     try:
         video, _ = denoise_latents(models, request, _contexts(models, negative=True))
         plain, _ = denoise_latents(models, dataclasses.replace(request, video_guidance=None, audio_guidance=None),
-                                   _contexts(models, negative=True))  # fmt: skip
+                                   _contexts(models, negative=True))
     finally:
         hook.remove()
     assert len(calls) == 2 * 4 + 2  # cond, uncond, STG, isolated per guided step; one per plain step
@@ -145,7 +145,7 @@ def test_pipeline_tiled_decode_matches_whole_decode_on_one_tile(models: Pipeline
     assert auto.shape == (1, 64, 128, 3)
     with pytest.raises(GenerationInterrupted):
         decode_video(models.video_vae, torch.randn(1, 128, 1, 2, 4), tiling=small_tiles,
-                     callbacks=Callbacks(interrupted=lambda: True))  # fmt: skip
+                     callbacks=Callbacks(interrupted=lambda: True))
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_pipeline_tiled_decode_matches_whole_decode_on_one_tile(models: Pipeline
     [({"height": 70}, "multiples of 32"), ({"num_frames": 20}, "1 \\+ 8k"), ({"fps": 0.0}, "fps"),
      ({"sigmas": (1.0, 0.0, 0.5)}, "sigmas"), ({"sigmas": (1.0,)}, "sigmas"),
      ({"images": (ImageCondition(np.zeros((8, 8, 3), np.uint8), frame_index=17),)}, "frame_index")],
-)  # fmt: skip
+)
 def test_pipeline_rejects_bad_requests(models: PipelineModels, change: dict, message: str) -> None:
     with pytest.raises(GenerationError, match=message):
         denoise_latents(models, dataclasses.replace(SMALL, **change), _contexts(models))
@@ -184,7 +184,7 @@ def test_pipeline_cli_demo_run_writes_mp4(tmp_path: Path, capsys: pytest.Capture
     out = tmp_path / "clip.mp4"
     argv = ["--demo", "ltx-2-19b", "--out", str(out), "--height", "64", "--width", "64", "--frames", "9",
             "--fps", "12", "--dtype", "fp32", "--device", "cpu", "--guided", "--steps", "2",
-            "--image", str(tmp_path / "first.png")]  # fmt: skip
+            "--image", str(tmp_path / "first.png")]
     assert main(argv) == 0
     assert "DEMO weights" in capsys.readouterr().err
     video, audio = probe(out)

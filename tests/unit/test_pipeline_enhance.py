@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltx_model.demo_weights import write_demo_gemma
+from ltx_model.demo import write_demo_gemma
 from ltx_model.pipelines import EnhanceKind, GenerationError, PromptEnhancer, enhance_prompt, load_prompt_enhancer
 from ltx_model.pipelines import system_prompt as read_system_prompt
 from ltx_model.pipelines.enhance import clean_response, enhancement_messages, resize_long_side

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from ltx_model.demo_weights import DemoFamily, write_demo_checkpoint
+from ltx_model.demo import DemoFamily, write_demo_checkpoint
 from ltx_model.lora import lora_from_state_dict
+from ltx_model.modes import blend_overlap
 from ltx_model.pipelines import (
     AudioFit,
     Direction,
@@ -52,7 +53,6 @@ from ltx_model.pipelines import (
     save_text_contexts,
     upscale_clip,
 )
-from ltx_model.pipelines.long_video import blend_overlap
 from ltx_model.upsampler import LatentUpsampler, UpsamplerConfig
 from ltx_model.video_vae import VideoVAE
 
@@ -176,7 +176,7 @@ def test_pipeline_retake_outside_window_bit_identical(
     result = retake(models, contexts, clip, start_s=0.3, end_s=0.5, sampling=SAMPLING)
     video = encode_frames(models.video_vae, clip.frames, height=64, width=64)
     audio = encode_clip_audio(models.audio_vae, clip.waveform, 48000, num_frames=17, fps=24.0,
-                              fit=AudioFit.ENCODE_THEN_CROP).latent  # fmt: skip
+                              fit=AudioFit.ENCODE_THEN_CROP).latent
     # latent frame 0 covers [0, 1/24) s, frames 1-2 cover [1/24, 9/24) and [9/24, 17/24): both meet [0.3, 0.5)
     assert torch.equal(result.video_latent[:, :, :1], video[:, :, :1])
     assert not torch.equal(result.video_latent[:, :, 1:], video[:, :, 1:])
@@ -228,7 +228,7 @@ def test_pipeline_extend_keeps_source_after_vae_round_trip(
         assert torch.equal(result.video_latent[:, :, :3], encoded[:, :, :3])
         assert torch.equal(result.audio_latent[:, :, :17], audio[:, :, :17])
         source_trip = decode_video(models.video_vae, encode_frames(models.video_vae, frames, height=64, width=64),
-                                   mode=TilingMode.NEVER)  # fmt: skip
+                                   mode=TilingMode.NEVER)
         diff = (result.frames[:17].int() - source_trip.int()).abs()
         assert diff.max() <= EXTEND_PIXEL_ATOL
         assert not torch.equal(result.video_latent[:, :, 3:], encoded[:, :, 3:])
@@ -251,7 +251,7 @@ def _padded_wave(clip: SourceClip, direction: Direction) -> torch.Tensor:
 def test_pipeline_ic_lora_reference_grid_and_cropping(models: PipelineModels, contexts: TextContexts) -> None:
     reference = ICReference(_frames(20, 50, 40), attention_strength=0.5)
     items, notes = reference_conditionings(models.video_vae, reference, height=64, width=64, num_frames=17,
-                                           downscale_factor=2)  # fmt: skip
+                                           downscale_factor=2)
     assert notes == ("reference video 50x40 resized to 32x32", "reference video trimmed from 20 to 17 frames")
     video, _ = run_stage(models, Stage(REQ, video_items=tuple(items)), contexts, torch.Generator().manual_seed(0))
     target = 3 * TOKENS_PER_FRAME
@@ -278,9 +278,9 @@ def test_pipeline_ic_lora_metadata_factor_and_family() -> None:
 def test_pipeline_upscale_temporal_and_spatial_bookkeeping(models: PipelineModels, contexts: TextContexts) -> None:
     torch.manual_seed(0)
     temporal = LatentUpsampler(UpsamplerConfig(mid_channels=32, num_blocks_per_stage=1, spatial_upsample=False,
-                                               temporal_upsample=True))  # fmt: skip
+                                               temporal_upsample=True))
     spatial = LatentUpsampler(UpsamplerConfig(mid_channels=32, num_blocks_per_stage=1, spatial_scale=1.5,
-                                              rational_resampler=True))  # fmt: skip
+                                              rational_resampler=True))
     base = generate(models, REQ, contexts)
     doubled = upscale_clip(models, base, temporal)
     assert doubled.frames.shape == (33, 64, 64, 3) and doubled.fps == 48.0  # 2N - 1 frames at 2 fps
@@ -296,11 +296,11 @@ def test_pipeline_long_video_seams_and_carried_audio(models: PipelineModels, con
     assert exact.frames.shape == (73, 64, 64, 3) and exact.audio_latent.shape == (1, 8, 76, 16)
     assert exact.video_seams == (0.0, 0.0) and exact.audio_seams == (0.0, 0.0)  # windows agree on the overlap
     per_window = generate_long_video(models, LongVideoRequest(window, windows=3, overlap_latent_frames=1),
-                                     [contexts, other, contexts])  # fmt: skip
+                                     [contexts, other, contexts])
     assert torch.equal(per_window.video_latent[:, :, :4], exact.video_latent[:, :, :4])  # window 0 same prompt
     assert not torch.equal(per_window.video_latent[:, :, 4:7], exact.video_latent[:, :, 4:7])
     loose = generate_long_video(models, LongVideoRequest(window, windows=2, overlap_latent_frames=2,
-                                                         overlap_strength=0.5), [contexts])  # fmt: skip
+                                                         overlap_strength=0.5), [contexts])
     assert loose.video_seams[0] > 0 and loose.frames.shape == (41, 64, 64, 3)
     with pytest.raises(GenerationError, match="contexts"):
         generate_long_video(models, LongVideoRequest(window, windows=3), [contexts, other])

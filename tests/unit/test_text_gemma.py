@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from ltx_model.demo import TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, save_word_tokenizer
 from ltx_model.loading import CheckpointError
 from ltx_model.text import (
     EmbeddingsConnectors,
@@ -27,7 +28,6 @@ from ltx_model.text import (
     tokenize_prompts,
 )
 from ltx_model.text.gemma import gemma_text_key, gemma_text_state_dict, gemma_weight_files
-from ltx_model.text.testing import TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, save_word_tokenizer
 
 WORDS = ["a", "cat", "walks", "on", "the", "beach", "at", "sunset", "dog", "runs"]
 T = 16
@@ -178,7 +178,7 @@ def test_text_tokenizer_embedded_sentencepiece_model(tmp_path: Path) -> None:
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences), model_writer=proto, vocab_size=40, model_type="bpe",
         pad_id=0, eos_id=1, bos_id=2, unk_id=3, add_dummy_prefix=False, minloglevel=2,
-    )  # fmt: skip
+    )
     blob = torch.frombuffer(bytearray(proto.getvalue()), dtype=torch.uint8)
     save_file({"spiece_model": blob, "model.norm.weight": torch.ones(16)}, str(tmp_path / "te.safetensors"))
     tok = load_tokenizer(tmp_path / "te.safetensors")

@@ -19,12 +19,12 @@ import pytest
 import torch
 from transformers import Gemma3TextModel
 
+from ltx_model.demo import TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, write_gemma_gguf
 from ltx_model.loading.gguf import GGUFFile
 from ltx_model.quant import GGMLType, dequantize
 from ltx_model.text import GemmaGGUFError, GemmaTextEncoder, TextConfig, check_gemma_fits, gemma_hidden_states
 from ltx_model.text.gemma import GEMMA3_12B_TEXT_CONFIG, gemma_text_config
 from ltx_model.text.gemma_gguf import GGMLEmbedding, GGMLLinear, load_gemma_gguf, read_gemma_gguf_config
-from ltx_model.text.testing import TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, write_gemma_gguf
 from ltx_model.text.tokenizer import load_tokenizer
 
 # 6 layers with llama.cpp's fixed gemma3 pattern (every 6th layer global), widths that fill Q8_0 / Q4_0 blocks
@@ -225,7 +225,7 @@ def _sentencepiece_model() -> bytes:
         model_writer=proto, vocab_size=48, model_type="bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3,
         pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>", unk_piece="<unk>", add_dummy_prefix=False,
         minloglevel=2,
-    )  # fmt: skip
+    )
     return proto.getvalue()
 
 

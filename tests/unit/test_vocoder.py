@@ -147,9 +147,9 @@ def test_vocoder_uses_injected_operations(bwe: bool) -> None:
 # BWE section, the deterministic weights below and a bf16 mel: HEAD computes in float32 and returns the input's dtype
 # (ltx-core 1.0.0 fails on this input: bf16 mel vs fp32 weights).
 HEAD_FIRST_12_LEFT = [-0.038818, -0.013, 0.097168, -0.004395, -0.019287, 0.071289,
-                      0.061279, -0.026001, -0.149414, -0.115234, 0.036133, 0.069824]  # fmt: skip
+                      0.061279, -0.026001, -0.149414, -0.115234, 0.036133, 0.069824]
 HEAD_LAST_12_RIGHT = [-0.018921, -0.100586, 0.060059, -0.045166, -0.060303, -0.043945,
-                      0.0005, -0.139648, -0.000973, 0.083984, -0.019409, 0.131836]  # fmt: skip
+                      0.0005, -0.139648, -0.000973, 0.083984, -0.019409, 0.131836]
 HEAD_SUM = -0.2675943374633789
 
 

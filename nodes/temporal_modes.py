@@ -20,48 +20,33 @@ Sampling widgets (seed, schedule, steps, guidance, guider) are those of Sample A
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
 from typing import Any
 
 import torch
 from comfy_api.latest import io
 
 from ..ltx_model.media import DEFAULT_IMAGE_CRF
-from ..ltx_model.pipelines.sources import fit_waveform
-from .conditioning import AVParts, append_guide, crop_guides, encode_frame
-from .modes_temporal_ops import (
-    SCALE,
-    Clip,
-    SamplingChoice,
-    StepProgress,
-    audio_region_mask,
-    av_latent,
-    clip_from_video,
-    conform_clip,
-    empty_shape_latent,
-    encode_audio,
-    encode_video,
+from ..ltx_model.modes import (
+    extend_window,
     frames_problem,
     guide_free_frames,
-    keyframe_plan,
     long_video_problem,
+    new_frames_problem,
+    plan_keyframes,
     plan_windows,
-    require_audio_vae,
-    run_long_video,
-    sample_av,
     size_problem,
-    video_region_mask,
     window_count_note,
     window_problem,
 )
+from .conditioning import AVParts, append_guides, cond_value, crop_guides
+from .masked_sampling import SamplingChoice, StepProgress, empty_window_latent, run_long_video, sample_av
 from .sampling import GUIDANCE, SCHEDULES
 from .schema import make_schema, not_a_number, number_problem
+from .source_clips import TARGETS, clip_from_video, conform_clip, masked_source, nearest_seam, padded_clip
 from .text import TextEncoderType, conditioning
 
 KEYFRAME_SLOTS = 4
 KEYFRAME_DEFAULTS = (0, -1, 60, 90)  # frame_idx_n defaults: first, last, then two inside a 121-frame clip
-TARGETS = ("video and audio", "video", "audio")
 DIRECTIONS = ("forward", "backward")
 
 
@@ -157,27 +142,26 @@ class LTX2NKeyframes(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
                 **keyframes: Any) -> io.NodeOutput:
         parts = AVParts.of(latent)
-        # every slot checked before any encoding
-        plan = keyframe_plan(guide_free_frames(parts, positive), keyframes, slots=KEYFRAME_SLOTS)
-        for image, frame, strength in plan:
-            encoded = encode_frame(vae, image, parts, image_compression)
-            parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, strength)
+        plan = plan_keyframes(_slots(keyframes), _generated_frames(parts, positive))  # all checked before encoding
+        parts, positive, negative = append_guides(parts, positive, negative, vae, plan, image_compression)
         return io.NodeOutput(positive, negative, parts.to_latent(latent))
 
 
+def _slots(keyframes: dict[str, Any]) -> list[tuple[torch.Tensor, int, float] | None]:
+    """``(image, frame_idx, strength)`` of each keyframe slot (None where ``image_n`` is not connected)."""
+    return [None if keyframes.get(f"image_{n}") is None else
+            (keyframes[f"image_{n}"], keyframes[f"frame_idx_{n}"], keyframes[f"strength_{n}"])
+            for n in range(1, KEYFRAME_SLOTS + 1)]
+
+
+def _generated_frames(parts: AVParts, positive: Any) -> int:
+    """Pixel frames of the video latent without the guide frames already appended."""
+    idxs = cond_value(positive, "keyframe_idxs")
+    _, _, f, h, w = parts.video.shape
+    return guide_free_frames(f, 0 if idxs is None else idxs.shape[2], h * w)
+
+
 # ---------------------------------------------------------------------------------------------- extend
-def _padded_clip(clip: Clip, new: int, forward: bool) -> Clip:
-    """The source with its edge frame repeated ``new`` times and silence on the extended side (ltx_model's
-    ``extend_clip``)."""
-    pad = (clip.images[-1:] if forward else clip.images[:1]).expand(new, -1, -1, -1)
-    images = torch.cat([clip.images, pad] if forward else [pad, clip.images])
-    if clip.waveform is None:
-        return replace(clip, images=images)
-    fitted, _ = fit_waveform(clip.waveform, clip.sample_rate, clip.duration_s)
-    silence = torch.zeros(fitted.shape[0], round(new / clip.fps * clip.sample_rate), dtype=fitted.dtype)
-    return replace(clip, images=images, waveform=torch.cat([fitted, silence] if forward else [silence, fitted], 1))
-
-
 class LTX2NExtend(io.ComfyNode):
     """Continue a clip forwards or backwards, its audio carried across."""
 
@@ -208,7 +192,8 @@ class LTX2NExtend(io.ComfyNode):
         values = {"width": width, "height": height, "frames": frames}
         if bad := not_a_number(**values):
             return bad
-        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None,
+        return _check(size_problem(width or 0, height or 0, source_size=True),
+                      frames_problem(frames) if frames else None,
                       number_problem(cls, **values))  # the LTX checks' own messages first, then the schema bounds
 
     @classmethod
@@ -217,61 +202,21 @@ class LTX2NExtend(io.ComfyNode):
                 frame_idx: int, strength: float, guider: Any = None, image: torch.Tensor | None = None
                 ) -> io.NodeOutput:
         forward = direction == DIRECTIONS[0]
-        clip = conform_clip(_nearest_seam(clip_from_video(video), frames, forward), width=width, height=height,
+        clip = conform_clip(nearest_seam(clip_from_video(video), frames, forward), width=width, height=height,
                             frames=0)
         new = frames - clip.frames
-        if new < SCALE.time or new % SCALE.time:
+        if new_frames_problem(new):
             raise ValueError(f"frames ({frames}) must exceed the source's {clip.frames} frames by a multiple of 8")
-        guide = keyframe_plan(frames, {"image_1": image, "frame_idx_1": frame_idx, "strength_1": strength}) \
-            if image is not None else []
-        start, end = (clip.duration_s, frames / clip.fps) if forward else (0.0, new / clip.fps)
-        latent = _masked_source(vae, audio_vae, _padded_clip(clip, new, forward), start, end, TARGETS[0])
-        parts = AVParts.of(latent)
-        for picture, frame, weight in guide:
-            encoded = encode_frame(vae, picture, parts, DEFAULT_IMAGE_CRF)
-            parts, positive, negative = append_guide(parts, positive, negative, encoded, frame, weight)
+        guide = plan_keyframes([(image, frame_idx, strength)], frames) if image is not None else []
+        start, end = extend_window(clip.frames, new, clip.fps, forward=forward)
+        latent = masked_source(vae, audio_vae, padded_clip(clip, new, forward), start, end, TARGETS[0])
+        parts, positive, negative = append_guides(AVParts.of(latent), positive, negative, vae, guide,
+                                                  DEFAULT_IMAGE_CRF)
         choice = SamplingChoice(seed, schedule, steps, guidance, guider)
-        sampled = sample_av(model, positive, negative, parts.to_latent(latent), choice, _progress(choice, model))
-        parts, _, _ = crop_guides(AVParts.of(sampled), positive, negative)
-        return io.NodeOutput(parts.to_latent(sampled))
-
-
-def _nearest_seam(clip: Clip, frames: int, forward: bool) -> Clip:
-    """The source cut to at most ``frames - 8`` frames (1 + 8k) nearest the seam: its end when extending forward,
-    its start backward (logged); unchanged when it fits."""
-    keep = 1 + SCALE.time * max(0, (frames - SCALE.time - 1) // SCALE.time)
-    if clip.frames <= keep or frames < 1 + SCALE.time:
-        return clip
-    logging.warning("LTX-2 Native extend: the source has %d frames; for a %d-frame result only its %s %d are kept",
-                    clip.frames, frames, "last" if forward else "first", keep)
-    images = clip.images[-keep:] if forward else clip.images[:keep]
-    waveform = clip.waveform
-    if waveform is not None:
-        offset = round((clip.frames - keep) / clip.fps * clip.sample_rate) if forward else 0
-        waveform = waveform[:, offset: offset + round(keep / clip.fps * clip.sample_rate)]
-    return replace(clip, images=images, waveform=waveform)
-
-
-def _progress(choice: SamplingChoice, model: Any, runs: int = 1) -> StepProgress:
-    """A progress bar over ``runs`` sampling runs of ``choice``'s schedule."""
-    return StepProgress(runs * (len(choice.sigmas(model)) - 1))
-
-
-def _masked_source(vae: Any, audio_vae: Any, clip: Clip, start: float, end: float, target: str) -> dict:
-    """Encode a conformed clip; noise mask 1 on the ``target`` stream(s) inside ``[start, end)`` s, 0 on everything
-    else (a stream not in ``target`` is kept whole). Without source audio the audio is zeros, generated whole."""
-    video = encode_video(vae, clip.images)
-    v_mask = video_region_mask(video.shape, clip.fps, start, end)
-    if target == TARGETS[2]:
-        v_mask = torch.zeros_like(v_mask)
-    if clip.waveform is None:
-        count = require_audio_vae(audio_vae).first_stage_model.num_of_latents_from_frames(clip.frames, clip.fps)
-        return av_latent(video, torch.zeros(1, 8, count, 16).to(video), v_mask, None)
-    audio = encode_audio(audio_vae, clip.waveform, clip.sample_rate, frames=clip.frames, fps=clip.fps).to(video)
-    a_mask = audio_region_mask(audio.shape, start, end)
-    if target == TARGETS[1]:
-        a_mask = torch.zeros_like(a_mask)
-    return av_latent(video, audio, v_mask, a_mask)
+        sampled = sample_av(model, positive, negative, parts.to_latent(latent), choice,
+                            StepProgress.over(choice, model))
+        cropped = crop_guides(AVParts.of(sampled), positive, negative)[0]
+        return io.NodeOutput(cropped.to_latent(sampled))
 
 
 # ---------------------------------------------------------------------------------------------- retake
@@ -306,7 +251,8 @@ class LTX2NRetake(io.ComfyNode):
         if bad := not_a_number(**values):
             return bad
         window = None if None in (start_time, end_time) else window_problem(start_time, end_time)
-        return _check(size_problem(width or 0, height or 0), frames_problem(frames) if frames else None, window,
+        return _check(size_problem(width or 0, height or 0, source_size=True),
+                      frames_problem(frames) if frames else None, window,
                       number_problem(cls, **values))  # the LTX checks' own messages first, then the schema bounds
 
     @classmethod
@@ -320,8 +266,8 @@ class LTX2NRetake(io.ComfyNode):
         if target == TARGETS[2] and clip.waveform is None:
             raise ValueError("an audio retake needs a source video with sound")
         choice = SamplingChoice(seed, schedule, steps, guidance, guider)
-        latent = _masked_source(vae, audio_vae, clip, start_time, end_time, target)
-        return io.NodeOutput(sample_av(model, positive, negative, latent, choice, _progress(choice, model)))
+        latent = masked_source(vae, audio_vae, clip, start_time, end_time, target)
+        return io.NodeOutput(sample_av(model, positive, negative, latent, choice, StepProgress.over(choice, model)))
 
 
 # ---------------------------------------------------------------------------------------------- long video
@@ -375,7 +321,8 @@ class LTX2NLongVideo(io.ComfyNode):
             return bad
         layout = None if None in (frames, window_frames, overlap_frames) else long_video_problem(
             frames, window_frames, overlap_frames)
-        return _check(size_problem(width or 0, height or 0), layout)
+        size = None if None in (width, height) else size_problem(width, height)
+        return _check(size, layout)
 
     @classmethod
     def execute(cls, model: Any, positive: Any, negative: Any, width: int, height: int, frames: int, fps: float,
@@ -386,11 +333,11 @@ class LTX2NLongVideo(io.ComfyNode):
         if problem or (prompts and text_encoder is None):
             raise ValueError(problem or "window_prompts need a text_encoder (Gemma Text Encoder Loader (LTX-2))")
         plan = plan_windows(frames, window_frames, overlap_frames)
-        note = window_count_note(prompts, len(plan.starts))
+        note = window_count_note(len(prompts), len(plan.starts))
         positives = [conditioning(text_encoder.encode(p), fps) for p in prompts[: len(plan.starts)]] or [positive]
         choice = SamplingChoice(seed, schedule, steps, guidance)
-        progress = _progress(choice, model, len(plan.starts))
-        empty = empty_shape_latent(width, height, fps, max(plan.lengths))
+        progress = StepProgress.over(choice, model, len(plan.starts))
+        empty = empty_window_latent(width, height, fps, plan)
         latent, report = run_long_video(model, positives, negative, plan, empty=empty, fps=fps,
                                         strength=overlap_strength, choice=choice, progress=progress)
         return io.NodeOutput(latent, report + (f"; {note}" if note else ""))

@@ -15,7 +15,7 @@ from torch import nn
 
 from .. import layers
 from .config import ConnectorLayout, TextConfig
-from .connector import EmbeddingsConnector
+from .connector_transformer import EmbeddingsConnector
 
 
 class ConnectorOutput(NamedTuple):

@@ -9,20 +9,13 @@ session fixtures ``comfy_host`` / ``pack_nodes``. Test runs use isolated tempora
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-# scripts/ modules import each other by plain name (they also run as programs); one import path keeps one module
-# object (and one booted host) per process.
-_SCRIPTS = str(Path(__file__).resolve().parents[1] / "scripts")
-if _SCRIPTS not in sys.path:
-    sys.path.append(_SCRIPTS)
-
-import comfy_headless  # noqa: E402
-from comfy_headless import (  # noqa: E402, F401  (re-exported for the tests)
+from scripts import comfy_headless
+from scripts.comfy_headless import (  # noqa: F401  (re-exported for the tests)
     MODEL_FOLDERS,
     PACK_NAME,
     REPO_ROOT,

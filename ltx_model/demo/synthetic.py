@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .safetensors_io import write_safetensors
+from ..loading.safetensors_io import write_safetensors
 
 
 def storage_dtype_rule(manifest: Mapping[str, Any]) -> Callable[[str], str]:

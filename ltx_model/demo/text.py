@@ -10,6 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..loading.gguf import quantize_tensor, synthetic_blocks
+from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType
+from ..text.gemma import gemma_text_config
+from ..text.gemma_gguf import gemma_gguf_names
+
 # Gemma 3 text config with the 12B structure (sliding + full layers, linear-scaled global RoPE) at toy size:
 # 2 layers -> 3 hidden states and width 16, matching TextConfig.tiny().
 TINY_GEMMA_TEXT_CONFIG: dict[str, Any] = {
@@ -68,10 +75,7 @@ def save_word_tokenizer(
 
 def random_gemma_text_model(config: dict[str, Any] | None = None, *, seed: int = 0, scale: float = 0.2) -> Any:
     """A ``Gemma3TextModel`` (fp32, eval) with N(0, scale^2) weights (norm weights included) for ``config``."""
-    import torch
     from transformers import Gemma3TextModel
-
-    from .gemma import gemma_text_config
 
     torch.manual_seed(seed)
     model = Gemma3TextModel(gemma_text_config(config or TINY_GEMMA_TEXT_CONFIG)).eval()
@@ -83,12 +87,6 @@ def random_gemma_text_model(config: dict[str, Any] | None = None, *, seed: int =
 
 def _llama_cpp_tensors(model: Any, qtype: Any, embed_qtype: Any, seed: int) -> dict[str, tuple[Any, Any]]:
     """``{llama.cpp key: (data, GGMLType)}`` of a ``Gemma3TextModel`` as ``convert_hf_to_gguf.py`` writes it."""
-    import torch
-
-    from ..loading.gguf import quantize_tensor, synthetic_blocks
-    from ..quant.ggml import BLOCK_SIZES, PLAIN_TYPES, GGMLType
-    from .gemma_gguf import gemma_gguf_names
-
     generator = torch.Generator().manual_seed(seed)
     state = model.state_dict()
     out = {}
@@ -109,10 +107,6 @@ def _llama_cpp_tensors(model: Any, qtype: Any, embed_qtype: Any, seed: int) -> d
 
 def _raw_array(data: Any, kind: Any) -> Any:
     """numpy data for ``GGUFWriter.add_tensor``: F32 / F16 values, BF16 and quantised types as raw bytes."""
-    import torch
-
-    from ..quant.ggml import PLAIN_TYPES
-
     if data.dtype == torch.uint8:
         return data.contiguous().numpy()
     value = data.to(PLAIN_TYPES[kind]).contiguous()
@@ -126,7 +120,7 @@ def _add_sentencepiece_vocab(writer: Any, proto: bytes) -> None:
     sp = sentencepiece.SentencePieceProcessor(model_proto=proto)
     n = sp.get_piece_size()
     kinds = [2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 5 if sp.is_unused(i) else
-             6 if sp.is_byte(i) else 1 for i in range(n)]  # fmt: skip
+             6 if sp.is_byte(i) else 1 for i in range(n)]
     writer.add_tokenizer_model("llama")
     writer.add_token_list([sp.id_to_piece(i) for i in range(n)])
     writer.add_token_scores([sp.get_score(i) for i in range(n)])

@@ -32,11 +32,10 @@ import torch
 from comfy_api.latest import io
 
 from ..ltx_model.audio import AudioVAEConfig, audio_latent_frames_for_duration, to_stereo
-from ..ltx_model.pipelines.images import resize_and_center_crop
-from ..ltx_model.pipelines.sources import fit_waveform, snap_frames
+from ..ltx_model.modes import ClipGeometry, fit_waveform, floor_frame_count, pixel_frames, resize_and_center_crop
 from .audio import LTX2AudioVAE
-from .conditioning import SCALE, AVParts
-from .host import AVLatentGeometry, nested_tensor_class
+from .conditioning import AVParts
+from .latent_formats import nested_tensor_class
 from .progress import HostProgress
 from .schema import make_schema, number_problem
 
@@ -47,7 +46,7 @@ SIZE_RANGE, FRAMES_RANGE, FPS_RANGE = (32, 8192), (0, 8193), (1.0, 240.0)  # Vid
 # ---------------------------------------------------------------------------------------------- audio-to-video
 def clip_frames(parts: AVParts) -> int:
     """Pixel frames of the latent's video part: ``1 + 8 (F - 1)``."""
-    return 1 + SCALE.time * (parts.video.shape[2] - 1)
+    return pixel_frames(parts.video.shape[2])
 
 
 def fit_audio(audio: dict, duration_s: float) -> tuple[torch.Tensor, int, tuple[str, ...]]:
@@ -212,7 +211,7 @@ def input_frames(video: Any, images: torch.Tensor | None, fps: float) -> torch.T
 
 def used_frames(images: torch.Tensor, frames: int) -> torch.Tensor:
     """The first ``frames`` frames (0 = as many as there are, down to 1 + 8k); an error when too few."""
-    count = frames or snap_frames(images.shape[0])
+    count = frames or floor_frame_count(images.shape[0])
     if images.shape[0] < count:
         raise ValueError(f"the video has {images.shape[0]} frames, the clip needs {count}: lower 'frames' (0 = all "
                          f"of them, down to 1 + 8k)")
@@ -229,7 +228,7 @@ def encode_video(vae: Any, frames: torch.Tensor, *, width: int, height: int, pro
     return vae.encode(torch.stack(resized).clamp(0, 1))
 
 
-def frozen_video_latent(encoded: torch.Tensor, geometry: AVLatentGeometry) -> dict:
+def frozen_video_latent(encoded: torch.Tensor, geometry: ClipGeometry) -> dict:
     """Audio+video LATENT: the encoded video with noise mask 0 (frozen), an empty audio part to generate."""
     nested = nested_tensor_class()
     audio = torch.zeros(geometry.audio_shape(encoded.shape[0]), device=encoded.device)
@@ -290,5 +289,5 @@ class LTX2NVideoToAudio(io.ComfyNode):
         return io.NodeOutput(frozen_video_latent(encoded, geometry), used)
 
 
-def _geometry(width: int, height: int, frames: int, fps: float) -> AVLatentGeometry:
-    return AVLatentGeometry(int(width), int(height), int(frames), float(fps))
+def _geometry(width: int, height: int, frames: int, fps: float) -> ClipGeometry:
+    return ClipGeometry(int(width), int(height), int(frames), float(fps))
