@@ -11,8 +11,9 @@ Per-call switches read from ``transformer_options``:
 
 * ``PERTURBATIONS_KEY`` (``"ltx2n_perturbations"``): an ``ltx_model.transformer.Perturbations`` (STG, cross-modal
   isolation), set by the pack's guider on a cloned options dict;
-* core LTXAV's ``run_vx`` / ``run_ax`` (False freezes that stream) and ``a2v_cross_attn`` / ``v2a_cross_attn``
-  (False skips that cross-modal attention), so guiders written for core's model work too.
+* core LTXAV's ``run_vx`` / ``run_ax`` (False freezes that stream), ``a2v_cross_attn`` / ``v2a_cross_attn``
+  (False skips that cross-modal attention) and ``stg_self_attn_blocks`` (STG on those blocks), so guiders written
+  for core's model work too.
 
 IC-LoRA reference videos ride in the CONDITIONING (``REFERENCES_KEY``, a :class:`VideoReferences`), not in the
 latent: their grid is smaller than the video's (``reference_downscale_factor``), so they cannot be appended along
@@ -333,9 +334,14 @@ def _generated_grid(video: torch.Tensor, keyframe_idxs: torch.Tensor | None, fps
 
 
 def _perturbations(options: dict) -> Perturbations:
-    """The pack's perturbations plus those implied by core LTXAV's cross-attention switches."""
+    """The pack's perturbations plus those implied by core LTXAV's switches: the cross-attention ones and
+    ``stg_self_attn_blocks`` (ComfyUI 0.33 ``LTXVSpatioTemporalGuidance``: video and audio self-attention of those
+    blocks become value pass-throughs)."""
     given = options.get(PERTURBATIONS_KEY) or Perturbations()
     extra = tuple(Perturbation(skip) for key, skip in _CORE_CROSS_SWITCHES.items() if options.get(key, True) is False)
+    blocks = tuple(sorted(options.get("stg_self_attn_blocks") or ()))
+    if blocks:
+        extra += (Perturbation(SkipAttention.VIDEO_SELF, blocks), Perturbation(SkipAttention.AUDIO_SELF, blocks))
     return Perturbations(given.items + extra) if extra else given
 
 

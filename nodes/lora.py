@@ -135,10 +135,14 @@ def lora_patches(model: Any, path: str) -> dict:
 
 
 def with_lora(model: Any, path: str, strength: float) -> Any:
-    """A clone of the MODEL ``model`` with the LoRA file ``path`` patched in at ``strength`` (none when 0)."""
+    """A clone of the MODEL ``model`` with the LoRA file ``path`` patched in at ``strength`` (none when 0); the file's
+    metadata is attached as ``lora_metadata``, as core's LoRA loaders do (core ``GetICLoRAParameters`` reads it)."""
     patched = model.clone()
     if strength != 0:
         patched.add_patches(lora_patches(model, path), strength)
+    metadata = read_header(path).metadata
+    if metadata:
+        patched.set_attachments("lora_metadata", metadata)
     return patched
 
 

@@ -1,8 +1,9 @@
 """Latent upscalers: the loader, the spatial x2 node of the two-stage flow, spatial x1.5 and temporal x2.
 
 The upscaler is ``ltx_model``'s :class:`LatentUpsampler` built from ``comfy.ops`` layers and returned as core's
-``LATENT_UPSCALE_MODEL`` (a plain module), so core ``LTXVLatentUpsampler`` accepts it as well. The pack's node
-runs it under a model patcher (ComfyUI memory management), on the video part of an audio+video latent, with the
+``LATENT_UPSCALE_MODEL`` in the form the host's core uses (a plain module before ComfyUI 0.28.0, a model patcher
+since: ``host_compat``), so core ``LTXVLatentUpsampler`` accepts it as well; the pack's nodes take either form and
+run it under a model patcher (ComfyUI memory management), on the video part of an audio+video latent, with the
 VAE's per-channel statistics (``ltx_model.upsampler.upsample_latent``). For the refine pass, sample the result
 with the "distilled stage 2" schedule (distilled model, or a dev model with the distilled LoRA).
 
@@ -38,6 +39,7 @@ from ..ltx_model.loading import Component, FileKind, detect, load_component, rea
 from ..ltx_model.modes import pixel_frames
 from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
 from .conditioning import AVParts
+from .host_compat import upscaler_is_patcher
 from .model_folders import model_files, model_path, register_model_folder
 from .progress import HostProgress
 from .schema import make_schema, not_listed
@@ -61,20 +63,35 @@ def upscaler_problem(path: str) -> str | None:
     return None
 
 
-def _patcher(module: torch.nn.Module) -> Any:
-    """One model patcher per upscaler module (created on first use), so ComfyUI loads and offloads it."""
-    if module not in _PATCHERS:
-        _PATCHERS[module] = comfy.model_patcher.ModelPatcher(module, load_device=mm.get_torch_device(),
-                                                             offload_device=mm.unet_offload_device())
-    return _PATCHERS[module]
+class UpscalerPatcher(getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)):
+    """The model patcher of an upscaler module; ``model_dtype`` is its weights' dtype (core reads it)."""
+
+    def model_dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
 
 
-def upscale_video(video: torch.Tensor, upscaler: torch.nn.Module, vae: Any) -> torch.Tensor:
+def upscaler_module(upscaler: Any) -> torch.nn.Module:
+    """The upscaler module of a LATENT_UPSCALE_MODEL in either host form (a patcher or the module itself)."""
+    return upscaler.model if isinstance(upscaler, comfy.model_patcher.ModelPatcher) else upscaler
+
+
+def _patcher(upscaler: Any) -> Any:
+    """The upscaler's model patcher (the one it came in, or one per module created on first use), so ComfyUI
+    loads and offloads it."""
+    if isinstance(upscaler, comfy.model_patcher.ModelPatcher):
+        return upscaler
+    if upscaler not in _PATCHERS:
+        _PATCHERS[upscaler] = UpscalerPatcher(upscaler, load_device=mm.get_torch_device(),
+                                              offload_device=mm.unet_offload_device())
+    return _PATCHERS[upscaler]
+
+
+def upscale_video(video: torch.Tensor, upscaler: Any, vae: Any) -> torch.Tensor:
     """Normalised video latent ``(B, 128, F, H, W)`` -> upscaled normalised latent on the intermediate device."""
     stats = getattr(getattr(vae, "first_stage_model", None), "per_channel_statistics", None)
     if stats is None:
         raise ValueError("this VAE has no LTX latent statistics: connect the LTX-2 video VAE")
-    patcher = _patcher(upscaler)
+    patcher, upscaler = _patcher(upscaler), upscaler_module(upscaler)
     weight = next(upscaler.parameters())
     # activations: a few mid-width copies at the upscaled size (x4 cells for spatial x2, the largest case)
     cells = video.shape[0] * math.prod(video.shape[2:]) * 4
@@ -92,8 +109,8 @@ KIND_NAMES = {UpsamplerKind.SPATIAL_X2: "spatial x2", UpsamplerKind.SPATIAL_RATI
 
 
 def upscaler_kind_name(upscaler: Any) -> str:
-    """``"spatial x2"``, ``"spatial x1.5"``, ``"temporal x2"``, ... of an upscaler module."""
-    config = getattr(upscaler, "config", None)
+    """``"spatial x2"``, ``"spatial x1.5"``, ``"temporal x2"``, ... of an upscaler (module or patcher)."""
+    config = getattr(upscaler_module(upscaler), "config", None)
     if config is None:
         return "unknown"
     return KIND_NAMES[config.kind].format(scale=float(config.spatial_scale))
@@ -151,9 +168,9 @@ class LTX2NUpscalerLoader(io.ComfyNode):
         if problem:
             raise ValueError(problem)
         dtype = mm.vae_dtype(mm.get_torch_device(), [torch.bfloat16, torch.float32])
-        return io.NodeOutput(load_component(path, Component.UPSAMPLER, dtype=dtype,
-                                            operations=comfy.ops.disable_weight_init,
-                                            should_abort=HostProgress().check_interrupt))
+        module = load_component(path, Component.UPSAMPLER, dtype=dtype, operations=comfy.ops.disable_weight_init,
+                                should_abort=HostProgress().check_interrupt)
+        return io.NodeOutput(_patcher(module) if upscaler_is_patcher() else module)
 
 
 class _SpatialUpscaleNode(io.ComfyNode):

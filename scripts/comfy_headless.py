@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ if str(REPO_ROOT) not in sys.path:
     # for `nodes`; the pack's own `nodes/` package is only imported through ComfyUI's loader.
     sys.path.append(str(REPO_ROOT))
 MODEL_FOLDERS = ("checkpoints", "diffusion_models", "vae", "text_encoders", "loras", "latent_upscale_models")
+
+
+def executor_cache_args(root: Path) -> dict[str, float]:
+    """The ``cache_args`` the host's own ``main.py`` gives ``PromptExecutor``, every limit 0 (off): its keys read
+    from the dict literal there (v0.20.1: ``lru``, ``ram``; v0.33.0 added ``ram_inactive``, which
+    ``execute_async`` reads unconditionally)."""
+    source = (root / "main.py").read_text(encoding="utf-8") if (root / "main.py").is_file() else ""
+    literal = re.search(r"cache_args\s*=\s*\{([^}]*)\}", source)
+    keys = re.findall(r"[\"'](\w+)[\"']\s*:", literal.group(1)) if literal else []
+    return dict.fromkeys(keys or ("lru", "ram"), 0)
 
 
 class HostNotFound(RuntimeError):
@@ -82,6 +93,13 @@ class ComfyHost:
     core_node_ids: frozenset[str]
 
     @property
+    def version(self) -> str:
+        """The host's ComfyUI version (``comfyui_version.py``)."""
+        import comfyui_version
+
+        return comfyui_version.__version__
+
+    @property
     def nodes(self) -> ModuleType:
         """ComfyUI's ``nodes`` module (the registry)."""
         import nodes
@@ -130,7 +148,7 @@ class ComfyHost:
         import execution
 
         outputs = self.validate(prompt)
-        kwargs = {"cache_args": {"lru": 0, "ram": 0}} if "cache_args" in inspect.signature(
+        kwargs = {"cache_args": executor_cache_args(self.root)} if "cache_args" in inspect.signature(
             execution.PromptExecutor.__init__).parameters else {}
         executor = execution.PromptExecutor(self.server, cache_type=execution.CacheType.CLASSIC, **kwargs)
         self.loop.run_until_complete(executor.execute_async(prompt, str(uuid.uuid4()), {"client_id": None}, outputs))

@@ -18,6 +18,7 @@ from typing import Any
 from scripts.workflow_models import FOLDER_HELP, MODEL_INPUTS, ModelKind, ModelRef, model_refs
 
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
 COLUMN_WIDTH, NODE_WIDTH, ROW_GAP = 400, 360, 40
 
 
@@ -56,16 +57,36 @@ def node(key: str, node_type: str, *, title: str | None = None, column: int = 0,
 
 
 # ------------------------------------------------------------------------------------------------ schema access
-def ordered_inputs(schema: dict) -> list[tuple[str, Any, bool]]:
-    """``(name, spec, optional)`` in the frontend's order: required then optional, each by ``input_order``."""
+def ordered_inputs(schema: dict, values: dict[str, Any] | None = None) -> list[tuple[str, Any, bool]]:
+    """``(name, spec, optional)`` in the frontend's order: required then optional, each by ``input_order``; hidden
+    inputs left out. A dynamic combo (``COMFY_DYNAMICCOMBO_V3``, ComfyUI >= 0.33 e.g. SaveVideo ``format``) is a
+    combo of its option keys followed by the required inputs of the option ``values`` selects (its default
+    otherwise), recursively: the same widgets a host with plain combos has."""
     order = schema.get("input_order") or {}
     out: list[tuple[str, Any, bool]] = []
     for section in ("required", "optional"):
         specs = schema.get("input", {}).get(section) or {}
         names = [n for n in order.get(section, []) if n in specs]
         names += [n for n in specs if n not in names]
-        out += [(n, specs[n], section == "optional") for n in names]
+        for name in names:
+            if not _options(specs[name]).get("hidden"):
+                out += _flattened(name, specs[name], section == "optional", values or {})
     return out
+
+
+def _options(spec: Any) -> dict:
+    return spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+
+
+def _flattened(name: str, spec: Any, optional: bool, values: dict[str, Any]) -> list[tuple[str, Any, bool]]:
+    if spec[0] != DYNAMIC_COMBO:
+        return [(name, spec, optional)]
+    choices = _options(spec)["options"]
+    keys = [choice["key"] for choice in choices]
+    selected = values.get(name, _options(spec).get("default", keys[0]))
+    combo = ("COMBO", {**{k: v for k, v in _options(spec).items() if k != "options"}, "options": keys})
+    inner = next((c["inputs"] for c in choices if c["key"] == selected), {})
+    return [(name, combo, optional), *ordered_inputs({"input": {"required": inner.get("required") or {}}}, values)]
 
 
 def is_widget(spec: Any) -> bool:
@@ -136,12 +157,12 @@ class _Builder:
 
     def _ui_node(self, spec_node: Node) -> dict[str, Any]:
         schema = self._schema(spec_node)
-        known = {name for name, _, _ in ordered_inputs(schema)}
-        unknown = sorted(set(spec_node.inputs) - known)
+        flat = ordered_inputs(schema, spec_node.inputs)
+        unknown = sorted(set(spec_node.inputs) - {name for name, _, _ in flat})
         if unknown:
             raise KeyError(f"{self.workflow.stem}: {spec_node.type} has no inputs {unknown}")
         inputs, widgets = [], []
-        for name, spec, optional in ordered_inputs(schema):
+        for name, spec, optional in flat:
             if not is_widget(spec) or isinstance(spec_node.inputs.get(name), Ref):
                 slot = {"name": name, "type": _socket_type(spec), "link": None}
                 inputs.append({**slot, "shape": 7} if optional else slot)

@@ -16,6 +16,14 @@ SHARED_REFERENCE = Path(os.environ.get("LTX2_SHARED", REPO_ROOT.parent / "shared
 MANIFESTS = SHARED_REFERENCE / "manifests"
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """The ComfyUI host this run tests (scripts/test.sh runs the suite once per host)."""
+    path = os.environ.get("COMFYUI_PATH") or str(Path.home() / "comfy" / "ComfyUI")
+    version_file = Path(path) / "comfyui_version.py"
+    version = version_file.read_text(encoding="utf-8").split('"')[1] if version_file.is_file() else "not found"
+    return f"ComfyUI host: {version} at {path}"
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     import torch

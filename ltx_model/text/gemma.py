@@ -157,11 +157,11 @@ def load_gemma_text_model(
         model = Gemma3TextModel(hf_config)
     state = gemma_text_state_dict(gemma_weight_files(path), dtype=dtype, device=device, should_abort=should_abort)
     model.load_state_dict(state, strict=True, assign=True)
-    _materialise_buffers(model, hf_config, device=torch.device(device))
+    materialise_buffers(model, hf_config, device=torch.device(device))
     return model.to(device).eval()
 
 
-def _materialise_buffers(model: torch.nn.Module, hf_config: Any, *, device: torch.device) -> None:
+def materialise_buffers(model: torch.nn.Module, hf_config: Any, *, device: torch.device) -> None:
     """Recreate the non-persistent buffers (embedding scale, RoPE inverse frequencies) in fp32 after a meta build."""
     from transformers.models.gemma3.modeling_gemma3 import Gemma3RotaryEmbedding
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from ..loading.gguf import GGUFFile
 from ..quant.ggml import GGMLType, dequantize
-from .gemma import _materialise_buffers, gemma_text_config
+from .gemma import gemma_text_config, materialise_buffers
 
 ARCHITECTURE = "gemma3"
 SLIDING_WINDOW_PATTERN = 6  # llama.cpp: hparams.set_swa_pattern(6) for LLM_ARCH_GEMMA3
@@ -273,7 +273,7 @@ def load_gemma_gguf(
         if should_abort is not None:
             should_abort()
         _load_tensor(model, name, file, key, dtype=dtype, device=device)
-    _materialise_buffers(model, hf_config, device=device)
+    materialise_buffers(model, hf_config, device=device)
     return model.eval()
 
 

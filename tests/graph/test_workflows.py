@@ -62,13 +62,30 @@ def test_workflow_folder_listing_matches_host(comfy_host):
 
 
 def test_workflow_files_match_generator(comfy_host):
-    """The committed files are exactly what scripts/build_workflows.py makes from the live schemas."""
-    from scripts.build_workflows import expected_files
+    """The committed files are exactly what scripts/build_workflows.py makes from the reference schemas, and every
+    description builds against this host's live schemas (inputs, combo values and links valid here)."""
+    from scripts.build_workflows import expected_files, host_problems
+    from scripts.workflow_schemas import load_snapshot
 
-    expected = expected_files(comfy_host.object_info())
+    expected = expected_files(load_snapshot()["nodes"])
     assert sorted(p.name for p in expected) == sorted(p.name for p in WORKFLOW_FILES)
     stale = [p.name for p, text in expected.items() if p.read_text(encoding="utf-8") != text]
-    assert stale == [], "regenerate with: python scripts/build_workflows.py"
+    assert stale == [], "regenerate with: python scripts/build_workflows.py (on the reference host)"
+    assert host_problems(comfy_host.object_info()) == []
+
+
+def test_workflow_reference_schemas_are_the_reference_hosts(comfy_host):
+    """On the host the snapshot was taken from, the snapshot equals its live schemas (it cannot rot); on any other
+    host the snapshot names another version (the files are built on the oldest supported host)."""
+    from scripts.build_workflows import node_types
+    from scripts.workflow_schemas import load_snapshot, snapshot
+
+    reference = load_snapshot()
+    live = snapshot(comfy_host.object_info(), node_types(), comfy_host.version)
+    if comfy_host.version == reference["comfyui_version"]:
+        assert live == reference, "refresh with: python scripts/build_workflows.py"
+    else:
+        assert live["nodes"].keys() == reference["nodes"].keys()  # every node the workflows use exists here
 
 
 def test_workflow_ui_to_api_conversion_runs(comfy_host):

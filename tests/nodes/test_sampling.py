@@ -173,3 +173,9 @@ def test_guidance_core_ltxav_switches_map_to_perturbations(comfy_host, pack_node
     assert torch.equal(core_style[0], ours[0]) and not torch.equal(ours[0], plain[0])
     frozen = run({"run_vx": False})
     assert not torch.equal(frozen[0], plain[0])
+    stg = lib.Perturbations((lib.Perturbation(lib.SkipAttention.VIDEO_SELF, (1,)),
+                             lib.Perturbation(lib.SkipAttention.AUDIO_SELF, (1,))))
+    core_stg = run({"stg_self_attn_blocks": frozenset({1})})
+    ours_stg = run({pack_nodes.diffusion.PERTURBATIONS_KEY: stg})
+    assert all(torch.equal(c, o) for c, o in zip(core_stg, ours_stg, strict=True))  # core LTXVSpatioTemporalGuidance
+    assert not torch.equal(core_stg[0], plain[0]) and not torch.equal(core_stg[1], plain[1])

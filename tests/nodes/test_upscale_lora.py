@@ -39,7 +39,28 @@ def test_upsampler_loader_registers_folder_and_loads_module(comfy_host, pack_nod
     paths, extensions = folder_paths.folder_names_and_paths["latent_upscale_models"]
     assert ".safetensors" in extensions and str(comfy_host.model_dir("latent_upscale_models")) in paths
     assert demo_files.upscaler in pack_nodes.upscale.LTX2NUpscalerLoader.GET_SCHEMA().inputs[0].options
-    assert type(upscaler).__name__ == "LatentUpsampler" and upscaler.config.mid_channels == 32
+    module = pack_nodes.upscale.upscaler_module(upscaler)
+    assert type(module).__name__ == "LatentUpsampler" and module.config.mid_channels == 32
+    # core's form on this host: a model patcher since ComfyUI 0.28.0, the plain module before
+    import comfy.model_patcher
+
+    assert isinstance(upscaler, comfy.model_patcher.ModelPatcher) == pack_nodes.host_compat.upscaler_is_patcher()
+
+
+def test_upsampler_nodes_take_both_host_forms(comfy_host, pack_nodes, upscaler):
+    """A LATENT_UPSCALE_MODEL from either host form (module or patcher) upscales the same."""
+    g = torch.Generator().manual_seed(1)
+    av = comfy_host.node_class("LTXVConcatAVLatent").execute(
+        {"samples": torch.randn(1, 128, 2, 2, 3, generator=g)}, {"samples": torch.randn(1, 8, 9, 16, generator=g)}
+    ).result[0]
+    module = pack_nodes.upscale.upscaler_module(upscaler)
+    patcher = pack_nodes.upscale.UpscalerPatcher(module, load_device=torch.device("cpu"),
+                                                 offload_device=torch.device("cpu"))
+    node = pack_nodes.upscale.LTX2NUpscaleLatent
+    from_module = node.execute(av, module, StandInVAE()).result[0]["samples"].unbind()[0]
+    from_patcher = node.execute(av, patcher, StandInVAE()).result[0]["samples"].unbind()[0]
+    assert tuple(from_module.shape) == (1, 128, 2, 4, 6) and torch.equal(from_module, from_patcher)
+    assert patcher.model_dtype() == next(module.parameters()).dtype
 
 
 def test_upsampler_x2_on_av_latent_equals_core_ltxv_latent_upsampler(comfy_host, pack_nodes, upscaler):
