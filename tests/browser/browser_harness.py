@@ -32,10 +32,15 @@ SERVER_START_TIMEOUT_S = 240.0
 
 # Console errors that ComfyUI's own frontend logs on every boot of a fresh user folder, whatever packs are loaded:
 # 404s for optional user files (user.css, saved workflows/subgraphs/templates folders, favicon) and one internal
-# notice. They are reported, never counted. A 404 under /extensions/ (a pack script) is never ignored.
+# notice; from frontend 1.49 also the blocked model-size look-ups of the start-up workflow (its default graph lists
+# huggingface.co model URLs, which the missing-model check fetches; --disable-api-nodes makes the server send a CSP
+# that allows only its own origin). They are reported, never counted. Anything under /extensions/ (a pack script)
+# is never ignored.
 HOST_NOISE = (
     re.compile(r"^Failed to load resource: the server responded with a status of 404"),
     re.compile(r"^ComfyApp graph accessed before initialization$"),
+    re.compile(r"^Connecting to 'https://huggingface\.co/[^']*' violates the following Content Security Policy"),
+    re.compile(r"^Fetch API cannot load https://huggingface\.co/\S+\. Refused to connect because it violates"),
 )
 
 

@@ -20,6 +20,8 @@ APP_READY = """() => {
     const app = window.comfyAPI?.app?.app;
     return !!(app?.canvas && app.graph && app.graph.id !== "00000000-0000-0000-0000-000000000000");
 }"""
+EMPTY_WORKFLOW = {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {},
+                  "extra": {}, "version": 0.4}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,14 +85,19 @@ def browser_session(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Conso
 def page(browser_session: tuple[Any, ConsoleLog]) -> Any:
     """The shared page with an empty graph at zoom 1, scrolled to the origin."""
     page, _ = browser_session
-    page.evaluate("""() => {
+    page.evaluate("""async (empty) => {
         const app = window.comfyAPI.app.app;
         document.querySelectorAll('.graphdialog').forEach((d) => d.close?.() ?? d.remove());
-        app.graph.clear();
+        // An empty workflow is loaded rather than graph.clear() called: widget values live in a store keyed by
+        // graph id, node id and widget name, and clear() leaves the graph with the all-zeros id. Frontend 1.43
+        // overwrites a store entry when a widget registers; 1.49 reuses an existing one, so after a second clear()
+        // new nodes would take the values of the previous test's nodes with the same ids. Loading a workflow gives
+        // the graph a new id.
+        await app.loadGraphData(empty, true, false, null);
         app.canvas.ds.scale = 1;
         app.canvas.ds.offset = [0, 0];
         app.canvas.setDirty(true, true);
-    }""")
+    }""", EMPTY_WORKFLOW)
     return page
 
 

@@ -118,7 +118,9 @@ def schema_widget_inputs(comfy_server, node_type: str) -> list[str]:
 def test_browser_size_helper_widgets_stay_out_of_saved_workflow_and_api_prompt(comfy_server, page, console):
     mark = console.mark()
     node, _ = new_node_typed(page, LATENT_NODE, "frames", "100")
-    saved = page.evaluate("(id) => window.comfyAPI.app.app.graph.serialize().nodes.find((n) => n.id === id)", node)
+    # Compared as strings: a live node's id is a number on frontend 1.43 and a string on 1.49 (serialized: a number).
+    saved = page.evaluate(
+        "(id) => window.comfyAPI.app.app.graph.serialize().nodes.find((n) => String(n.id) === String(id))", node)
     declared = schema_widget_inputs(comfy_server, LATENT_NODE)
     assert len(saved["widgets_values"]) == len(declared)
     assert saved["widgets_values"][:5] == [768, 512, 97, 25, 1]
