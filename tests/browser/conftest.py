@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from browser_harness import CHROMIUM, CHROMIUM_ARGS, ComfyServer, ConsoleLog, start_server
 
-BROWSER_DIR = Path(__file__).resolve().parent
 # The app object exists early; packs' extensions are imported after it, and the start-up workflow is loaded last
 # (the graph's placeholder id is all zeros until then). Tests start only after that load.
 APP_READY = """() => {
@@ -22,15 +21,6 @@ APP_READY = """() => {
 }"""
 EMPTY_WORKFLOW = {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {},
                   "extra": {}, "version": 0.4}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """An empty ``workflows/`` folder yields no workflow test (instead of pytest's skipped '[NOTSET]' item)."""
-    empty = [item for item in items if BROWSER_DIR in Path(str(item.path)).parents
-             and any("empty parameter set" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skip"))]
-    if empty:
-        config.hook.pytest_deselected(items=empty)
-        items[:] = [item for item in items if item not in empty]
 
 
 def _missing(message: str) -> None:

@@ -1,24 +1,26 @@
 """Helpers of ``test_core_templates.py``: ComfyUI's own LTX-2 workflow templates, rewired onto this pack's loaders.
 
-The templates come from the installed ``comfyui-workflow-templates-media-video`` package (a ComfyUI requirement;
-read in place, never copied). Each one is converted to an API prompt with the harness's converter, then:
+The templates come from the host's template package (:data:`TEMPLATE_PACKAGES`; read in place, never copied), are
+converted to API prompts with the harness's converter and then changed only as follows:
 
 * **Legacy promoted widgets** — a subgraph instance saved with ``properties.proxyWidgets`` stores its host values in
-  ``proxyWidgets`` order; the frontend migrates that on load (``flushProxyWidgetMigration``), comfy-cli's
-  ``convert_ui_to_api`` does not (it reads the values positionally over the subgraph's inputs, which scrambles
-  ``video_ltx2_i2v_lora``: prompt text into a width, 281 frames into a height). :func:`template_workflow` runs
-  comfy-cli's own port of that migration first, so the prompt holds what the UI would run.
-* **Model loader** — core ``CheckpointLoaderSimple`` becomes ``LTX2NCheckpointLoader`` (MODEL, slot 0) plus
-  ``LTX2NVideoVAELoader`` on the same file (VAE, slot 2). CLIP (slot 1) is unused by the templates (their text
-  encoder is ``LTXAVTextEncoderLoader``); a use of it fails the rewrite.
-* **Text encoder** — core ``LTXAVTextEncoderLoader`` + ``CLIPTextEncode`` become ``LTX2NTextEncoderLoader`` +
+  ``proxyWidgets`` order; the frontend migrates that on load, comfy-cli's ``convert_ui_to_api`` does not (it would
+  put ``video_ltx2_i2v_lora``'s prompt text into a width). :func:`template_workflow` runs comfy-cli's own port of
+  that migration first, so the prompt holds what the UI would run.
+* **Model loaders** (:data:`MODEL_LOADERS`) — a core ``CheckpointLoaderSimple`` / ``UNETLoader`` / ``VAELoader`` of an
+  LTX-2 19B / LTX-2.3 22B file becomes ``LTX2NCheckpointLoader`` (MODEL) and ``LTX2NVideoVAELoader`` (VAE) on the
+  same file; a use of another output (the checkpoint's CLIP) or an LTX-2.5 file fails the rewrite. Loaders of other
+  models (the Lotus depth estimator, its SD VAE) stay core and read random stand-ins (:data:`CORE_MODELS`).
+* **Text encoder** — core ``LTXAVTextEncoderLoader`` + every ``CLIPTextEncode`` become ``LTX2NTextEncoderLoader`` +
   ``LTX2NTextEncode`` with the same prompt text: core's loader always builds a full Gemma-3-12B (fixed sizes in
   ``comfy/text_encoders``), which no tiny test file can stand in for.
-* **Sizes** — the primitives titled Width / Height / Duration / Frame Rate / Length, the longer-edge resize and the
-  sizing ``EmptyImage`` are set to :data:`TINY`; every ``ManualSigmas`` keeps its first, last-nonzero and last
-  value (2 steps); ``LTXVScheduler`` gets 2 steps.
+* **Sizes** (:func:`shrink_template`) — by structure, not titles: the size inputs of ``EmptyLTXVLatentVideo``,
+  ``LTXVEmptyLatentAudio``, ``LTXVConditioning`` and ``CreateVideo`` (:data:`SIZE_SINKS`) are traced upstream
+  (:data:`TRACE`, :data:`OUTPUT_QUANTITY`, :data:`MATH`) to the literals that decide them (primitives, resize
+  targets, empty images), which get :data:`TINY` values; ``ManualSigmas`` keep their first, last-nonzero and last
+  value, ``LTXVScheduler`` gets 2 steps, a longer-edge resize the tiny longer edge.
 
-Everything else stays the template's own core node.
+Which templates run, and what the others lack, is :data:`RUNNING` / :data:`NOT_YET`, per template package.
 """
 
 from __future__ import annotations
@@ -27,53 +29,169 @@ import copy
 import importlib.resources
 import json
 import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from graph_support import ExpectedVideo
 
 from scripts.workflow_api import is_link, nodes_of_type
-from scripts.workflow_models import ModelKind, ModelRef
+from scripts.workflow_models import ModelKind, ModelRef, write_demo_file
 
-TEMPLATE_PACKAGE = "comfyui_workflow_templates_media_video"
-TEMPLATES = ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",
-             "video_ltx2_3_id_lora", "video_ltx2_i2v_lora")
-"""Every LTX-2 / LTX-2.3 template of the package (``ltxv_*`` are the older LTX-Video model)."""
-TEMPLATE_PREFIX = "video_ltx2"
+TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO = "comfyui_workflow_templates_json", "comfyui_workflow_templates_media_video"
+TEMPLATE_PACKAGES = (TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO)
+"""Where the host's templates live: v0.33.0 (templates 0.11) moved them to the ``_json`` package; v0.20.1 (0.9.73)
+keeps them in ``_media_video``. The first package that holds LTX-2 templates is used."""
+TEMPLATE_PREFIXES = ("video_ltx2", "template_ltx2")
+"""LTX-2 family templates (``ltxv_*`` are the older LTX-Video model; ``api_*`` run on a cloud API)."""
 
-TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "steps": 2}
+
+@dataclass(frozen=True)
+class Gap:
+    """Why a template cannot run on our model yet, and where the attempt must stop.
+
+    ``stage`` "prepare": the rewiring stops with an AssertionError matching ``errors[0]``; "validate": core's
+    prompt validation rejects the rewired prompt, every node error matches one of ``errors`` and each pattern
+    matches one (patterns over ``"<class_type>.<input>: <type>: <details>"`` lines)."""
+
+    reason: str
+    stage: str
+    errors: tuple[str, ...]
+
+
+LTX25 = Gap("LTX-2.5: UNETLoader / CLIPLoader (Gemma 4) / VAELoader split files and LTXVDualCFGGuider; the pack loads "
+            "LTX-2 19B / LTX-2.3 22B only", "prepare", (r"UNETLoader \S+ loads 'ltx-2\.5-.*LTX-2\.5",))
+PROMPT_ENHANCER = ("core LoraLoader puts a Gemma LoRA on the text encoder's CLIP for TextGenerateLTX2Prompt (the "
+                   "prompt enhancer): the pack's text encoder is no core CLIP (nor has this suite a Gemma LoRA file)")
+GEMMA_LORA = (r"LoraLoader\.clip: return_type_mismatch: .*mismatch input_type\(CLIP\)",
+              r"LoraLoader\.lora_name: value_not_in_list: lora_name: 'gemma-3-12b-it")
+SWITCH_HOLE = ("; the converter leaves the enhancer switch's on_false unlinked (a subgraph input fed by a legacy "
+               "promoted widget without host values)", r"ComfySwitchNode\.on_false: required_input_missing")
+NOT_YET: dict[str, dict[str, Gap]] = {
+    TEMPLATES_MEDIA_VIDEO: {},
+    TEMPLATES_JSON: {
+        "video_ltx2_5_t2v": LTX25, "video_ltx2_5_i2v": LTX25, "video_ltx2_5_flf2v": LTX25,
+        **dict.fromkeys(("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v"),
+                        Gap(PROMPT_ENHANCER, "validate", GEMMA_LORA)),
+        "template_ltx2_3_ic_lora_ingredients": Gap(PROMPT_ENHANCER + SWITCH_HOLE[0], "validate",
+                                                   (*GEMMA_LORA, SWITCH_HOLE[1])),
+        "video_ltx2_3_ic_lora": Gap(PROMPT_ENHANCER + SWITCH_HOLE[0] + "; core MoGe depth (no MoGe model file here)",
+                                    "validate", (*GEMMA_LORA, SWITCH_HOLE[1], r"LoadMoGeModel\.model_name: value_not")),
+    },
+}
+"""Per template package: templates that cannot run on our model yet; each is checked to still fail as documented."""
+RUNNING: dict[str, tuple[str, ...]] = {
+    TEMPLATES_MEDIA_VIDEO: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",
+                            "video_ltx2_3_id_lora", "video_ltx2_i2v_lora"),
+    TEMPLATES_JSON: ("video_ltx2_3_flf2v", "video_ltx2_3_id_lora", "template_ltx2_3_style_transition",
+                     "video_ltx2_t2v", "video_ltx2_i2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v_distilled",
+                     "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video"),
+}
+"""Per template package: templates that run on our model."""
+
+TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2}
 """Output size (two-stage templates sample at half of it), 1 s at 8 fps = 9 frames, 2 steps per stage."""
-TITLED_SIZES = {"width": "width", "height": "height", "duration": "duration", "frame rate": "fps"}
-"""Primitive title (lower case, prefix) -> :data:`TINY` key."""
+SIZE_SINKS = {("EmptyLTXVLatentVideo", "width"): "width", ("EmptyLTXVLatentVideo", "height"): "height",
+              ("EmptyLTXVLatentVideo", "length"): "frames", ("LTXVEmptyLatentAudio", "frames_number"): "frames",
+              ("LTXVEmptyLatentAudio", "frame_rate"): "fps", ("LTXVConditioning", "frame_rate"): "fps",
+              ("CreateVideo", "fps"): "fps"}
+"""(node, input) -> the quantity it takes; traced upstream to the literals that decide it."""
+ANY = "*"
+TRACE = {("PrimitiveInt", ANY): "value", ("PrimitiveFloat", ANY): "value", ("GetImageSize", ANY): "image",
+         ("ImageScaleBy", ANY): "image", ("Canny", ANY): "image", ("ImageInvert", ANY): "image",
+         ("VAEDecode", ANY): "samples", ("VAEEncode", ANY): "pixels", ("SamplerCustomAdvanced", ANY): "latent_image",
+         ("ResizeImageMaskNode", "width"): "resize_type.width", ("ResizeImageMaskNode", "height"): "resize_type.height",
+         ("ResizeImageMaskNode", "frames"): "input", ("EmptyImage", "width"): "width",
+         ("EmptyImage", "height"): "height", ("ImageFromBatch", "frames"): "length"}
+"""(node, quantity or :data:`ANY`) -> the input that decides that quantity of the node's output."""
+OUTPUT_QUANTITY = {("GetImageSize", 0): "width", ("GetImageSize", 1): "height", ("GetImageSize", 2): "frames"}
+"""(node, output slot) -> the quantity that output is (of the node's traced input)."""
+MATH = {"a": {"values.a": None}, "a/2": {"values.a": None}, "a*b+1": {"values.a": "duration", "values.b": "fps"}}
+"""``ComfyMathExpression`` (spaces removed) -> operand -> its quantity (None: the one asked for; ``a/2`` is the
+first-stage half of a two-stage size, whose primitive holds the output size)."""
+DIRECT = {"ResizeImagesByLongerEdge": ("longer_edge", "size"), "LTXVScheduler": ("steps", "steps")}
+"""Node -> (literal input, quantity) set wherever it occurs (``ManualSigmas`` is shortened instead)."""
+
+
+MODEL_LOADERS = {"CheckpointLoaderSimple": ("ckpt_name", {"model": 0, "vae": 2}),
+                 "UNETLoader": ("unet_name", {"model": 0}), "VAELoader": ("vae_name", {"vae": 0})}
+"""Core loader -> (file input, {output kind: slot} we provide) when it loads one of :data:`OUR_FILES`."""
+OUR_LOADERS = {"model": ("LTX2NCheckpointLoader", "ckpt_name", "Load LTX-2 Model"),
+               "vae": ("LTX2NVideoVAELoader", "vae_name", "Load Video VAE (LTX-2)")}
+"""Output kind -> (pack node, its file input, title)."""
+OUR_FILES = re.compile(r"^ltx-2-19b|^ltx-2\.3-22b", re.IGNORECASE)
+"""Files of the families this pack loads (LTX-2 19B, LTX-2.3 22B), by the released names."""
+UNSUPPORTED_FILES = {"LTX-2.5": re.compile(r"^ltx-2\.5", re.IGNORECASE)}
 GEMMA = "gemma-3-12b-it/"
 """The Gemma folder our text encoder loader reads (a tiny demo Gemma is written there)."""
-CORE_LOADER_INPUTS = {
-    ("LTXVAudioVAELoader", "ckpt_name"): ModelRef("checkpoints", "", ModelKind.CHECKPOINT),
-    ("LatentUpscaleModelLoader", "model_name"): ModelRef("latent_upscale_models", "", ModelKind.UPSAMPLER),
-}
-"""Core loaders of the templates that the harness's model table does not list: (node, input) -> folder and kind."""
+CORE_LOADER_INPUTS = {("LTXVAudioVAELoader", "ckpt_name"): ("checkpoints", ModelKind.CHECKPOINT),
+                      ("LatentUpscaleModelLoader", "model_name"): ("latent_upscale_models", ModelKind.UPSAMPLER),
+                      ("UNETLoader", "unet_name"): ("diffusion_models", None), ("VAELoader", "vae_name"): ("vae", None)}
+"""Core loaders left in the templates: (node, input) -> folder and the kind of demo file (None: a core model of
+:data:`CORE_MODELS`, by name)."""
+LOTUS_UNET = {"image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 320, "num_res_blocks": [1],
+              "channel_mult": [1], "transformer_depth": [1], "transformer_depth_output": [1, 1],
+              "transformer_depth_middle": -2, "context_dim": 1024, "num_head_channels": 64, "adm_in_channels": 4,
+              "use_linear_in_transformer": True, "num_classes": "sequential", "use_spatial_transformer": True,
+              "legacy": False, "use_temporal_attention": False}
+"""Core's Lotus-D UNet (the SD2 layout core detects as ``LotusD``: 320 channels, 1024 context, 4 ADM inputs) with
+one level, one block and no middle block: 21 M parameters instead of 865 M."""
+SD_VAE = {"double_z": True, "z_channels": 4, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 128,
+          "ch_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_resolutions": [], "dropout": 0.0}
+"""Core's SD VAE (its encoder width is fixed; the decoder's is read from the file: 32 channels here)."""
 
 
 # ------------------------------------------------------------------------------------------------ templates
-def template_workflow(stem: str, object_info: dict[str, dict]) -> dict[str, Any]:
-    """The installed template ``stem`` (UI format) with legacy promoted-widget values migrated as the frontend
-    does on load. Without the package: skip, or fail with ``CI=true``."""
+def _ltx2_stems(package: str) -> list[str]:
     try:
-        folder = importlib.resources.files(TEMPLATE_PACKAGE) / "templates"
+        folder = importlib.resources.files(package) / "templates"
     except ModuleNotFoundError:
-        message = f"{TEMPLATE_PACKAGE} is not installed (it comes with ComfyUI's requirements)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    workflow = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
-    return migrate_legacy_promotions(workflow, object_info)
+        return []
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir()
+                  if p.name.startswith(TEMPLATE_PREFIXES) and p.name.endswith(".json")) if folder.is_dir() else []
+
+
+def template_package() -> str | None:
+    """The first of :data:`TEMPLATE_PACKAGES` that holds LTX-2 templates (None without one)."""
+    return next((package for package in TEMPLATE_PACKAGES if _ltx2_stems(package)), None)
+
+
+def template_folder() -> Any:
+    """The ``templates`` folder of the host's template package. Without one: skip, or fail with ``CI=true``."""
+    package = template_package()
+    if package is not None:
+        return importlib.resources.files(package) / "templates"
+    message = f"none of {', '.join(TEMPLATE_PACKAGES)} holds LTX-2 templates (they come with ComfyUI's requirements)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 def installed_ltx2_templates() -> list[str]:
-    """Stems of the package's LTX-2 templates."""
-    folder = importlib.resources.files(TEMPLATE_PACKAGE) / "templates"
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir()
-                  if p.name.startswith(TEMPLATE_PREFIX) and p.name.endswith(".json"))
+    """Stems of the host's LTX-2 family templates."""
+    template_folder()  # skip / fail without a package
+    return _ltx2_stems(template_package())
+
+
+def collected_templates(table: dict[str, Any]) -> list[str]:
+    """The installed templates that ``table`` (:data:`RUNNING` or :data:`NOT_YET`) lists for the host's package,
+    for test parametrisation (empty without a package: the coverage test then fails or skips)."""
+    package = template_package()
+    return [stem for stem in _ltx2_stems(package) if stem in table[package]] if package else []
+
+
+def not_yet_gap(stem: str) -> Gap:
+    """The documented gap of ``stem`` on this host."""
+    return NOT_YET[template_package()][stem]
+
+
+def template_workflow(stem: str, object_info: dict[str, dict]) -> dict[str, Any]:
+    """The installed template ``stem`` (UI format) with legacy promoted-widget values migrated as the frontend
+    does on load."""
+    workflow = json.loads((template_folder() / f"{stem}.json").read_text(encoding="utf-8"))
+    return migrate_legacy_promotions(workflow, object_info)
 
 
 def migrate_legacy_promotions(workflow: dict[str, Any], object_info: dict[str, dict]) -> dict[str, Any]:
@@ -92,37 +210,46 @@ def migrate_legacy_promotions(workflow: dict[str, Any], object_info: dict[str, d
 
 
 # ------------------------------------------------------------------------------------------------ swaps
-def replace_links(prompt: dict[str, Any], old: list, new: list) -> int:
-    """Point every input linked to ``old`` (``[node id, slot]``) at ``new``; returns how many changed."""
-    count = 0
+def replace_links(prompt: dict[str, Any], old: list, new: list) -> None:
+    """Point every input linked to ``old`` (``[node id, slot]``) at ``new``."""
     for node in prompt.values():
         for name, value in node["inputs"].items():
             if is_link(value) and value == old:
                 node["inputs"][name] = list(new)
-                count += 1
-    return count
 
 
-def _uses(prompt: dict[str, Any], source: list) -> int:
-    return sum(value == source for node in prompt.values() for value in node["inputs"].values() if is_link(value))
+def _used_slots(prompt: dict[str, Any], node_id: str) -> set[int]:
+    return {value[1] for node in prompt.values() for value in node["inputs"].values()
+            if is_link(value) and value[0] == node_id}
 
 
 def _node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:
     return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
 
-def swap_checkpoint_loaders(prompt: dict[str, Any]) -> list[str]:
-    """``CheckpointLoaderSimple`` -> ``LTX2NCheckpointLoader`` (MODEL) + ``LTX2NVideoVAELoader`` (VAE) on the same
-    file, in place; returns the checkpoint names."""
+def _our_file(loader: str, node_id: str, name: str) -> bool:
+    """True for a file of a family we load; raises for a known unsupported family."""
+    for family, pattern in UNSUPPORTED_FILES.items():
+        assert not pattern.search(name), f"{loader} {node_id} loads {name!r}: {family} has no loader in this pack"
+    return bool(OUR_FILES.search(name))
+
+
+def swap_model_loaders(prompt: dict[str, Any]) -> list[str]:
+    """Each :data:`MODEL_LOADERS` node on an LTX-2 / 2.3 file -> our loader per output kind (same file), in place;
+    returns the swapped file names."""
     names = []
-    for node_id in nodes_of_type(prompt, "CheckpointLoaderSimple"):
-        name = prompt[node_id]["inputs"]["ckpt_name"]
-        assert _uses(prompt, [node_id, 1]) == 0, f"{node_id}: the template uses the checkpoint's CLIP output"
-        vae_id = f"{node_id}_vae"
-        prompt[node_id] = _node("LTX2NCheckpointLoader", "Load LTX-2 Model", ckpt_name=name)
-        prompt[vae_id] = _node("LTX2NVideoVAELoader", "Load Video VAE (LTX-2)", vae_name=name)
-        replace_links(prompt, [node_id, 2], [vae_id, 0])
-        names.append(name)
+    for node_id, node in list(prompt.items()):
+        file_input, slots = MODEL_LOADERS.get(node["class_type"], (None, {}))
+        if file_input is None or not _our_file(node["class_type"], node_id, node["inputs"][file_input]):
+            continue
+        extra = _used_slots(prompt, node_id) - set(slots.values())
+        assert not extra, f"{node_id}: the template uses {node['class_type']} output(s) {sorted(extra)}"
+        del prompt[node_id]
+        for kind, slot in slots.items():
+            class_type, our_input, title = OUR_LOADERS[kind]
+            prompt[f"{node_id}_{kind}"] = _node(class_type, title, **{our_input: node["inputs"][file_input]})
+            replace_links(prompt, [node_id, slot], [f"{node_id}_{kind}", 0])
+        names.append(node["inputs"][file_input])
     return names
 
 
@@ -152,38 +279,54 @@ def shorter_sigmas(sigmas: str) -> str:
     return ", ".join([values[0], values[-2], values[-1]]) if len(values) > 3 else sigmas
 
 
-def _tiny_values(node: dict[str, Any]) -> dict[str, tuple[str, Any]]:
-    """Input name -> (quantity, tiny value) for one node of a template."""
-    kind, title = node["class_type"], node.get("_meta", {}).get("title", "").lower()
-    frames = TINY["duration"] * TINY["fps"] + 1
-    if kind in ("PrimitiveInt", "PrimitiveFloat"):
-        cast = float if kind == "PrimitiveFloat" else int
-        if title == "length":
-            return {"value": ("frames", cast(frames))}
-        key = next((k for prefix, k in TITLED_SIZES.items() if title.startswith(prefix)), None)
-        return {"value": ("frames" if key == "duration" else key, cast(TINY[key]))} if key else {}
-    if kind == "EmptyImage":
-        return {"width": ("width", TINY["width"]), "height": ("height", TINY["height"])}
-    if kind == "ResizeImagesByLongerEdge":
-        return {"longer_edge": ("size", max(TINY["width"], TINY["height"]))}
-    if kind == "ManualSigmas":
-        return {"sigmas": ("steps", shorter_sigmas(node["inputs"]["sigmas"]))}
-    if kind == "LTXVScheduler":
-        return {"steps": ("steps", TINY["steps"])}
-    return {}
+def _operands(node: dict[str, Any], node_id: str, quantity: str) -> dict[str, str | None]:
+    """Input -> quantity (None: ``quantity``) that decide ``quantity`` of ``node``'s output."""
+    kind = node["class_type"]
+    if kind == "ComfyMathExpression":
+        expression = node["inputs"]["expression"].replace(" ", "")
+        assert expression in MATH, f"{node_id}: unknown expression {expression!r} on the {quantity} path (add to MATH)"
+        return MATH[expression]
+    name = TRACE.get((kind, quantity)) or TRACE.get((kind, ANY))
+    assert name, f"{node_id}: cannot trace the {quantity} through {kind} (template layout changed? add to TRACE)"
+    return {name: None}
+
+
+def size_literals(prompt: dict[str, Any], node_id: str, name: str, quantity: str) -> list[tuple[str, str, str]]:
+    """The literal inputs ``(node id, input, quantity)`` that decide input ``name`` of ``node_id``."""
+    value = prompt[node_id]["inputs"][name]
+    if not is_link(value):
+        return [(node_id, name, quantity)]
+    source = prompt[value[0]]
+    quantity = OUTPUT_QUANTITY.get((source["class_type"], value[1]), quantity)
+    return [literal for operand, operand_quantity in _operands(source, value[0], quantity).items()
+            for literal in size_literals(prompt, value[0], operand, operand_quantity or quantity)]
+
+
+def _tiny(quantity: str, old: Any) -> Any:
+    value = max(TINY["width"], TINY["height"]) if quantity == "size" else TINY[quantity]
+    assert isinstance(old, (int, float)) and not isinstance(old, bool), f"{quantity} literal {old!r}"
+    return type(old)(value)
 
 
 def shrink_template(prompt: dict[str, Any]) -> ExpectedVideo:
     """Set :data:`TINY` sizes, frames and steps in place; returns what the saved mp4 must be."""
-    shrunk: set[str] = set()
-    for node in prompt.values():
-        for name, (quantity, value) in _tiny_values(node).items():
-            if name in node["inputs"] and not is_link(node["inputs"][name]):
-                node["inputs"][name] = value
-                shrunk.add(quantity)
-    missing = {"width", "height", "frames", "fps", "steps"} - shrunk
-    assert not missing, f"no literal input for {sorted(missing)} (template layout changed?)"
-    return ExpectedVideo(TINY["width"], TINY["height"], TINY["duration"] * TINY["fps"] + 1, float(TINY["fps"]))
+    literals = [literal for (kind, name), quantity in SIZE_SINKS.items() for node_id in nodes_of_type(prompt, kind)
+                for literal in size_literals(prompt, node_id, name, quantity)]
+    literals += [(node_id, name, quantity) for kind, (name, quantity) in DIRECT.items()
+                 for node_id in nodes_of_type(prompt, kind)]
+    tiny: dict[tuple[str, str], Any] = {}
+    for node_id, name, quantity in literals:
+        value = _tiny(quantity, prompt[node_id]["inputs"][name])
+        assert tiny.setdefault((node_id, name), value) == value, f"{node_id}.{name}: set to two sizes"
+    for (node_id, name), value in tiny.items():
+        prompt[node_id]["inputs"][name] = value
+    sigmas = nodes_of_type(prompt, "ManualSigmas")
+    for node_id in sigmas:
+        prompt[node_id]["inputs"]["sigmas"] = shorter_sigmas(prompt[node_id]["inputs"]["sigmas"])
+    shrunk = {quantity for *_, quantity in literals} | ({"steps"} if sigmas else set())
+    missing = {"width", "height", "fps", "steps"} - shrunk
+    assert not missing and shrunk & {"frames", "duration"}, f"nothing sets {sorted(missing) or 'frames'}"
+    return ExpectedVideo(TINY["width"], TINY["height"], TINY["frames"], float(TINY["fps"]))
 
 
 INPUT_AUDIO_TOLERANCE_S = 0.08
@@ -198,12 +341,55 @@ def expected_audio_s(prompt: dict[str, Any]) -> float | None:
 
 
 # ------------------------------------------------------------------------------------------------ model files
-def core_loader_refs(prompt: dict[str, Any]) -> list[ModelRef]:
-    """Files the template's core loaders (:data:`CORE_LOADER_INPUTS`) name."""
-    refs = []
+def _lotus_unet() -> Any:
+    import comfy.ops
+    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+
+    return UNetModel(**LOTUS_UNET, operations=comfy.ops.disable_weight_init, device="meta")
+
+
+def _sd_vae() -> Any:
+    import torch
+    from comfy.ldm.models.autoencoder import AutoencoderKL
+
+    with torch.device("meta"):
+        return AutoencoderKL(ddconfig=SD_VAE, embed_dim=4, decoder_ddconfig={**SD_VAE, "ch": 32})
+
+
+CORE_MODELS = {"lotus-depth-d-": _lotus_unet, "vae-ft-mse-": _sd_vae}
+"""File name prefix -> the (meta-device) core module whose random weights stand in for it."""
+
+
+def write_core_model(path: Path, module: Any, *, seed: int = 0) -> Path:
+    """Random fp16 weights for every tensor of ``module``: N(0, 1 / fan-in) matrices, unit norm scales, zero
+    biases."""
+    import torch
+
+    from ltx_model.loading import write_safetensors
+
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {name: (torch.randn(value.shape, generator=generator) / value[0].numel() ** 0.5 if value.dim() >= 2
+                      else torch.full(value.shape, float(name.endswith("weight")))).to(torch.float16)
+               for name, value in module.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_safetensors(path, tensors)
+    return path
+
+
+def write_core_loader_files(prompt: dict[str, Any], store: Any) -> list[Path]:
+    """Write the files the template's remaining core loaders (:data:`CORE_LOADER_INPUTS`) name; a core model no
+    stand-in is known for is left out (core's validation then names it)."""
+    written = []
     for node in prompt.values():
         for name, value in node["inputs"].items():
-            spec = CORE_LOADER_INPUTS.get((node["class_type"], name))
-            if spec is not None and isinstance(value, str):
-                refs.append(ModelRef(spec.folder, value, spec.kind))
-    return refs
+            folder, kind = CORE_LOADER_INPUTS.get((node["class_type"], name), (None, None))
+            if folder is None or not isinstance(value, str):
+                continue
+            path = store.folder(folder) / value
+            if kind is not None:
+                written.append(write_demo_file(ModelRef(folder, value, kind), store.folder(folder)))
+                continue
+            build = next((b for prefix, b in CORE_MODELS.items() if value.startswith(prefix)), None)
+            if build is not None:
+                written.append(path if path.exists() else write_core_model(path, build()))
+    return written
