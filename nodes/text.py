@@ -15,20 +15,19 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import comfy.model_management
-import comfy.model_patcher
 import folder_paths
 import torch
 from comfy_api.latest import io
-from torch import nn
 
 from ..ltx_model.loading import Component, load_component, read_header
 from ..ltx_model.loading.registry import make_config
-from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
+from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits
 from ..ltx_model.text.encode import gemma_file_config
 from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
 from .model_folders import model_files, model_path
 from .progress import HostProgress
 from .schema import make_schema, not_listed
+from .text_clip import context_of, make_clip
 
 mm = comfy.model_management
 
@@ -155,16 +154,6 @@ def resolve_text_checkpoint(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the encoder
-class TextStack(nn.Module):
-    """Gemma language model, text projection and connectors as one module for the model patcher."""
-
-    def __init__(self, gemma: nn.Module, projection: nn.Module, connectors: nn.Module) -> None:
-        super().__init__()
-        self.gemma = gemma
-        self.projection = projection
-        self.connectors = connectors
-
-
 def _tokenizer_for(gemma_path: Path) -> Path | None:
     """Tokenizer folder of a single Gemma file, None when it comes from ``gemma_path`` itself (a folder, a file
     with an embedded ``spiece_model``, or a GGUF file with no tokenizer beside it: its own vocabulary)."""
@@ -185,14 +174,14 @@ class LTX2TextEncoder:
         self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=_tokenizer_for(gemma_path),
                                                       dtype=GEMMA_DTYPE, should_abort=abort,
                                                       text_config=projection.config)
-        stack = TextStack(self.gemma.model, projection,
-                          load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort))
+        connectors = load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort)
         device = mm.text_encoder_device()
-        if mm.module_size(stack) * 1.2 > mm.get_total_memory(device):  # can never fit: encode on the CPU
+        size = sum(mm.module_size(m) for m in (self.gemma.model, projection, connectors))
+        if size * 1.2 > mm.get_total_memory(device):  # can never fit: encode on the CPU
             device = mm.text_encoder_offload_device()
-        self.stack = stack
-        self.patcher = comfy.model_patcher.ModelPatcher(stack, load_device=device,
-                                                        offload_device=mm.text_encoder_offload_device())
+        self.clip = make_clip(self.gemma, projection, connectors, load_device=device)  # the CLIP socket
+        self.stack = self.clip.cond_stage_model  # Gemma, projection and connectors as one module
+        self.patcher = self.clip.patcher  # one patcher for both sockets: the weights are shared
 
     def encode(self, prompt: str) -> TextEncoding:
         """One prompt -> :class:`TextEncoding` ((1, 1024, D) contexts and mask) on the encoder's device.
@@ -203,8 +192,8 @@ class LTX2TextEncoder:
         mm.load_models_gpu([self.patcher], force_full_load=True)
         try:
             with torch.no_grad():
-                return encode_prompts([prompt], text_encoder=self.gemma, projection=self.stack.projection,
-                                      connectors=self.stack.connectors)
+                tokens = self.gemma.tokenize([prompt])
+                return self.stack.encode_ids(tokens.input_ids, tokens.attention_mask)
         finally:
             unload(self.patcher)
 
@@ -221,9 +210,7 @@ def unload(patcher: Any) -> None:
 
 def conditioning(encoding: TextEncoding, frame_rate: float) -> list:
     """CONDITIONING ``[[context (B, T, Dv + Da) float32, {"frame_rate": fps}]]`` on the intermediate device."""
-    parts = [encoding.video_context] + ([encoding.audio_context] if encoding.audio_context is not None else [])
-    context = torch.cat(parts, dim=-1).to(device=mm.intermediate_device(), dtype=torch.float32)
-    return [[context, {"frame_rate": float(frame_rate)}]]
+    return [[context_of(encoding), {"frame_rate": float(frame_rate)}]]
 
 
 TextEncoderType = io.Custom("LTX2N_TEXT_ENCODER")
@@ -255,7 +242,11 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
                                        "file) whose text projection and connectors to use; must match the model."),
             ],
             outputs=[TextEncoderType.Output(display_name="text_encoder",
-                                            tooltip="Prompt encoder for Text Encode (LTX-2).")],
+                                            tooltip="Prompt encoder for Text Encode (LTX-2)."),
+                     io.Clip.Output(display_name="clip",
+                                    tooltip="The same encoder as a CLIP, for core nodes: CLIP Text Encode (same "
+                                            "conditioning as Text Encode (LTX-2), without frame_rate), Load LoRA "
+                                            "(Gemma LoRAs) and Generate Text / Generate LTX2 Prompt.")],
         )
 
     @classmethod
@@ -277,9 +268,10 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
         if problem is not None:
             raise FileNotFoundError(problem)
         try:
-            return io.NodeOutput(LTX2TextEncoder(resolve_gemma(gemma), resolve_text_checkpoint(ckpt_name)))
+            encoder = LTX2TextEncoder(resolve_gemma(gemma), resolve_text_checkpoint(ckpt_name))
         except (ValueError, RuntimeError) as exc:  # CheckpointError / ConfigError; Gemma state-dict mismatches
             raise ValueError(f"cannot load the text encoder ({gemma} + {ckpt_name}): {exc}") from None
+        return io.NodeOutput(encoder, encoder.clip)
 
 
 class LTX2NTextEncode(io.ComfyNode):

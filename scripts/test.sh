@@ -1,8 +1,38 @@
 #!/usr/bin/env bash
-# The test command: sets up everything it needs (venv, requirements) and runs the whole suite, one PASSED line
-# per test. Extra arguments go to pytest (e.g. `bash scripts/test.sh -m parity`).
-set -euo pipefail
-source "$(dirname "$0")/env.sh"
-cd "$LTX2_REPO"
-bash "$LTX2_REPO/scripts/install_browser.sh"   # Debian chromium for the real-browser tests
-exec python -m pytest -rA -p no:cacheprovider "$@" tests
+# The test command: sets up everything it needs (a venv per ComfyUI host, requirements) and runs the whole suite on
+# every ComfyUI host it is given, one PASSED line per test and one "== host ..." line per host. Extra arguments go
+# to pytest (e.g. `bash scripts/test.sh -m parity`).
+#
+# Hosts: COMFYUI_PATHS (space-separated ComfyUI trees), default: $COMFYUI_PATH (or ~/comfy/ComfyUI, the May 2026
+# host) and ~/comfy/ComfyUI-v033 (v0.33.0, Aug 2026). The first host uses the venv ~/.cache/comfyui-ltx2/venv (the
+# one scripts/demo.sh uses); every other host gets its own venv, venv-<host version>, since their pinned front-end,
+# templates and comfy-kitchen versions differ. Exit status: non-zero when any host's run failed.
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+read -r -a hosts <<< "${COMFYUI_PATHS:-${COMFYUI_PATH:-$HOME/comfy/ComfyUI} $HOME/comfy/ComfyUI-v033}"
+cache=${LTX2_CACHE:-$HOME/.cache/comfyui-ltx2}
+
+host_version() {  # $1: ComfyUI tree -> its version (comfyui_version.py), or "missing"
+  sed -n 's/^__version__ = "\(.*\)"/\1/p' "$1/comfyui_version.py" 2>/dev/null | grep . || echo missing
+}
+
+status=0
+for index in "${!hosts[@]}"; do
+  host=${hosts[$index]}
+  version=$(host_version "$host")
+  venv=$cache/venv
+  [ "$index" -eq 0 ] || venv=$cache/venv-$version
+  echo "== host $((index + 1))/${#hosts[@]}: ComfyUI $version at $host (venv $venv)"
+  (
+    set -e
+    export COMFYUI_PATH=$host LTX2_VENV=$venv LTX2_HOST_LABEL="ComfyUI $version"
+    source "$REPO/scripts/env.sh"
+    cd "$LTX2_REPO"
+    bash "$LTX2_REPO/scripts/install_browser.sh"   # Debian chromium for the real-browser tests
+    python -m pytest -rA -p no:cacheprovider "$@" tests
+  )
+  result=$?
+  [ "$result" -eq 0 ] || status=1
+  echo "== host $((index + 1))/${#hosts[@]}: ComfyUI $version: $([ "$result" -eq 0 ] && echo passed || echo FAILED)"
+done
+exit "$status"

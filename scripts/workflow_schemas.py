@@ -20,6 +20,8 @@ SNAPSHOT = Path(__file__).resolve().parent / "workflow_schemas.json"
 KEPT_OPTIONS = ("default", "options", "forceInput", "defaultInput", "control_after_generate", "image_upload",
                 "multiline", "hidden")
 """The option fields ``workflow_kit`` reads (tooltips and the rest are left out of the snapshot)."""
+FOLDER_LISTS = {("LTX2NLoraStack", "lora_2"), ("LTX2NLoraStack", "lora_3")}
+"""Combos listing a model folder after a fixed default ("None"), which our workflows keep: only the default stays."""
 
 
 def _pruned_spec(node_type: str, name: str, spec: list) -> list:
@@ -31,6 +33,8 @@ def _pruned_spec(node_type: str, name: str, spec: list) -> list:
     kept = {k: v for k, v in options.items() if k in KEPT_OPTIONS}
     if (node_type, name) in MODEL_INPUTS and "options" in kept:
         kept["options"] = []
+    if (node_type, name) in FOLDER_LISTS and "options" in kept:
+        kept["options"] = [o for o in kept["options"] if o == kept.get("default")]
     if isinstance(kept.get("options"), list) and kept["options"] and isinstance(kept["options"][0], dict):
         kept["options"] = [{"key": o["key"], "inputs": _pruned_inputs(node_type, o["inputs"])}
                            for o in kept["options"]]  # dynamic combo: its options carry inputs of their own

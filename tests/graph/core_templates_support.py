@@ -64,7 +64,8 @@ class Gap:
 LTX25 = Gap("LTX-2.5: UNETLoader / CLIPLoader (Gemma 4) / VAELoader split files and LTXVDualCFGGuider; the pack loads "
             "LTX-2 19B / LTX-2.3 22B only", "prepare", (r"UNETLoader \S+ loads 'ltx-2\.5-.*LTX-2\.5",))
 PROMPT_ENHANCER = ("core LoraLoader puts a Gemma LoRA on the text encoder's CLIP for TextGenerateLTX2Prompt (the "
-                   "prompt enhancer): the pack's text encoder is no core CLIP (nor has this suite a Gemma LoRA file)")
+                   "prompt enhancer): the pack's loader has a core CLIP output (tests/nodes/test_text_clip.py), but "
+                   "this rewrite still swaps in its text-encoder output, and the suite has no Gemma LoRA file")
 GEMMA_LORA = (r"LoraLoader\.clip: return_type_mismatch: .*mismatch input_type\(CLIP\)",
               r"LoraLoader\.lora_name: value_not_in_list: lora_name: 'gemma-3-12b-it")
 SWITCH_HOLE = ("; the converter leaves the enhancer switch's on_false unlinked (a subgraph input fed by a legacy "
