@@ -75,7 +75,7 @@ def upscaler_module(upscaler: Any) -> torch.nn.Module:
     return upscaler.model if isinstance(upscaler, comfy.model_patcher.ModelPatcher) else upscaler
 
 
-def _patcher(upscaler: Any) -> Any:
+def upscaler_patcher(upscaler: Any) -> Any:
     """The upscaler's model patcher (the one it came in, or one per module created on first use), so ComfyUI
     loads and offloads it."""
     if isinstance(upscaler, comfy.model_patcher.ModelPatcher):
@@ -91,7 +91,7 @@ def upscale_video(video: torch.Tensor, upscaler: Any, vae: Any) -> torch.Tensor:
     stats = getattr(getattr(vae, "first_stage_model", None), "per_channel_statistics", None)
     if stats is None:
         raise ValueError("this VAE has no LTX latent statistics: connect the LTX-2 video VAE")
-    patcher, upscaler = _patcher(upscaler), upscaler_module(upscaler)
+    patcher, upscaler = upscaler_patcher(upscaler), upscaler_module(upscaler)
     weight = next(upscaler.parameters())
     # activations: a few mid-width copies at the upscaled size (x4 cells for spatial x2, the largest case)
     cells = video.shape[0] * math.prod(video.shape[2:]) * 4
@@ -170,7 +170,7 @@ class LTX2NUpscalerLoader(io.ComfyNode):
         dtype = mm.vae_dtype(mm.get_torch_device(), [torch.bfloat16, torch.float32])
         module = load_component(path, Component.UPSAMPLER, dtype=dtype, operations=comfy.ops.disable_weight_init,
                                 should_abort=HostProgress().check_interrupt)
-        return io.NodeOutput(_patcher(module) if upscaler_is_patcher() else module)
+        return io.NodeOutput(upscaler_patcher(module) if upscaler_is_patcher() else module)
 
 
 class _SpatialUpscaleNode(io.ComfyNode):

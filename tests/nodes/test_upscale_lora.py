@@ -54,8 +54,8 @@ def test_upsampler_nodes_take_both_host_forms(comfy_host, pack_nodes, upscaler):
         {"samples": torch.randn(1, 128, 2, 2, 3, generator=g)}, {"samples": torch.randn(1, 8, 9, 16, generator=g)}
     ).result[0]
     module = pack_nodes.upscale.upscaler_module(upscaler)
-    patcher = pack_nodes.upscale.UpscalerPatcher(module, load_device=torch.device("cpu"),
-                                                 offload_device=torch.device("cpu"))
+    patcher = pack_nodes.upscale.upscaler_patcher(module)  # the module's own (lives as long as the module)
+    assert isinstance(patcher, pack_nodes.upscale.UpscalerPatcher) and patcher.model is module
     node = pack_nodes.upscale.LTX2NUpscaleLatent
     from_module = node.execute(av, module, StandInVAE()).result[0]["samples"].unbind()[0]
     from_patcher = node.execute(av, patcher, StandInVAE()).result[0]["samples"].unbind()[0]
