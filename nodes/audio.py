@@ -136,9 +136,10 @@ def audio_latent(samples: dict, vae: LTX2AudioVAE) -> torch.Tensor:
     return latent
 
 
-def _require_audio_vae(vae: Any) -> LTX2AudioVAE:
+def require_audio_vae(vae: Any) -> LTX2AudioVAE:
+    """The audio VAE, or a clear error for another VAE."""
     if not isinstance(vae, LTX2AudioVAE):
-        raise ValueError("this input needs the audio VAE from Load Audio VAE (LTX-2), not a video VAE")
+        raise ValueError("audio_vae must be the audio VAE from Load Audio VAE (LTX-2), not a video VAE")
     return vae
 
 
@@ -191,7 +192,7 @@ class LTX2NDecodeAudio(io.ComfyNode):
 
     @classmethod
     def execute(cls, samples: dict, audio_vae: Any) -> io.NodeOutput:
-        vae = _require_audio_vae(audio_vae)
+        vae = require_audio_vae(audio_vae)
         waveform = vae.decode(audio_latent(samples, vae)).movedim(-1, 1)  # host VAE returns (B, samples, 2)
         audio = {"waveform": waveform.to(device="cpu", dtype=torch.float32),
                  "sample_rate": vae.first_stage_model.output_sample_rate}
@@ -220,6 +221,6 @@ class LTX2NEncodeAudio(io.ComfyNode):
 
     @classmethod
     def execute(cls, audio: dict, audio_vae: Any) -> io.NodeOutput:
-        vae = _require_audio_vae(audio_vae)
+        vae = require_audio_vae(audio_vae)
         latent = vae.encode_audio(audio["waveform"], int(audio["sample_rate"]))
         return io.NodeOutput({"samples": latent, "type": "audio"})

@@ -33,7 +33,7 @@ from comfy_api.latest import io
 
 from ..ltx_model.audio import AudioVAEConfig, audio_latent_frames_for_duration, to_stereo
 from ..ltx_model.modes import ClipGeometry, fit_waveform, floor_frame_count, pixel_frames, resize_and_center_crop
-from .audio import LTX2AudioVAE
+from .audio import LTX2AudioVAE, require_audio_vae
 from .conditioning import AVParts
 from .latent_formats import nested_tensor_class
 from .progress import HostProgress
@@ -106,12 +106,6 @@ def _with_notes(notes: tuple[str, ...]) -> dict | None:
     return {"text": list(notes)} if notes else None
 
 
-def _require_audio_vae(vae: Any) -> LTX2AudioVAE:
-    if not isinstance(vae, LTX2AudioVAE):
-        raise ValueError("audio_vae must be the audio VAE from Load Audio VAE (LTX-2), not a video VAE")
-    return vae
-
-
 class LTX2NAudioToVideo(io.ComfyNode):
     """Put an input sound track into an audio+video latent, frozen, so the video is generated to it."""
 
@@ -139,7 +133,7 @@ class LTX2NAudioToVideo(io.ComfyNode):
 
     @classmethod
     def execute(cls, audio_vae: Any, audio: dict, av_latent: dict, fps: float) -> io.NodeOutput:
-        vae, parts = _require_audio_vae(audio_vae), _audio_parts(av_latent)
+        vae, parts = require_audio_vae(audio_vae), _audio_parts(av_latent)
         latent_frames = _check_audio_length(vae, parts, fps)
         waveform, rate, notes = fit_audio(audio, clip_frames(parts) / fps)
         HostProgress().check_interrupt()

@@ -32,7 +32,7 @@ import torch
 from comfy_api.latest import io
 
 from ..ltx_model.media import DEFAULT_IMAGE_CRF, crf_round_trip
-from ..ltx_model.modes import SCALE, pixel_frames, resize_and_center_crop
+from ..ltx_model.modes import SCALE, guide_free_frames, pixel_frames, resize_and_center_crop
 from ..ltx_model.sampling import latent_bounds_to_pixels, video_latent_bounds
 from .latent_formats import nested_tensor_class
 from .schema import make_schema
@@ -134,6 +134,14 @@ def append_guide(parts: AVParts, positive: Any, negative: Any, encoded: torch.Te
         conds.append(node_helpers.conditioning_set_values(cond, {"keyframe_idxs": idxs,
                                                                  "guide_attention_entries": entries}))
     return replace(parts, video=video, video_mask=torch.cat([mask, guide_mask], dim=2)), conds[0], conds[1]
+
+
+def generated_geometry(parts: AVParts, positive: Any) -> tuple[int, int, int]:
+    """``(pixel frames, height, width)`` of the generated video of a LATENT (guide frames already appended to it,
+    counted from ``positive``'s ``keyframe_idxs``, excluded)."""
+    _, _, f, h, w = parts.video.shape
+    idxs = cond_value(positive, "keyframe_idxs")
+    return guide_free_frames(f, 0 if idxs is None else idxs.shape[2], h * w), h * SCALE.height, w * SCALE.width
 
 
 def append_guides(parts: AVParts, positive: Any, negative: Any, vae: Any, plan: list[tuple[torch.Tensor, int, float]],

@@ -31,9 +31,9 @@ from comfy_api.latest import io
 
 from ..ltx_model.loading import read_header
 from ..ltx_model.lora import parse_reference_downscale_factor
-from ..ltx_model.modes import SCALE, conform_reference_mask, guide_free_frames, reference_frames, reference_size
+from ..ltx_model.modes import conform_reference_mask, reference_frames, reference_size
 from ..ltx_model.pipelines import ICReference, reference_conditionings
-from .conditioning import AVParts, cond_value
+from .conditioning import AVParts, cond_value, generated_geometry
 from .diffusion import REFERENCES_KEY, VideoReferences
 from .lora import FOLDER, checked_family, lora_problem, validate_lora_choice, with_lora
 from .model_folders import model_files, model_path
@@ -52,14 +52,6 @@ def ic_lora_problem(path: str) -> str | None:
     except ValueError as exc:
         return f"{os.path.basename(path)}: {exc}"
     return None
-
-
-def generated_geometry(latent: dict, positive: Any) -> tuple[int, int, int]:
-    """``(pixel frames, height, width)`` of the generated video of a LATENT (appended keyframe guides excluded)."""
-    _, _, f, h, w = AVParts.of(latent).video.shape
-    idxs = cond_value(positive, "keyframe_idxs")
-    frames = guide_free_frames(f, 0 if idxs is None else idxs.shape[2], h * w)
-    return frames, h * SCALE.height, w * SCALE.width
 
 
 class _HostEncoder:
@@ -152,7 +144,7 @@ class LTX2NICLoraGuide(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, reference: torch.Tensor,
                 reference_downscale_factor: int, strength: float, attention_strength: float,
                 attention_mask: torch.Tensor | None = None) -> io.NodeOutput:
-        frames, height, width = generated_geometry(latent, positive)
+        frames, height, width = generated_geometry(AVParts.of(latent), positive)
         factor = reference_downscale_factor
         ref_h, ref_w = reference_size(height, width, factor)
         pixels = reference[..., :3].float().cpu() * 255.0  # (F, H, W, 3) in [0, 255]

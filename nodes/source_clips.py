@@ -29,7 +29,7 @@ from ..ltx_model.modes import (
     size_problem,
     video_window_mask,
 )
-from .audio import LTX2AudioVAE
+from .audio import require_audio_vae
 from .latent_formats import nested_tensor_class
 
 TARGETS = ("video and audio", "video", "audio")  # what a retake regenerates inside its window
@@ -108,13 +108,6 @@ def padded_clip(clip: Clip, new: int, forward: bool) -> Clip:
     waveform = pad_waveform(clip.waveform, clip.sample_rate, source_s=clip.duration_s, new_s=new / clip.fps,
                             forward=forward)
     return replace(clip, images=images, waveform=waveform)
-
-
-def require_audio_vae(audio_vae: Any) -> LTX2AudioVAE:
-    """The audio VAE, or a clear error for another VAE."""
-    if not isinstance(audio_vae, LTX2AudioVAE):
-        raise ValueError("audio_vae must be the audio VAE from Load Audio VAE (LTX-2)")
-    return audio_vae
 
 
 def encode_audio(audio_vae: Any, waveform: torch.Tensor, rate: int, *, frames: int, fps: float) -> torch.Tensor:

@@ -29,7 +29,6 @@ from ..ltx_model.media import DEFAULT_IMAGE_CRF
 from ..ltx_model.modes import (
     extend_window,
     frames_problem,
-    guide_free_frames,
     long_video_problem,
     new_frames_problem,
     plan_keyframes,
@@ -38,7 +37,7 @@ from ..ltx_model.modes import (
     window_count_note,
     window_problem,
 )
-from .conditioning import AVParts, append_guides, cond_value, crop_guides
+from .conditioning import AVParts, append_guides, crop_guides, generated_geometry
 from .masked_sampling import SamplingChoice, StepProgress, empty_window_latent, run_long_video, sample_av
 from .sampling import GUIDANCE, SCHEDULES
 from .schema import make_schema, not_a_number, number_problem
@@ -142,7 +141,7 @@ class LTX2NKeyframes(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
                 **keyframes: Any) -> io.NodeOutput:
         parts = AVParts.of(latent)
-        plan = plan_keyframes(_slots(keyframes), _generated_frames(parts, positive))  # all checked before encoding
+        plan = plan_keyframes(_slots(keyframes), generated_geometry(parts, positive)[0])  # all checked before encoding
         parts, positive, negative = append_guides(parts, positive, negative, vae, plan, image_compression)
         return io.NodeOutput(positive, negative, parts.to_latent(latent))
 
@@ -152,13 +151,6 @@ def _slots(keyframes: dict[str, Any]) -> list[tuple[torch.Tensor, int, float] | 
     return [None if keyframes.get(f"image_{n}") is None else
             (keyframes[f"image_{n}"], keyframes[f"frame_idx_{n}"], keyframes[f"strength_{n}"])
             for n in range(1, KEYFRAME_SLOTS + 1)]
-
-
-def _generated_frames(parts: AVParts, positive: Any) -> int:
-    """Pixel frames of the video latent without the guide frames already appended."""
-    idxs = cond_value(positive, "keyframe_idxs")
-    _, _, f, h, w = parts.video.shape
-    return guide_free_frames(f, 0 if idxs is None else idxs.shape[2], h * w)
 
 
 # ---------------------------------------------------------------------------------------------- extend

@@ -21,7 +21,7 @@ from comfy_api.latest import io
 
 from ..ltx_model.loading import Component, load_component, read_header
 from ..ltx_model.loading.registry import make_config
-from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits
+from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
 from ..ltx_model.text.encode import gemma_file_config
 from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
 from .model_folders import model_files, model_path
@@ -192,8 +192,8 @@ class LTX2TextEncoder:
         mm.load_models_gpu([self.patcher], force_full_load=True)
         try:
             with torch.no_grad():
-                tokens = self.gemma.tokenize([prompt])
-                return self.stack.encode_ids(tokens.input_ids, tokens.attention_mask)
+                return encode_prompts([prompt], text_encoder=self.gemma, projection=self.stack.projection,
+                                      connectors=self.stack.connectors)
         finally:
             unload(self.patcher)
 

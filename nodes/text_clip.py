@@ -31,7 +31,7 @@ from torch import nn
 
 from ..ltx_model.text import GemmaTextEncoder, TextEncoding, encode_hidden_states
 from ..ltx_model.text.gemma import gemma_hidden_states
-from ..ltx_model.text.tokenizer import MAX_TOKENS, tokenize_prompt
+from ..ltx_model.text.tokenizer import left_pad, pad_id, tokenize_prompt
 
 mm = comfy.model_management
 
@@ -175,15 +175,8 @@ class GemmaClipModel(nn.Module):
     def encode_token_weights(self, token_weight_pairs: dict) -> tuple[torch.Tensor, None, dict]:
         self.check_placement()
         rows = [[pair[0] for pair in row] for row in token_weight_pairs[KEY]]
-        length = max(MAX_TOKENS, *(len(row) for row in rows))
-        pad = self.clip_tokenizer.tokenizer.pad_token_id
-        pad = self.clip_tokenizer.tokenizer.eos_token_id if pad is None else pad
-        ids = torch.full((len(rows), length), pad, dtype=torch.int64)
-        mask = torch.zeros((len(rows), length), dtype=torch.int64)
-        for index, row in enumerate(rows):  # left padding, as the pack's tokenize_prompts
-            ids[index, length - len(row):] = torch.tensor(row, dtype=torch.int64)
-            mask[index, length - len(row):] = 1
-        return context_of(self.encode_ids(ids, mask)), None, {}
+        tokens = left_pad(rows, pad_id(self.clip_tokenizer.tokenizer))  # as the pack's tokenize_prompts
+        return context_of(self.encode_ids(tokens.input_ids, tokens.attention_mask)), None, {}
 
     def generate(self, tokens: dict, do_sample: bool, max_length: int, temperature: float, top_k: int,
                  top_p: float, min_p: float, repetition_penalty: float, seed: int | None,

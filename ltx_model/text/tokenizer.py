@@ -76,11 +76,24 @@ def load_tokenizer(path: str | Path) -> Any:
     return AutoTokenizer.from_pretrained(str(candidates[0]), local_files_only=True)
 
 
-def _pad_id(tokenizer: Any) -> int:
+def pad_id(tokenizer: Any) -> int:
+    """The id prompts are padded with: the tokenizer's pad token, else its EOS token."""
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     if pad is None:
         raise ValueError("tokenizer has neither a pad nor an EOS token")
     return int(pad)
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad: int, *, max_length: int = MAX_TOKENS) -> TokenBatch:
+    """Token-id rows (each at most ``max_length``) -> (B, T) ids left-padded with ``pad`` and their mask."""
+    input_ids = torch.full((len(rows), max_length), pad, dtype=torch.int64)
+    mask = torch.zeros((len(rows), max_length), dtype=torch.int64)
+    for row, ids in enumerate(rows):
+        if len(ids) > max_length:
+            raise ValueError(f"{len(ids)} tokens do not fit the {max_length}-token text context")
+        input_ids[row, max_length - len(ids) :] = torch.tensor(list(ids), dtype=torch.int64)
+        mask[row, max_length - len(ids) :] = 1
+    return TokenBatch(input_ids, mask)
 
 
 def tokenize_prompt(tokenizer: Any, prompt: str, *, max_length: int = MAX_TOKENS) -> list[int]:
@@ -106,14 +119,8 @@ def tokenize_prompts(tokenizer: Any, prompts: Sequence[str], *, max_length: int 
     """
     if isinstance(prompts, str):
         raise TypeError("prompts must be a sequence of strings, not one string")
-    pad = _pad_id(tokenizer)
-    input_ids = torch.full((len(prompts), max_length), pad, dtype=torch.int64)
-    mask = torch.zeros((len(prompts), max_length), dtype=torch.int64)
-    for row, prompt in enumerate(prompts):
-        ids = tokenize_prompt(tokenizer, prompt, max_length=max_length)
-        input_ids[row, max_length - len(ids) :] = torch.tensor(ids, dtype=torch.int64)
-        mask[row, max_length - len(ids) :] = 1
-    return TokenBatch(input_ids, mask)
+    rows = [tokenize_prompt(tokenizer, prompt, max_length=max_length) for prompt in prompts]
+    return left_pad(rows, pad_id(tokenizer), max_length=max_length)
 
 
 def _embedded_sentencepiece(path: Path) -> SentencePieceTokenizer:
