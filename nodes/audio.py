@@ -139,7 +139,7 @@ def audio_latent(samples: dict, vae: LTX2AudioVAE) -> torch.Tensor:
 def require_audio_vae(vae: Any) -> LTX2AudioVAE:
     """The audio VAE, or a clear error for another VAE."""
     if not isinstance(vae, LTX2AudioVAE):
-        raise ValueError("audio_vae must be the audio VAE from Load Audio VAE (LTX-2), not a video VAE")
+        raise ValueError("audio_vae needs the audio VAE from Load Audio VAE (LTX-2), not a video VAE")
     return vae
 
 
