@@ -8,7 +8,8 @@
 // - a "seconds" widget (UI only, never saved) shows frames / fps and, when edited, sets frames to the nearest valid
 //   count for that duration (5 s at 25 fps -> 129 frames);
 // - a text line under the widgets shows the duration, the latent size (F_lat x H/32 x W/32, audio latent frames)
-//   and an estimated activation memory figure.
+//   and an estimated activation memory figure; sizes left at 0 on a widget whose minimum is 0 mean "the source's
+//   size / all its frames" (Retake, source clips) and are shown as such, never checked as sizes.
 // The node's own widgets stay the source of truth: nothing here is saved in workflows or sent in API prompts.
 
 import { app } from "../../scripts/app.js";
@@ -53,8 +54,9 @@ function readValue(node, widget) {
  * The info text for the current widget values (one line per fact; undefined values are left out). With
  * `twoStage` the sizes are the final output size: the first stage runs at half width and height (multiples of 64).
  */
-export function describeSizes({ width, height, frames, fps, batch = 1, twoStage = false }) {
+export function describeSizes({ width, height, frames, fps, batch = 1, twoStage = false, fromSource = [] }) {
   const lines = [];
+  if (fromSource.length) lines.push(sourceLine(fromSource));
   const hasFps = fps !== undefined;
   if (frames !== undefined && hasFps) {
     lines.push(`${formatSeconds(frames / fps)} at ${+fps.toFixed(3)} fps (${frames} frames)`);
@@ -72,6 +74,18 @@ export function describeSizes({ width, height, frames, fps, batch = 1, twoStage 
     lines.push(`! ${problem}`);
   }
   return lines.join("\n");
+}
+
+/** The info line for roles left at 0 where 0 means "take it from the source" (e.g. Retake's width/height/frames). */
+function sourceLine(roles) {
+  const size = roles.includes("width") || roles.includes("height");
+  const parts = [size && "the source's size", roles.includes("frames") && "all of its frames"].filter(Boolean);
+  return `0 = from the source: ${parts.join(", ")}`;
+}
+
+/** Whether a widget stands at 0 and its schema allows 0 (min 0): the pack's "the source's size / all frames". */
+function isFromSource(node, widget) {
+  return readValue(node, widget) === 0 && widget.options?.min === 0;
 }
 
 function makeInfoWidget() {
@@ -104,6 +118,7 @@ export function attachSizeHelper(node, roles) {
   for (const role of ["width", "height"]) {
     if (!w[role]) continue;
     chainWidgetCallback(w[role], function () {
+      if (isFromSource(node, this)) return handle.refresh(); // 0 = the source's size stays 0
       const snapped = snapMultiple(this.value, isTwoStage(w.stages?.value) ? 64 : 32, widgetLimits(this));
       if (snapped !== this.value) this.value = snapped;
       handle.refresh();
@@ -111,6 +126,7 @@ export function attachSizeHelper(node, roles) {
   }
   if (w.frames) {
     chainWidgetCallback(w.frames, function () {
+      if (isFromSource(node, this)) return handle.refresh(); // 0 = all of the source's frames stays 0
       const snapped = snapFrames(this.value, widgetLimits(this));
       if (snapped !== this.value) this.value = snapped;
       handle.refresh();
@@ -146,6 +162,11 @@ function refreshSizes(node, w, handle) {
     twoStage: isTwoStage(w.stages?.value),
   };
   if (values.fps !== undefined && !(values.fps > 0)) values.fps = undefined;
+  values.fromSource = ["width", "height", "frames"].filter((role) => isFromSource(node, w[role]));
+  if (values.fromSource.includes("width") || values.fromSource.includes("height")) {
+    values.width = values.height = undefined; // the source's size: unknown until the node runs
+  }
+  if (values.fromSource.includes("frames")) values.frames = undefined;
   if (handle.seconds && values.frames !== undefined && values.fps !== undefined) {
     handle.seconds.value = Math.round((values.frames / values.fps) * 100) / 100;
   }

@@ -7,7 +7,8 @@
 //
 // Which nodes get a timeline is the TIMELINE_NODES table below (node id -> binding). The clip length comes from the
 // node's own frames/fps widgets when the binding names them, else from the nearest upstream node that has frames and
-// fps widgets (e.g. Empty Audio+Video Latent), else DEFAULT_CLIP.
+// fps widgets (e.g. Empty Audio+Video Latent), else DEFAULT_CLIP's frames at the fps of the graph's first node with an
+// fps / frame_rate widget (see fallbackClip).
 
 import { app } from "../../scripts/app.js";
 import { clamp, formatSeconds } from "./ltx2_geometry.js";
@@ -82,7 +83,22 @@ export function clipOf(node, binding = {}) {
     }
     frontier = next;
   }
-  return { ...DEFAULT_CLIP, source: "default" };
+  return fallbackClip(node);
+}
+
+/**
+ * No clip length up the graph (e.g. Retake, whose source video's length is only known when it runs): DEFAULT_CLIP's
+ * frames at the fps of the first node in the graph with an fps / frame_rate widget (the workflow's Text Encode or
+ * Create Video), else DEFAULT_CLIP's fps.
+ */
+function fallbackClip(node) {
+  const clip = { ...DEFAULT_CLIP, source: "default" };
+  const nodes = [...(node.graph?.nodes ?? node.graph?._nodes ?? [])].sort((a, b) => a.id - b.id);
+  for (const other of nodes) {
+    const fps = widgetNumber(other, findWidget(other, SIZE_WIDGET_NAMES.fps));
+    if (fps > 0) return { ...clip, fps, source: `fps of ${other.title ?? other.type}` };
+  }
+  return clip;
 }
 
 /** Horizontal mapping between seconds and node-local x for a widget `width` px wide and a clip of `duration` s. */

@@ -33,8 +33,10 @@ GroupNorm, LayerNorm = nn.GroupNorm, nn.LayerNorm
 
 
 def cpu_fast_path(x: torch.Tensor) -> bool:
-    """Whether ``x`` takes the CPU float32 inference paths: float32 on a CPU, no autograd recording."""
-    return x.is_cpu and x.dtype == torch.float32 and not torch.is_grad_enabled()
+    """Whether ``x`` takes the CPU float32 inference paths: float32 on a CPU, no autograd recording, not being
+    traced by ``torch.compile`` (the compiler fuses the plain ops itself; the fast paths' cached self-checks would
+    break its graph)."""
+    return x.is_cpu and x.dtype == torch.float32 and not torch.is_grad_enabled() and not torch.compiler.is_compiling()
 
 
 def rms_norm(

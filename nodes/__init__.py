@@ -22,6 +22,7 @@ from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
 from .motion_tracks import LTX2NMotionTracks
+from .multi_gpu import LTX2NMultiGPU
 from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .temporal_modes import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
@@ -40,6 +41,7 @@ _REQUIRED += [LTX2NUpscaleLatentX15, LTX2NUpscaleLatentTemporal]
 _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
 _REQUIRED += [LTX2NEnhancePrompt, LTX2NSaveTextEncoding, LTX2NLoadTextEncoding]
 _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
+_REQUIRED += [LTX2NMultiGPU]
 
 # (module relative to this package, node class names); hidden with a warning when the import fails.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [

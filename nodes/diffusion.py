@@ -11,6 +11,8 @@ Per-call switches read from ``transformer_options``:
 
 * ``PERTURBATIONS_KEY`` (``"ltx2n_perturbations"``): an ``ltx_model.transformer.Perturbations`` (STG, cross-modal
   isolation), set by the pack's guider on a cloned options dict;
+* ``PASS_RUNNER_KEY`` (``"ltx2n_pass_runner"``): a callable ``(video, audio, perturbations) -> (video, audio)`` that
+  runs the transformer pass instead of this module (the Multi-GPU node's ``ltx_model.distributed.PoolPass``);
 * core LTXAV's ``run_vx`` / ``run_ax`` (False freezes that stream), ``a2v_cross_attn`` / ``v2a_cross_attn``
   (False skips that cross-modal attention) and ``stg_self_attn_blocks`` (STG on those blocks), so guiders written
   for core's model work too.
@@ -37,6 +39,7 @@ from typing import Any
 import torch
 
 from ..ltx_model.conditioning import ConditioningItem, ReferenceAudio, pixel_mask_to_latent
+from ..ltx_model.modes import keyframes_mask
 from ..ltx_model.precision import FP8_DTYPES
 from ..ltx_model.sampling import (
     AudioGrid,
@@ -63,6 +66,8 @@ from ..ltx_model.transformer import (
 
 PERTURBATIONS_KEY = "ltx2n_perturbations"
 """``transformer_options`` key holding the :class:`Perturbations` of one forward call."""
+PASS_RUNNER_KEY = "ltx2n_pass_runner"
+"""``transformer_options`` key holding a callable that runs the transformer pass elsewhere (multi-GPU workers)."""
 REFERENCES_KEY = "ltx2n_video_references"
 """Conditioning key (and model keyword) holding the IC-LoRA :class:`VideoReferences` of a prompt."""
 
@@ -156,8 +161,16 @@ class HostTransformer(LTXTransformer):
         _, a_ctx = self._split_context(context)
         a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask, enabled=options.get("run_ax", True),
                                     ref_audio=ref_audio)
-        _, a_out = super().forward(None, a_in, _perturbations(options), options=self._options(options))
+        _, a_out = self._transformer_pass(None, a_in, options)
         return _audio_output(a_out, audio)
+
+    def _transformer_pass(self, video: Modality | None, audio: Modality | None,
+                          options: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """One transformer pass: through ``options[PASS_RUNNER_KEY]`` when set, else on this module."""
+        runner = options.get(PASS_RUNNER_KEY)
+        if runner is not None:
+            return runner(video, audio, _perturbations(options))
+        return super().forward(video, audio, _perturbations(options), options=self._options(options))
 
     def forward(self, x: torch.Tensor | list[torch.Tensor], timestep: Any, context: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, frame_rate: float = 25,
@@ -206,11 +219,13 @@ class HostTransformer(LTXTransformer):
                                     keyframe_idxs, guide_attention_entries, enabled=options.get("run_vx", True))
         if ltx2n_video_references is not None:
             v_in = ltx2n_video_references.append_to(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
+        if self.config.keyframes_embedding:  # LTX-2.5 only: the tokens its keyframe embedding goes to
+            v_in = _with_keyframes_mask(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
         a_in = None
         if audio is not None:
             a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
                                         enabled=options.get("run_ax", True), ref_audio=ref_audio)
-        v_out, a_out = super().forward(v_in, a_in, _perturbations(options), options=self._options(options))
+        v_out, a_out = self._transformer_pass(v_in, a_in, options)
         _, _, f, h, w = video.shape
         out = [unpatchify_video(v_out[:, : f * h * w], frames=f, height=h, width=w)]  # reference tokens dropped
         if audio is not None:
@@ -233,6 +248,7 @@ class HostTransformer(LTXTransformer):
             return TransformerOptions(functools.partial(self._attention_fn, transformer_options=transformer_options))
         return TransformerOptions(self._attention_fn)
 
+    @torch.compiler.disable  # host-side input prep, run eagerly under torch.compile (Dynamo fails on the grid)
     def _video_modality(self, video: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
                         fps: float, mask: torch.Tensor | None, keyframe_idxs: torch.Tensor | None,
                         guide_entries: list[dict] | None, *, enabled: bool) -> Modality:
@@ -248,6 +264,7 @@ class HostTransformer(LTXTransformer):
                         positions=positions.to(video.dtype), context=ctx, context_mask=mask, enabled=bool(enabled),
                         attention_mask=attention)
 
+    @torch.compiler.disable  # host-side input prep, run eagerly under torch.compile (Dynamo fails on the grid)
     def _audio_modality(self, audio: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
                         mask: torch.Tensor | None, *, enabled: bool, ref_audio: dict | None = None) -> Modality:
         b, channels, frames, mel_bins = audio.shape
@@ -326,11 +343,19 @@ def _on_device(item: Any, like: torch.Tensor) -> Any:
     return dataclasses.replace(item, **changes)
 
 
+@torch.compiler.disable  # eager under torch.compile (see HostTransformer._video_modality)
 def _generated_grid(video: torch.Tensor, keyframe_idxs: torch.Tensor | None, fps: float) -> VideoGrid:
     """Grid of the generated frames of a video latent ``(B, C, F, H, W)`` (appended keyframe guide frames excluded)."""
     _, channels, f, h, w = video.shape
     guides = 0 if keyframe_idxs is None else keyframe_idxs.shape[2] // (h * w)
     return VideoGrid(frames=f - guides, height=h, width=w, fps=fps, channels=channels)
+
+
+def _with_keyframes_mask(video: Modality, grid: VideoGrid) -> Modality:
+    """``video`` with its keyframes mask ``(B, T, 1)`` (:func:`ltx_model.modes.keyframes_mask`): the generated
+    grid's first latent frame; appended guide and reference tokens are not flagged."""
+    b, count, _ = video.latent.shape
+    return dataclasses.replace(video, keyframes_mask=keyframes_mask(grid, count, batch=b, device=video.latent.device))
 
 
 def _perturbations(options: dict) -> Perturbations:

@@ -21,7 +21,7 @@ class LTX2NEmptyAVLatent(io.ComfyNode):
     latent is made at half width and height for the first stage; Upscale Latent x2 (LTX-2) restores the full size.
     """
 
-    DISPLAY_NAME = "Empty Audio+Video Latent"
+    DISPLAY_NAME = "Empty Audio+Video Latent (LTX-2)"
 
     @classmethod
     def define_schema(cls) -> io.Schema:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .model_folders import model_files, model_path
-from .model_loader import checkpoint_problem, load_transformer
+from .model_folders import find_model_path, model_path_in
+from .model_loader import MODEL_FOLDERS, checkpoint_problem, load_transformer, model_choices
 from .schema import make_schema, not_listed
 from .weights import WEIGHT_DTYPES
 
@@ -16,12 +16,14 @@ STREAMS: dict[str, str | None] = {AUDIO_VIDEO: None, AUDIO_ONLY: "AUDIO_ONLY"}
 
 
 class LTX2NCheckpointLoader(io.ComfyNode):
-    """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint as a ComfyUI MODEL.
+    """The diffusion transformer of an LTX-2 / LTX-2.3 single-file checkpoint or an LTX-2.5 transformer file as a
+    ComfyUI MODEL.
 
-    Node id ``LTX2NCheckpointLoader``; input ``ckpt_name`` (models/checkpoints); output ``model`` (MODEL). The text
-    embeddings connectors are loaded into the model too when the file has them, so the MODEL also accepts core's
-    ``LTXAVTextEncoderLoader`` + ``CLIPTextEncode`` conditioning. The detected family / variant set the defaults
-    of the pack's scheduler, guider and sampler nodes.
+    Node id ``LTX2NCheckpointLoader``; input ``ckpt_name`` (models/checkpoints and models/diffusion_models: the
+    dropdown leaves out files whose header shows another kind, e.g. LoRAs or VAE parts); output ``model`` (MODEL).
+    The text embeddings connectors are loaded into the model too when the file has them, so the MODEL also accepts
+    core's ``LTXAVTextEncoderLoader`` + ``CLIPTextEncode`` conditioning. The detected family / variant / version set
+    the defaults of the pack's scheduler, guider and sampler nodes.
 
     Optional ``weight_dtype`` (see ``nodes/weights.py``): ``default`` (ComfyUI decides; fp8 files stay fp8 when
     memory is short), ``fp8_e4m3fn`` / ``fp8_e5m2`` (fp8 storage of the block matrices, bf16 files cast on load,
@@ -40,10 +42,12 @@ class LTX2NCheckpointLoader(io.ComfyNode):
             cls,
             group="loaders",
             description="Loads the audio+video diffusion model from an official LTX-2 / LTX-2.3 checkpoint "
-                        "(models/checkpoints) with this pack's own implementation.",
-            inputs=[io.Combo.Input("ckpt_name", options=model_files("checkpoints"),
+                        "(models/checkpoints) or an LTX-2.5 transformer file (models/diffusion_models) with this "
+                        "pack's own implementation.",
+            inputs=[io.Combo.Input("ckpt_name", options=model_choices(),
                                    tooltip="LTX-2 or LTX-2.3 single-file checkpoint (.safetensors) in "
-                                           "models/checkpoints."),
+                                           "models/checkpoints, or an LTX-2.5 transformer file "
+                                           "(ltx-2.5-22b-*-transformer-*.safetensors) in models/diffusion_models."),
                     io.Combo.Input("weight_dtype", options=list(WEIGHT_DTYPES), default="default", optional=True,
                                    tooltip="Weight storage: default = ComfyUI's choice; fp8_e4m3fn / fp8_e5m2 store "
                                            "the transformer blocks' matrices in fp8 (about half the memory of "
@@ -64,15 +68,17 @@ class LTX2NCheckpointLoader(io.ComfyNode):
         # header only (cheap): a non-LTX or LoRA / upsampler file is refused before anything runs
         if ckpt_name is None:
             return True  # linked input: checked in execute
-        unlisted = not_listed("ckpt_name", ckpt_name, model_files("checkpoints"), "models/checkpoints")
-        return unlisted or checkpoint_problem(model_path("checkpoints", ckpt_name)) or True
+        path = find_model_path(MODEL_FOLDERS, ckpt_name) if isinstance(ckpt_name, str) else None
+        if path is None:  # a listed-but-hidden file is judged by its header below, not called missing
+            return not_listed("ckpt_name", ckpt_name, (), "models/checkpoints or models/diffusion_models")
+        return checkpoint_problem(path) or True
 
     @classmethod
     def execute(cls, ckpt_name: str, weight_dtype: str = "default", streams: str = AUDIO_VIDEO) -> io.NodeOutput:
         if streams not in STREAMS:
             raise ValueError(f"streams must be one of {', '.join(STREAMS)} (got {streams!r})")
         try:
-            return io.NodeOutput(load_transformer(model_path("checkpoints", ckpt_name), weight_dtype,
+            return io.NodeOutput(load_transformer(model_path_in(MODEL_FOLDERS, ckpt_name), weight_dtype,
                                                   kind=STREAMS[streams]))
         except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
             raise ValueError(f"{ckpt_name} is not a loadable LTX-2 checkpoint: {exc}") from None

@@ -18,11 +18,12 @@ import comfy.model_management
 import comfy.model_patcher
 import torch
 
-from ..ltx_model.loading import Component, Family, FileKind, Variant, detect, read_header
+from ..ltx_model.loading import Component, Family, FileKind, FilePart, Variant, detect, read_header
 from ..ltx_model.loading.build import ComponentSource, check_keys, component_source
 from ..ltx_model.loading.registry import make_config
 from ..ltx_model.sampling import SamplingDefaults, defaults_for_version
 from .base_model import LTX2ModelConfig
+from .model_folders import listed_files
 from .progress import HostProgress
 from .weights import apply_precision_table, plan_weights, stream_weights
 
@@ -39,6 +40,10 @@ _STORAGE_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.fl
                    "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}
 
 
+_FAMILY_VERSIONS = {Family.LTX23_22B: "2.3", Family.LTX25: "2.5"}
+"""The generation of a family whose file carries no ``model_version`` (for its defaults)."""
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     """What the checkpoint header says about a loaded model: family, variant (dev / distilled), version."""
@@ -50,7 +55,7 @@ class ModelFacts:
 
     def defaults(self) -> SamplingDefaults:
         """ltx-pipelines' defaults for this version (steps, per-modality guidance, STG blocks)."""
-        return defaults_for_version(self.model_version or ("2.3" if self.family is Family.LTX23_22B else None))
+        return defaults_for_version(self.model_version or _FAMILY_VERSIONS.get(self.family))
 
     @property
     def distilled(self) -> bool:
@@ -65,6 +70,16 @@ def model_facts(model: Any) -> ModelFacts | None:
     return config.get("ltx2_facts") if isinstance(config, dict) else None
 
 
+MODEL_FOLDERS = ("checkpoints", "diffusion_models")
+"""Where Load LTX-2 Model looks: single-file checkpoints (19B, 2.3) and split transformer files (LTX-2.5 ships
+``diffusion_models/ltx-2.5-22b-*-transformer-*.safetensors``); a name in both is taken from ``checkpoints``."""
+LOADABLE_FAMILIES = (Family.LTX2_19B, Family.LTX23_22B, Family.LTX25)
+_PART_LOADERS = {FilePart.TEXT_ENCODER: "Gemma Text Encoder Loader (LTX-2)",
+                 FilePart.VIDEO_VAE: "Load Video VAE (LTX-2)", FilePart.AUDIO_VAE: "Load Audio VAE (LTX-2)",
+                 FilePart.UPSAMPLER: "Load Latent Upscaler (LTX-2)", FilePart.LORA: "Load LoRA (LTX-2)"}
+"""The node that loads each split part (named when such a file is picked as the model)."""
+
+
 def checkpoint_problem(path: str) -> str | None:
     """Why ``path`` cannot be loaded as an LTX-2 model, from its header alone (cheap; for validation), or None."""
     try:
@@ -72,11 +87,30 @@ def checkpoint_problem(path: str) -> str | None:
     except ValueError as exc:
         return f"{os.path.basename(path)} is not a loadable LTX-2 checkpoint: {exc}"
     name = os.path.basename(path)
+    if info.part in _PART_LOADERS and info.family is not Family.UNKNOWN:
+        return (f"{name} is the {info.part.value} file of {info.family.value}, not a transformer: load it with "
+                f"{_PART_LOADERS[info.part]}, and pick the transformer file here")
     if info.kind is not FileKind.MODEL or Component.TRANSFORMER not in info.components:
         return f"{name} is not an LTX-2 model checkpoint (it looks like: {info.kind.value})"
-    if info.family not in (Family.LTX2_19B, Family.LTX23_22B):
-        return f"{name} is not an LTX-2 / LTX-2.3 checkpoint (family: {info.family.value}; {info.evidence})"
+    if info.family not in LOADABLE_FAMILIES:
+        return f"{name} is not an LTX-2 / LTX-2.3 / LTX-2.5 checkpoint (family: {info.family.value}; {info.evidence})"
     return None
+
+
+def _listable(path: str) -> bool:
+    """Whether a file belongs in Load LTX-2 Model's dropdown: an LTX-2 transformer, or a file whose header cannot be
+    read (validation then explains it)."""
+    try:
+        info = detect(read_header(path))
+    except (ValueError, OSError):
+        return True
+    return info.kind is FileKind.MODEL and Component.TRANSFORMER in info.components and info.family in LOADABLE_FAMILIES
+
+
+def model_choices() -> list[str]:
+    """Load LTX-2 Model's dropdown: the files of :data:`MODEL_FOLDERS`, without those whose header shows they are
+    another kind of file (a LoRA, a VAE or text-encoder part, an upscaler, another model's checkpoint)."""
+    return listed_files(MODEL_FOLDERS, _listable)
 
 
 def _model_source(path: str, kind: str | None = None) -> tuple[ComponentSource, Any, Any, ModelFacts]:
@@ -98,7 +132,23 @@ def _model_source(path: str, kind: str | None = None) -> tuple[ComponentSource, 
     return ComponentSource(header, Component.TRANSFORMER, keys, source.kind), config, text, facts
 
 
-def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | None = None) -> Any:
+def compile_blocks(patcher: Any, backend: str = "inductor") -> Any:
+    """Per-block ``torch.compile`` of a MODEL loaded here, through ComfyUI's own wrapper
+    (``comfy_api.torch_helpers.set_torch_compile_wrapper``, what core's ``TorchCompileModel`` node uses): every
+    transformer block is compiled on its own and swapped in at sample time (weights, key names and patches are
+    unchanged). The blocks share one graph (``ltx_model.compilation``); ``fullgraph`` stays off here because host
+    layers (lowvram casts, weight patches) may add breaks of their own. Returns ``patcher``."""
+    from comfy_api.torch_helpers import set_torch_compile_wrapper
+
+    count = len(patcher.model.diffusion_model.transformer_blocks)
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * count + 8)
+    set_torch_compile_wrapper(patcher, backend=backend,
+                              keys=[f"diffusion_model.transformer_blocks.{i}" for i in range(count)])
+    return patcher
+
+
+def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | None = None,
+                     compile_backend: str | None = None) -> Any:
     """Load the transformer (and its text connectors, when the file has them) of an LTX-2 single-file or
     transformer-only checkpoint as a ComfyUI MODEL patcher.
 
@@ -108,6 +158,8 @@ def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | No
     bf16); with fp8 storage the parameters of ``ltx_model.precision``'s table keep the compute dtype.
     ``kind``: ``"AUDIO_ONLY"`` loads only the audio stream of an audio+video file (text-to-audio; the video and
     cross-modal weights are never read); None = every stream in the file.
+    ``compile_backend``: compile every transformer block with this ``torch.compile`` backend (``"inductor"``) at
+    sample time (:func:`compile_blocks`); None = eager.
     """
     source, config, text, facts = _model_source(path, kind)
     infos = [source.header.tensors[k] for k in source.keys.values()]
@@ -127,4 +179,4 @@ def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | No
     patcher = patcher_cls(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())
     stream_weights(model.diffusion_model, source, assign=bool(getattr(patcher, "is_dynamic", lambda: False)()),
                    should_abort=HostProgress().check_interrupt)  # Cancel stops the load between tensors
-    return patcher
+    return compile_blocks(patcher, compile_backend) if compile_backend else patcher

@@ -40,7 +40,7 @@ from ..ltx_model.modes import pixel_frames
 from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
 from .conditioning import AVParts
 from .host_compat import upscaler_is_patcher
-from .model_folders import model_files, model_path, register_model_folder
+from .model_folders import listed_files, model_files, model_path, register_model_folder
 from .progress import HostProgress
 from .schema import make_schema, not_listed
 
@@ -61,6 +61,14 @@ def upscaler_problem(path: str) -> str | None:
     if info.kind is not FileKind.UPSAMPLER:
         return f"{os.path.basename(path)} is not an LTX-2 latent upscaler (it looks like: {info.kind.value})"
     return None
+
+
+def _listable(path: str) -> bool:
+    """The upscaler dropdown keeps upscalers and files whose header cannot be read (validation explains those)."""
+    try:
+        return detect(read_header(path)).kind is FileKind.UPSAMPLER
+    except (ValueError, OSError):
+        return True
 
 
 class UpscalerPatcher(getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)):
@@ -149,7 +157,7 @@ class LTX2NUpscalerLoader(io.ComfyNode):
             cls, group="loaders",
             description="Loads an LTX-2 latent upscaler (e.g. ltx-2-spatial-upscaler-x2) with this pack's own "
                         "implementation; also usable with core LTXVLatentUpsampler.",
-            inputs=[io.Combo.Input("upscaler_name", options=model_files(FOLDER),
+            inputs=[io.Combo.Input("upscaler_name", options=listed_files((FOLDER,), _listable),
                                    tooltip="Latent upscaler file (.safetensors) in models/latent_upscale_models.")],
             outputs=[LatentUpscaleModel.Output(display_name="upscale_model", tooltip="The latent upscaler.")],
         )

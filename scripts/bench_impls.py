@@ -260,10 +260,14 @@ class LtxCore:
         from ltx_core.guidance.perturbations import BatchedPerturbationConfig
         from ltx_core.model.transformer.modality import Modality as RefModality
 
+        known = {f.name for f in dataclasses.fields(RefModality)}  # ours may carry newer (LTX-2.5) fields
+
+        def ref(m: Modality) -> Any:
+            return RefModality(**{k: v for k, v in dataclasses.asdict(m).items() if k in known})
+
         def run() -> Any:
             video, audio = our_modalities(inputs)
-            return model(RefModality(**dataclasses.asdict(video)), RefModality(**dataclasses.asdict(audio)),
-                         BatchedPerturbationConfig.empty(inputs.vlat.shape[0]))
+            return model(ref(video), ref(audio), BatchedPerturbationConfig.empty(inputs.vlat.shape[0]))
 
         return run
 

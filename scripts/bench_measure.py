@@ -79,8 +79,12 @@ def store_times(metric: Metric, times: dict[str, list[float]]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- transformer pass
-def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: PassShape) -> Metric:
-    """Median seconds of one audio+video forward at ``shape`` (all three models share the weight tensors)."""
+def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: PassShape,
+                     compiled: Metric | None = None, *, backend: str = "inductor") -> Metric:
+    """Median seconds of one audio+video forward at ``shape`` (all three models share the weight tensors).
+
+    ``compiled``: also time ours with every block compiled by Inductor (:mod:`ltx_model.compilation`), in the same
+    alternating rounds, and fill that metric (``transformer_pass_compiled_s``; ``backend``: the compile backend)."""
     metric = Metric("transformer_pass_s", config={
         **cfg.describe(), "size": shape.label(), "fps": shape.fps, "video_tokens": shape.video_tokens,
         "audio_tokens": shape.audio_tokens, "text_tokens": shape.text_tokens, "attention": "torch SDPA (all three)",
@@ -95,7 +99,11 @@ def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: Pa
             fns[impl] = ADAPTERS[impl].pass_fn(models[impl], inputs)
     compare_outputs(metric, fns)
     count_ops(metric, fns)
-    store_times(metric, alternate(fns, reps=cfg.reps, device=cfg.device))
+    extra = compiled_fns(metric, cfg, state, inputs, fns.get("ours"), backend) if compiled is not None else {}
+    times = alternate({**fns, **extra}, reps=cfg.reps, device=cfg.device)
+    store_times(metric, {impl: times[impl] for impl in fns})
+    if compiled is not None:
+        fill_compiled(compiled, metric, times)
     flops = pass_flops(cfg.section, shape)
     metric.config["tflop_per_pass"] = round(flops / 1e12, 4)
     for impl in fns:
@@ -107,6 +115,52 @@ def transformer_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: Pa
     del fns, models
     gc.collect()
     return metric
+
+
+COMPILED = "ours_compiled"
+
+
+def compiled_fns(metric: Metric, cfg: BenchConfig, state: dict[str, torch.Tensor], inputs: Any,
+                 eager: Callable[[], Any] | None, backend: str = "inductor") -> dict[str, Callable[[], Any]]:
+    """``{"ours_compiled": pass}``: our model (same weight tensors) with every block compiled (Inductor). The
+    compile happens here (``compile_s``) with the max |difference| to ours eager (``compiled_max_abs_diff``), so
+    the alternating rounds time only compiled calls. A failure leaves ``{}`` and its reason."""
+    from ltx_model.compilation import compile_blocks
+
+    try:
+        model = compile_blocks(ADAPTERS["ours"].transformer(cfg.section, state), backend=backend)
+        metric.config["compile_backend"] = backend
+        fn = ADAPTERS["ours"].pass_fn(model, inputs)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = ADAPTERS["ours"].outputs(fn())
+            sync(cfg.device)
+            metric.config["compile_s"] = round(time.perf_counter() - start, 3)
+            if eager is not None:
+                ref = ADAPTERS["ours"].outputs(eager())
+                metric.config["compiled_max_abs_diff"] = round(max(
+                    (a.float() - b.float()).abs().max().item() for a, b in zip(out, ref, strict=True)), 8)
+        return {COMPILED: fn}
+    except Exception as exc:  # noqa: BLE001 - a compile failure is a result, not a crash
+        metric.config["compiled_null_reason"] = f"{type(exc).__name__}: {exc}"[:300]
+        return {}
+
+
+def fill_compiled(compiled: Metric, metric: Metric, times: dict[str, list[float]]) -> None:
+    """``transformer_pass_compiled_s``: ours compiled (``ours``) beside core and ltx-core from the same rounds;
+    ours eager, the compile time and the compiled-vs-eager difference in ``config``."""
+    moved = ("compile_s", "compiled_max_abs_diff", "compiled_null_reason", "compile_backend")
+    extra = {k: metric.config.pop(k) for k in moved if k in metric.config}
+    compiled.config.update({k: v for k, v in metric.config.items() if not k.startswith(("max_abs", "diff_note"))})
+    compiled.config.update(compiled="ours: every block torch.compile(fullgraph=True)", **extra)
+    if COMPILED in times:
+        compiled.set("ours", round(median(times[COMPILED]), 6))
+        compiled.config["ours_spread_s"] = spread(times[COMPILED])
+    else:
+        compiled.set("ours", None, reason=extra.get("compiled_null_reason", "not compiled"))
+    compiled.config["ours_eager_s"] = metric.ours
+    for impl in ("comfy_core", "ltx_core"):
+        compiled.set(impl, getattr(metric, impl), reason=metric.config.get(f"{impl}_null_reason"))
 
 
 class OpCounter(TorchDispatchMode):

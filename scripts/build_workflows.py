@@ -29,6 +29,7 @@ from scripts.workflow_schemas import SNAPSHOT, load_snapshot, render_snapshot, s
 from scripts.workflow_specs import core_workflows
 from scripts.workflow_specs_audio import audio_workflows
 from scripts.workflow_specs_control import control_workflows
+from scripts.workflow_specs_mgpu import mgpu_workflows
 from scripts.workflow_specs_temporal import temporal_workflows
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +37,8 @@ WORKFLOWS_DIR = REPO_ROOT / "workflows"
 
 
 def all_workflows() -> list[Workflow]:
-    """Every shipped workflow description: text/image to video, audio, temporal modes, control."""
-    return [*core_workflows(), *audio_workflows(), *temporal_workflows(), *control_workflows()]
+    """Every shipped workflow description: text/image to video, audio, temporal modes, control, multi-GPU."""
+    return [*core_workflows(), *audio_workflows(), *temporal_workflows(), *control_workflows(), *mgpu_workflows()]
 
 
 def expected_files(object_info: dict[str, dict]) -> dict[Path, str]:

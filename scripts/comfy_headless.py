@@ -80,6 +80,29 @@ class PromptRejected(AssertionError):
         self.error = error
         self.node_errors = node_errors
 
+    def problems(self) -> list[str]:
+        """The refusal as readable lines, each once: ``ClassType (node N): message``.
+
+        ComfyUI reports a failed ``validate_inputs`` once per validated input (``details`` = ``"input - message"``);
+        the shared message is kept once. Other errors read ``message: details``.
+        """
+        lines: list[str] = []
+        for node_id, entry in self.node_errors.items():
+            for reason in entry.get("errors", []):
+                details = str(reason.get("details", ""))
+                name = (reason.get("extra_info") or {}).get("input_name")
+                if reason.get("type") == "custom_validation_failed" and name and details.startswith(f"{name} - "):
+                    text = details.removeprefix(f"{name} - ")
+                else:
+                    text = f"{reason.get('message', '')}: {details}" if details else str(reason.get("message", ""))
+                line = f"{entry.get('class_type', '?')} (node {node_id}): {text}"
+                if line not in lines:
+                    lines.append(line)
+        if not lines:
+            details = self.error.get("details")
+            lines.append(f"{self.error.get('message', 'prompt rejected')}" + (f": {details}" if details else ""))
+        return lines
+
 
 @dataclass
 class ComfyHost:

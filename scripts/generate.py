@@ -8,21 +8,28 @@ Runs ``workflows/t2v-distilled*.json`` with the prompt from the command line. Mo
   (``~/.cache/comfyui-ltx2/demo-models``); a NOTICE then says that the output is noise from random weights, and the
   clip is made smaller unless a size is given.
 
-Usage: ``scripts/demo.sh "a red fox runs through snow, wind howling"`` (``--help`` lists the options).
+Usage: ``scripts/demo.sh "a red fox runs through snow, wind howling"`` (``--help`` lists the options). Bad sizes
+are refused before ComfyUI starts, one line each, exit status 2; a prompt ComfyUI refuses prints the node's message
+once, exit status 2; a failed run exits with 1. The run prints the clip size it uses and why.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 if not __package__:  # run as a file: the repository root makes `scripts` an importable package
     sys.path.append(str(Path(__file__).resolve().parents[1]))
 
-from scripts.comfy_headless import REPO_ROOT, boot
+from ltx_model.modes.geometry import fps_problem, frames_problem, size_multiple
+from scripts.comfy_headless import REPO_ROOT, PromptRejected, boot
 from scripts.model_resolution import resolve_models
 from scripts.workflow_api import load_workflow, nodes_titled, override_inputs, saved_files
 from scripts.workflow_specs import PROMPT_TITLE
@@ -36,8 +43,19 @@ NOTICE = ("NOTICE: no LTX-2 weights found in ComfyUI's model folders; this run u
           "models/text_encoders (see the Note in {workflow}) for real output.")
 
 
+PROG_ENV = "LTX2_PROG"
+"""Environment variable naming the command in messages and ``--help`` (``scripts/demo.sh`` sets it to its name)."""
+USAGE_ERROR = 2
+"""Exit status of a request that cannot run: a bad size on the command line or a prompt ComfyUI rejects."""
+
+
+def prog() -> str:
+    return os.environ.get(PROG_ENV) or Path(sys.argv[0]).name
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Text-to-video+audio with LTX-2 through ComfyUI, headless.")
+    parser = argparse.ArgumentParser(prog=prog(),
+                                     description="Text-to-video+audio with LTX-2 through ComfyUI, headless.")
     parser.add_argument("prompt", nargs="+", help="what to generate (words are joined with spaces)")
     parser.add_argument("--seed", type=int, default=None, help="noise seed (default: the workflow's)")
     parser.add_argument("--width", type=int, help="video width in pixels (multiple of 32)")
@@ -60,6 +78,56 @@ def default_workflow() -> Path:
     if not found:
         raise SystemExit("no workflows/t2v-distilled*.json in the repository")
     return found[0]
+
+
+def is_two_stage(workflow: dict) -> bool:
+    """Whether a UI workflow's latent runs two stages (a ``stages`` combo set to "two stages ...")."""
+    return any(isinstance(v, str) and v.startswith("two stages") for n in workflow.get("nodes", [])
+               for v in (n.get("widgets_values") or []))
+
+
+def size_problems(args: argparse.Namespace, *, two_stage: bool) -> list[str]:
+    """One message per bad size option (the rules of ``ltx_model.modes.geometry``), checked before ComfyUI starts."""
+    problems = []
+    multiple = size_multiple(two_stage)
+    for name in ("width", "height"):
+        value = getattr(args, name)
+        if value is not None and (value < multiple or value % multiple):
+            stages = " for this two-stage workflow" if two_stage else ""
+            nearest = max(multiple, round(value / multiple) * multiple)
+            problems.append(f"--{name} must be a multiple of {multiple}{stages}; got {value}, nearest valid: "
+                            f"{nearest}")
+    if args.frames is not None:
+        problems.append(frames_problem(args.frames, "--frames") if args.frames >= 1 else
+                        f"--frames must be at least 1 (1 + 8k: 1, 9, 17, ..., 121); got {args.frames}")
+    if args.fps is not None:
+        problems.append(fps_problem(args.fps) and f"--{fps_problem(args.fps)}")
+    return [p for p in problems if p]
+
+
+def size_report(prompt: dict, args: argparse.Namespace, *, demo: bool) -> str:
+    """The line saying which clip size the run uses and why (demo runs are made small: never silently)."""
+    sizes = next((node["inputs"] for node in prompt.values()
+                  if {"width", "height", "frames"} <= node.get("inputs", {}).keys()), None)
+    if sizes is None:
+        return "size: as the workflow sets it"
+    given = [k for k in ("width", "height", "frames", "fps") if getattr(args, k) is not None]
+    rest = (f"the demo's small default {DEMO_SIZE['width']}x{DEMO_SIZE['height']}x{DEMO_SIZE['frames']} "
+            "(random weights make noise; --width/--height/--frames change it)" if demo
+            else f"the defaults of {args.workflow_name}")
+    options = ", ".join("--" + k for k in given)
+    if {"width", "height", "frames"} <= set(given):
+        why = "from the command line"
+    else:
+        why = f"{options} from the command line, the rest {rest}" if given else rest
+    fps = sizes.get("fps", sizes.get("frame_rate"))
+    rate = f" at {fps:g} fps" if isinstance(fps, (int, float)) else ""
+    return f"size: {sizes['width']}x{sizes['height']}, {sizes['frames']} frames{rate} ({why})"
+
+
+def rejected_lines(error: PromptRejected) -> list[str]:
+    """ComfyUI's refusal as the pack's messages, each once."""
+    return [f"{prog()}: error: {line}" for line in error.problems()]
 
 
 def use_cpu(device: str) -> bool:
@@ -86,9 +154,30 @@ def apply_overrides(prompt: dict, args: argparse.Namespace, *, demo: bool) -> No
     override_inputs(prompt, sizes)
 
 
+def refuse_bad_sizes(args: argparse.Namespace, workflow_path: Path) -> bool:
+    """Print one line per bad size option (before ComfyUI starts); True when there was any."""
+    problems = size_problems(args, two_stage=is_two_stage(load_workflow(workflow_path)))
+    for problem in problems:
+        print(f"{prog()}: error: {problem}", file=sys.stderr)
+    return bool(problems)
+
+
+@contextlib.contextmanager
+def quiet_comfy_errors() -> Iterator[None]:
+    """Silence ERROR-level logging while inside (ComfyUI's own report of a refused prompt, one line per input)."""
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workflow_path = args.workflow or default_workflow()
+    args.workflow_name = workflow_path.name
+    if refuse_bad_sizes(args, workflow_path):
+        return USAGE_ERROR
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="ltx2n-headless-"))
     host = boot(workdir, isolated_models=False, output_dir=args.output.resolve(), cpu=use_cpu(args.device),
@@ -100,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     for line in resolution.report:
         print(line, flush=True)
     apply_overrides(prompt, args, demo=resolution.demo)
+    print(size_report(prompt, args, demo=resolution.demo), flush=True)
+    try:
+        with quiet_comfy_errors():  # ComfyUI logs each refusal once per input; the pack's message is printed below
+            host.validate(prompt)
+    except PromptRejected as rejected:
+        print("\n".join(rejected_lines(rejected)), file=sys.stderr)
+        return USAGE_ERROR
     result = host.run(prompt)
     if not result.success:
         print(f"generation failed: {result.error()}", file=sys.stderr)

@@ -15,11 +15,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.workflow_downloads import download_for, model_entry
+from scripts.workflow_layout import NOTE_SIZE, layout, node_size
 from scripts.workflow_models import FOLDER_HELP, MODEL_INPUTS, ModelKind, ModelRef, model_refs
 
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
-COLUMN_WIDTH, NODE_WIDTH, ROW_GAP = 400, 360, 40
+
+
+def open_offset(note_pos: list[int]) -> list[int]:
+    """The view a workflow opens with (graph units at zoom 0.6): the Note's title clear of the frontend's top bar
+    and the groups' left edge clear of its side bar."""
+    return [120, -note_pos[1] + 140]
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class Node:
     type: str
     inputs: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
-    column: int = 0
+    column: int = 0  # unused: the layout follows the links (scripts/workflow_layout.py); kept for old descriptions
 
 
 @dataclass
@@ -135,19 +142,20 @@ class _Builder:
         self.ids = {n.key: index + 2 for index, n in enumerate(workflow.nodes)}  # id 1 is the Note
         self.ui_nodes: dict[str, dict] = {}
         self.links: list[list[Any]] = []
+        self.texts: dict[str, list[tuple[str, str]]] = {}  # key -> (label, value) of the one-line widgets
 
     def build(self) -> dict[str, Any]:
         for spec_node in self.workflow.nodes:
             self.ui_nodes[spec_node.key] = self._ui_node(spec_node)
         for spec_node in self.workflow.nodes:
             self._link_inputs(spec_node)
-        self._layout()
-        nodes = [self._note(), *self.ui_nodes.values()]
+        groups, note_pos = self._layout()
+        nodes = [self._note(note_pos), *self.ui_nodes.values()]
         return {
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ltx2n/workflows/{self.workflow.stem}")), "revision": 0,
             "last_node_id": max(n["id"] for n in nodes), "last_link_id": len(self.links),
-            "nodes": nodes, "links": self.links, "groups": [], "config": {},
-            "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}}, "version": 0.4,
+            "nodes": nodes, "links": self.links, "groups": groups, "config": {},
+            "extra": {"ds": {"scale": 0.6, "offset": open_offset(note_pos)}}, "version": 0.4,
         }
 
     def _schema(self, spec_node: Node) -> dict:
@@ -161,7 +169,7 @@ class _Builder:
         unknown = sorted(set(spec_node.inputs) - {name for name, _, _ in flat})
         if unknown:
             raise KeyError(f"{self.workflow.stem}: {spec_node.type} has no inputs {unknown}")
-        inputs, widgets = [], []
+        inputs, widgets, texts = [], [], []
         for name, spec, optional in flat:
             if not is_widget(spec) or isinstance(spec_node.inputs.get(name), Ref):
                 slot = {"name": name, "type": _socket_type(spec), "link": None}
@@ -171,17 +179,22 @@ class _Builder:
             self._check_widget(spec_node, name, spec, value)
             inputs.append({"name": name, "type": _socket_type(spec), "widget": {"name": name}, "link": None})
             widgets.append(value)
+            if not isinstance(value, bool) and len(str(value)) <= 80 and "\n" not in str(value):
+                texts.append((name, f"{value:.3f}" if isinstance(value, float) else str(value)))
             if has_control_widget(name, spec):
                 widgets.append("fixed")
+                texts.append(("control after generate", "randomize"))
             if len(spec) > 1 and isinstance(spec[1], dict) and spec[1].get("image_upload"):
                 widgets.append("image")  # the frontend's upload button widget
         outputs = [{"name": out_name, "type": out_type, "links": [], "slot_index": i}
                    for i, (out_type, out_name) in enumerate(zip(schema["output"], schema["output_name"], strict=True))]
-        ui = {"id": self.ids[spec_node.key], "type": spec_node.type, "pos": [0, 0], "size": [NODE_WIDTH, 0],
+        ui = {"id": self.ids[spec_node.key], "type": spec_node.type, "pos": [0, 0], "size": [0, 0],
               "flags": {}, "order": 0, "mode": 0, "inputs": inputs, "outputs": outputs,
-              "properties": {"Node name for S&R": spec_node.type}, "widgets_values": widgets}
+              "properties": {"Node name for S&R": spec_node.type, **_models_property(spec_node)},
+              "widgets_values": widgets}
         if spec_node.title:
             ui["title"] = spec_node.title
+        self.texts[spec_node.key] = texts
         return ui
 
     def _check_widget(self, spec_node: Node, name: str, spec: Any, value: Any) -> None:
@@ -207,24 +220,37 @@ class _Builder:
         if missing:
             raise ValueError(f"{self.workflow.stem}: {spec_node.type} required inputs {missing} are not linked")
 
-    def _layout(self) -> None:
-        heights: dict[int, int] = {}
-        for order, spec_node in enumerate(self.workflow.nodes):
-            ui = self.ui_nodes[spec_node.key]
-            height = 46 + 24 * (len(ui["inputs"]) + len(ui["outputs"])) + 56 * _multiline_count(ui)
-            y = heights.get(spec_node.column, 0)
-            ui["pos"], ui["size"], ui["order"] = [spec_node.column * COLUMN_WIDTH, y], [NODE_WIDTH, height], order
-            heights[spec_node.column] = y + height + ROW_GAP
+    def _layout(self) -> tuple[list[dict[str, Any]], list[int]]:
+        """Sizes and positions of the nodes, the stage groups and the Note's position (``workflow_layout``)."""
+        keys = [n.key for n in self.workflow.nodes]
+        sizes = {k: node_size(self.ui_nodes[k], self.texts[k]) for k in keys}
+        edges = [(v.node, n.key) for n in self.workflow.nodes for v in n.inputs.values() if isinstance(v, Ref)]
+        positions, groups, note_pos = layout(keys, {n.key: n.type for n in self.workflow.nodes}, sizes, edges)
+        for order, key in enumerate(keys):
+            self.ui_nodes[key].update(pos=positions[key], size=sizes[key], order=order)
+        return groups, note_pos
 
-    def _note(self) -> dict[str, Any]:
+    def _note(self, pos: list[int]) -> dict[str, Any]:
         text = note_text(self.workflow, self._refs())
-        return {"id": 1, "type": "Note", "title": "Read me: files and settings", "pos": [0, -420],
-                "size": [2 * COLUMN_WIDTH - 40, 380], "flags": {}, "order": len(self.ui_nodes), "mode": 0, "inputs": [],
+        return {"id": 1, "type": "Note", "title": "Read me: files and settings", "pos": pos,
+                "size": list(NOTE_SIZE), "flags": {}, "order": len(self.ui_nodes), "mode": 0, "inputs": [],
                 "outputs": [], "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653"}
 
     def _refs(self) -> list[ModelRef]:
         prompt = {str(i): {"class_type": n.type, "inputs": n.inputs} for i, n in enumerate(self.workflow.nodes)}
         return model_refs(prompt)
+
+
+def _models_property(spec_node: Node) -> dict[str, list[dict[str, str]]]:
+    """``{"models": [...]}``: the node's referenced model files with their official URLs, the form ComfyUI's
+    missing-models dialog reads (``workflow_downloads``); empty when the node names none."""
+    entries = []
+    for name, value in spec_node.inputs.items():
+        spec = MODEL_INPUTS.get((spec_node.type, name))
+        entry = model_entry(value, spec.folder) if spec and isinstance(value, str) else None
+        if entry and entry not in entries:
+            entries.append(entry)
+    return {"models": entries} if entries else {}
 
 
 def _socket_type(spec: Any) -> str:
@@ -237,10 +263,6 @@ def _output_index(ui_node: dict, output: int | str) -> int:
     return next(i for i, o in enumerate(ui_node["outputs"]) if o["name"] == output)
 
 
-def _multiline_count(ui_node: dict) -> int:
-    return sum(1 for v in ui_node["widgets_values"] if isinstance(v, str) and len(v) > 60)
-
-
 _KIND_NOTES = {
     ModelKind.GEMMA: " (the whole Hugging Face folder: config, tokenizer and weights)",
     ModelKind.IMAGE: " (any picture; pick your own in Load Image)",
@@ -249,9 +271,12 @@ _KIND_NOTES = {
 
 def note_text(workflow: Workflow, refs: list[ModelRef]) -> str:
     """The Note: summary, a file -> folder table, then tips."""
-    lines = [workflow.summary, "", "Files this workflow needs (file -> folder):"]
+    lines = [workflow.summary, "", "Files this workflow needs (file -> folder, size):"]
     for ref in refs:
-        lines.append(f"  {ref.name}{_KIND_NOTES.get(ref.kind, '')}  ->  {FOLDER_HELP.get(ref.folder, ref.folder)}/")
+        source = download_for(ref.name)
+        size = f", {source.size}" if source and source.size else ", size: see its download page" if source else ""
+        folder = FOLDER_HELP.get(ref.folder, ref.folder)
+        lines.append(f"  {ref.name}{_KIND_NOTES.get(ref.kind, '')}  ->  {folder}/{size}")
     lines += ["", *workflow.tips] if workflow.tips else []
     return "\n".join(lines)
 

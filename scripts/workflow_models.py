@@ -24,6 +24,7 @@ class ModelKind(str, Enum):
     GEMMA = "gemma"  # Gemma 3 text encoder: a Hugging Face folder (or a file inside one)
     UPSAMPLER = "upsampler"  # latent upscaler
     LORA = "lora"  # LoRA for the transformer
+    GEMMA_LORA = "gemma_lora"  # LoRA for the Gemma text encoder (core LoraLoader's clip side)
     IMAGE = "image"  # picture in ComfyUI's input folder
     AUDIO = "audio"  # sound file in ComfyUI's input folder (audio-to-video)
     VIDEO = "video"  # video file in ComfyUI's input folder (video-to-audio)
@@ -45,6 +46,7 @@ MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
     ("LTX2NAudioVAELoader", "vae_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
     ("LTX2NTextEncoderLoader", "gemma"): ModelInput("text_encoders", ModelKind.GEMMA),  # "folder/" entries
     ("LTX2NTextEncoderLoader", "ckpt_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
+    ("LTX2NMultiGPU", "ckpt_name"): ModelInput("checkpoints", ModelKind.CHECKPOINT),
     ("LTX2NUpscalerLoader", "upscaler_name"): ModelInput("latent_upscale_models", ModelKind.UPSAMPLER),
     ("LTX2NLoraLoader", "lora_name"): ModelInput("loras", ModelKind.LORA),
     ("LoraLoaderModelOnly", "lora_name"): ModelInput("loras", ModelKind.LORA),
@@ -126,6 +128,8 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
         return _write_gemma(path, seed=seed)
     if ref.kind is ModelKind.LORA:
         return write_demo_lora(path, family, seed=seed)
+    if ref.kind is ModelKind.GEMMA_LORA:
+        return write_demo_gemma_lora(path, seed=seed)
     if ref.kind is ModelKind.AUDIO:
         return write_example_audio(path)
     if ref.kind is ModelKind.VIDEO:
@@ -167,6 +171,36 @@ def write_demo_lora(path: Path, family: Any, *, rank: int = 4, seed: int = 0) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     bf16 = {k: v.to(torch.bfloat16) for k, v in sorted(tensors.items())}
     write_safetensors(path, bf16, metadata={"format": "pt", **demo_lora_metadata(path.name)})
+    return path
+
+
+GEMMA_LORA_PREFIX = "text_encoders.transformer.model."
+"""Key prefix of Gemma LoRAs for core's LTXAV text encoder (e.g. ``gemma-3-12b-it-abliterated_lora_rank64_bf16``):
+core's ``model_lora_keys_clip`` maps ``text_encoders.<key from ".transformer." on>`` onto the encoder's Gemma."""
+
+
+def write_demo_gemma_lora(path: Path, *, rank: int = 2, seed: int = 0) -> Path:
+    """A rank-``rank`` LoRA in the kohya layout core reads (``lora_up`` / ``lora_down`` / ``alpha``) on every linear
+    layer of the demo Gemma (:func:`ltx_model.demo.write_demo_gemma`), N(0, 0.25) factors."""
+    import torch
+    from transformers import Gemma3TextModel
+
+    from ltx_model.demo import DEMO_GEMMA_TEXT_CONFIG
+    from ltx_model.loading import write_safetensors
+    from ltx_model.text.gemma import gemma_text_config
+
+    with torch.device("meta"):
+        gemma = Gemma3TextModel(gemma_text_config({**DEMO_GEMMA_TEXT_CONFIG, "vocab_size": 64}))
+    generator = torch.Generator().manual_seed(seed)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in gemma.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            key = GEMMA_LORA_PREFIX + name
+            tensors[key + ".lora_up.weight"] = torch.randn(module.out_features, rank, generator=generator) * 0.5
+            tensors[key + ".lora_down.weight"] = torch.randn(rank, module.in_features, generator=generator) * 0.5
+            tensors[key + ".alpha"] = torch.tensor(float(rank))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_safetensors(path, dict(sorted(tensors.items())))
     return path
 
 

@@ -10,7 +10,13 @@ A leaf package: no runtime module of ``ltx_model`` or ``nodes`` imports it; only
 """
 
 from .configs import MODEL_VERSIONS, RELEASED_FAMILY, UPSAMPLER_CONFIG, DemoFamily, demo_config
-from .synthetic import manifest_metadata, manifest_specs, storage_dtype_rule, write_sparse_checkpoint
+from .synthetic import (
+    manifest_metadata,
+    manifest_specs,
+    manifest_tensors,
+    storage_dtype_rule,
+    write_sparse_checkpoint,
+)
 from .text import SPECIAL_TOKENS, TINY_GEMMA_TEXT_CONFIG, random_gemma_text_model, save_word_tokenizer, write_gemma_gguf
 from .weights import (
     CHECKPOINT_COMPONENTS,
@@ -37,6 +43,7 @@ __all__ = [
     "demo_config",
     "manifest_metadata",
     "manifest_specs",
+    "manifest_tensors",
     "random_gemma_text_model",
     "save_word_tokenizer",
     "storage_dtype_rule",

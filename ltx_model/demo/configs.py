@@ -116,15 +116,29 @@ def _vocoder_section(family: DemoFamily) -> dict[str, Any]:
     }
 
 
+def tiny_transformer_section(family: Family) -> dict[str, Any]:
+    """The released ``transformer`` section of ``family`` (19B, 2.3 or 2.5) with the demo sizes (2 blocks,
+    video 2 x 8, audio 2 x 4, Gemma width 16; the 22B connector layout for 2.3 and 2.5)."""
+    section = {**released_transformer(family), **_TRANSFORMER_TINY}
+    if family is not Family.LTX2_19B:
+        section.update(_TRANSFORMER_23_TINY)
+    return copy.deepcopy(section)
+
+
+def audio_sections() -> dict[str, Any]:
+    """The demo ``audio_vae`` and ``vocoder`` (2.3 form: BigVGAN + bandwidth extension) sections, as a dict with
+    those two keys (the LTX-2.5 audio VAE + vocoder file keeps the 2.3 architecture)."""
+    return copy.deepcopy({"audio_vae": _audio_vae_section(), "vocoder": _vocoder_section(DemoFamily.LTX23)})
+
+
 def demo_config(family: DemoFamily) -> dict[str, Any]:
     """The metadata ``config`` dict of a demo checkpoint: the real sections of ``family`` with sizes shrunk."""
     family = DemoFamily(family)
-    transformer = {**released_transformer(RELEASED_FAMILY[family]), **_TRANSFORMER_TINY}
+    transformer = tiny_transformer_section(RELEASED_FAMILY[family])
     vae = {**_VAE_COMMON, "encoder_blocks": _ENCODER_TINY, "decoder_base_channels": _DECODER_BASE_CHANNELS}
     if family is DemoFamily.LTX2:
         vae["decoder_blocks"] = _DECODER_19B_TINY
     else:
-        transformer.update(_TRANSFORMER_23_TINY)
         vae.update({**_VAE_23_EXTRA, "decoder_blocks": _DECODER_23_TINY})
     config = {
         "transformer": transformer,
@@ -142,4 +156,11 @@ UPSAMPLER_CONFIG: dict[str, Any] = {
     "spatial_upsample": True, "temporal_upsample": False, "spatial_scale": 2.0, "rational_resampler": False,
 }
 """Flat ``config`` of the demo spatial x2 upsampler (real: mid_channels 1024, 4 blocks per stage)."""
+
+TEMPORAL_UPSAMPLER_CONFIG: dict[str, Any] = {
+    **UPSAMPLER_CONFIG, "spatial_upsample": False, "temporal_upsample": True, "spatial_scale": 1.0,
+    "rational_resampler": True,
+}
+"""Flat ``config`` of the demo temporal x2 upsampler (the LTX-2.5 file's keys with mid_channels 32, 1 block per
+stage; real: mid_channels 512, 4 blocks per stage)."""
 

@@ -24,10 +24,21 @@ def storage_dtype_rule(manifest: Mapping[str, Any]) -> Callable[[str], str]:
     return lambda key: "F32" if f32_tables and "scale_shift_table" in key else default
 
 
+def manifest_tensors(manifest: Mapping[str, Any]) -> dict[str, list[int]]:
+    """``{file key: shape}`` of a manifest: ``tensors``, plus the compact ``block_tensors`` form expanded
+    (``{"prefix": p, "count": n, "tensors": {key: shape}}`` -> ``p<i>.<key>`` for every block i < n)."""
+    tensors = dict(manifest["tensors"])
+    blocks = manifest.get("block_tensors")
+    if blocks:
+        for index in range(blocks["count"]):
+            tensors.update({f"{blocks['prefix']}{index}.{key}": shape for key, shape in blocks["tensors"].items()})
+    return tensors
+
+
 def manifest_specs(manifest: Mapping[str, Any]) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """``{file key: (dtype, shape)}`` for every tensor of a manifest, in manifest order."""
+    """``{file key: (dtype, shape)}`` for every tensor of a manifest (:func:`manifest_tensors`), in manifest order."""
     rule = storage_dtype_rule(manifest)
-    return {key: (rule(key), tuple(shape)) for key, shape in manifest["tensors"].items()}
+    return {key: (rule(key), tuple(shape)) for key, shape in manifest_tensors(manifest).items()}
 
 
 def manifest_metadata(manifest: Mapping[str, Any]) -> dict[str, str]:

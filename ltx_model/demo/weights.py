@@ -85,7 +85,7 @@ def _buffer_value(name: str, value: torch.Tensor, generator: torch.Generator, co
     return value.detach().float()
 
 
-def _component_tensors(component: Component, config: dict[str, Any], seed: int) -> dict[str, torch.Tensor]:
+def component_tensors(component: Component, config: dict[str, Any], seed: int) -> dict[str, torch.Tensor]:
     """``{file key: fp32 tensor}`` of one component built from ``config`` (parameters random, buffers filled)."""
     cfg = make_config(component, config, _AV_KEYS)
     module: nn.Module = make_module(component, cfg, dtype=torch.float32, device="cpu")
@@ -105,7 +105,7 @@ def _component_tensors(component: Component, config: dict[str, Any], seed: int) 
 _AV_KEYS = frozenset({DIFFUSION_PREFIX + "patchify_proj.weight", DIFFUSION_PREFIX + "audio_patchify_proj.weight"})
 
 
-def _storage(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def storage_cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
     """Cast for storage: ``dtype`` everywhere except the F32 scale/shift tables."""
     return {k: v.float() if any(s in k for s in _STORED_F32) else v.to(dtype) for k, v in tensors.items()}
 
@@ -130,7 +130,7 @@ def demo_checkpoint_tensors(family: DemoFamily, *, seed: int = 0) -> dict[str, t
     config = demo_config(family)
     tensors: dict[str, torch.Tensor] = {}
     for index, component in enumerate(CHECKPOINT_COMPONENTS):
-        tensors.update(_component_tensors(component, config, seed * 1000 + index))
+        tensors.update(component_tensors(component, config, seed * 1000 + index))
     tensors.update(_ignored_vae_statistics(torch.Generator().manual_seed(seed * 1000 + 99)))
     return dict(sorted(tensors.items()))
 
@@ -161,7 +161,7 @@ def write_demo_checkpoint(
     version = MODEL_VERSIONS[family] if model_version == "auto" else model_version
     if version is not None:
         metadata["model_version"] = version
-    write_safetensors(path, _storage(demo_checkpoint_tensors(family, seed=seed), dtype), metadata=metadata)
+    write_safetensors(path, storage_cast(demo_checkpoint_tensors(family, seed=seed), dtype), metadata=metadata)
     return path
 
 
@@ -169,9 +169,9 @@ def write_demo_upsampler(path: str | Path, *, seed: int = 0, dtype: torch.dtype 
     """Write a tiny spatial x2 latent upsampler file (keys without prefix, flat ``config`` metadata)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = _component_tensors(Component.UPSAMPLER, dict(UPSAMPLER_CONFIG), seed)
+    tensors = component_tensors(Component.UPSAMPLER, dict(UPSAMPLER_CONFIG), seed)
     metadata = {"config": json.dumps(UPSAMPLER_CONFIG)}
-    write_safetensors(path, _storage(dict(sorted(tensors.items())), dtype), metadata=metadata)
+    write_safetensors(path, storage_cast(dict(sorted(tensors.items())), dtype), metadata=metadata)
     return path
 
 

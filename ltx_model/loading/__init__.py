@@ -10,7 +10,7 @@ from .build import (
     load_component,
     module_nbytes,
 )
-from .detect import CheckpointInfo, Family, FileKind, LoraKind, Variant, detect
+from .detect import CheckpointInfo, Family, FileKind, FilePart, LoraKind, Variant, detect
 from .keymaps import KEYMAPS, Component, present_components
 from .registry import ComponentUnavailableError, is_available
 from .safetensors_io import (
@@ -22,6 +22,7 @@ from .safetensors_io import (
     read_header,
     write_safetensors,
 )
+from .split import SplitModel, SplitModelError, open_split_model
 
 __all__ = [
     "KEYMAPS",
@@ -31,11 +32,14 @@ __all__ = [
     "ComponentUnavailableError",
     "Family",
     "FileKind",
+    "FilePart",
     "Fp8Mode",
     "LoraKind",
     "NotSafetensorsError",
     "SafetensorsHeader",
     "SafetensorsReader",
+    "SplitModel",
+    "SplitModelError",
     "StateDictMismatchError",
     "TensorInfo",
     "Variant",
@@ -44,6 +48,7 @@ __all__ = [
     "is_available",
     "load_component",
     "module_nbytes",
+    "open_split_model",
     "present_components",
     "read_header",
     "write_safetensors",

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from .keymaps import DIFFUSION_PREFIX, Component, is_lora_file, present_components, split_lora_key
+from .keymaps import (
+    DIFFUSION_PREFIX,
+    DURATION_HEAD_PREFIX,
+    Component,
+    is_bare_video_vae,
+    is_lora_file,
+    present_components,
+    split_lora_key,
+)
 from .safetensors_io import SafetensorsHeader
 
 
@@ -24,7 +32,7 @@ class Family(str, Enum):
 
     LTX2_19B = "LTX-2 (19B)"
     LTX23_22B = "LTX-2.3 (22B)"
-    LTX25 = "LTX-2.5 (not supported)"
+    LTX25 = "LTX-2.5"
     UNKNOWN = "unknown"
 
 
@@ -35,6 +43,31 @@ class FileKind(str, Enum):
     UPSAMPLER = "latent upsampler"
     LORA = "LoRA"
     UNKNOWN = "unknown"
+
+
+class FilePart(str, Enum):
+    """Which part of a model one file holds: a single file holds every component; LTX-2.5 ships split files
+    (``diffusion_models/``, ``text_encoders/``, ``vae/``, upscalers, LoRAs)."""
+
+    SINGLE_FILE = "single file (transformer, text connectors and projection, VAEs, vocoder)"
+    TRANSFORMER = "transformer"
+    TEXT_ENCODER = "text encoder"
+    VIDEO_VAE = "video VAE"
+    AUDIO_VAE = "audio VAE + vocoder"
+    UPSAMPLER = "latent upsampler"
+    LORA = "LoRA"
+    DURATION_HEAD = "duration head"
+    OTHER = "other"
+
+
+# The components each split file holds (any non-empty subset counts); a file with components of more than one
+# part is a single file.
+SPLIT_PART_COMPONENTS: dict[FilePart, tuple[Component, ...]] = {
+    FilePart.TRANSFORMER: (Component.TRANSFORMER, Component.CONNECTORS),
+    FilePart.TEXT_ENCODER: (Component.TEXT_PROJECTION,),
+    FilePart.VIDEO_VAE: (Component.VIDEO_VAE,),
+    FilePart.AUDIO_VAE: (Component.AUDIO_VAE, Component.VOCODER),
+}
 
 
 class Variant(str, Enum):
@@ -62,6 +95,8 @@ class FamilySignature:
         config_flags: ``config.transformer`` keys whose value true means this family.
         module_markers: substrings of module paths only this family has.
         shape_markers: ``(module path, out features)`` of Linear layers that differ between families.
+        includes: older families whose evidence this family's files carry too (an LTX-2.5 file has every
+            LTX-2.3 marker): their votes are not conflicts when this family wins.
     """
 
     family: Family
@@ -69,6 +104,7 @@ class FamilySignature:
     config_flags: tuple[str, ...]
     module_markers: tuple[str, ...]
     shape_markers: tuple[tuple[str, int], ...]
+    includes: tuple[Family, ...] = ()
 
 
 FAMILY_SIGNATURES: tuple[FamilySignature, ...] = (
@@ -78,6 +114,7 @@ FAMILY_SIGNATURES: tuple[FamilySignature, ...] = (
         config_flags=("use_keyframes_abs_pos_embedding",),
         module_markers=("keyframes_abs_pos_embedding",),
         shape_markers=(),
+        includes=(Family.LTX23_22B,),
     ),
     FamilySignature(
         Family.LTX23_22B,
@@ -157,6 +194,20 @@ class CheckpointInfo:
     upsampler_kind: str | None = None
     lora: LoraInfo | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    part: FilePart = FilePart.OTHER
+
+
+def file_part(kind: FileKind, components: tuple[Component, ...]) -> FilePart:
+    """Which part of a model a file holds, from its kind and components (see :data:`SPLIT_PART_COMPONENTS`)."""
+    if kind is FileKind.LORA:
+        return FilePart.LORA
+    if kind is FileKind.UPSAMPLER:
+        return FilePart.UPSAMPLER
+    present = set(components)
+    parts = [p for p, held in SPLIT_PART_COMPONENTS.items() if present & set(held)]
+    if len(parts) > 1:
+        return FilePart.SINGLE_FILE
+    return parts[0] if parts else FilePart.OTHER
 
 
 def linear_shapes(header: SafetensorsHeader) -> dict[str, tuple[int, int]]:
@@ -204,7 +255,8 @@ def detect_family(header: SafetensorsHeader) -> tuple[Family, str, tuple[str, ..
     if not votes:
         return Family.UNKNOWN, "no family signature matched", ()
     family, reason = votes[0]
-    conflicts = tuple(f"{r} suggests {f.value}" for f, r in votes if f is not family)
+    included = next((sig.includes for sig in FAMILY_SIGNATURES if sig.family is family), ())
+    conflicts = tuple(f"{r} suggests {f.value}" for f, r in votes if f is not family and f not in included)
     return family, reason, tuple(f"conflicting evidence: {c} (using {reason})" for c in conflicts[:3])
 
 
@@ -294,7 +346,8 @@ def detect(header: SafetensorsHeader) -> CheckpointInfo:
     )
     if is_lora_file(keys):
         lora = lora_info(header, family)
-        return CheckpointInfo(kind=FileKind.LORA, family=family, components=(), lora=lora, **common)
+        return CheckpointInfo(kind=FileKind.LORA, family=family, components=(), lora=lora, part=FilePart.LORA,
+                              **common)
     components = tuple(present_components(keys))
     if components == (Component.UPSAMPLER,):
         return CheckpointInfo(
@@ -302,7 +355,13 @@ def detect(header: SafetensorsHeader) -> CheckpointInfo:
             family=family,
             components=components,
             upsampler_kind=upsampler_kind(header),
+            part=FilePart.UPSAMPLER,
             **common,
         )
+    if not components and is_bare_video_vae(keys):  # a split video VAE without the ``vae.`` prefix
+        components = (Component.VIDEO_VAE,)
     kind = FileKind.MODEL if components else FileKind.UNKNOWN
-    return CheckpointInfo(kind=kind, family=family, components=components, **common)
+    part = file_part(kind, components)
+    if part is FilePart.OTHER and any(k.startswith(DURATION_HEAD_PREFIX) for k in keys):
+        part = FilePart.DURATION_HEAD
+    return CheckpointInfo(kind=kind, family=family, components=components, part=part, **common)

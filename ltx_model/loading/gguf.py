@@ -163,8 +163,11 @@ def model_keys(file: GGUFFile) -> dict[str, str]:
 
 
 def detect_family(keys: Mapping[str, str]) -> Family:
-    """19B or 22B from the module keys (the 22B has the prompt AdaLN)."""
-    return Family.LTX23_22B if any(k.startswith("prompt_adaln_single.") for k in keys) else Family.LTX2_19B
+    """19B, 2.3 or 2.5 from the module keys (2.5 has the keyframe embedding, 2.3 the prompt AdaLN tables)."""
+    if "keyframes_abs_pos_embedding" in keys:
+        return Family.LTX25
+    prompt = any(k.startswith("prompt_adaln_single.") or k.endswith(".prompt_scale_shift_table") for k in keys)
+    return Family.LTX23_22B if prompt else Family.LTX2_19B
 
 
 def file_config(file: GGUFFile, family: Family | None = None) -> tuple[dict[str, Any], str | None, Family]:

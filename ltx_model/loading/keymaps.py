@@ -120,7 +120,7 @@ KEYMAPS: dict[Component, ComponentKeyMap] = {
 # removed: ``"x."`` = a submodule, ``"x"`` = exactly one parameter. Every other key stays strict.
 TRANSFORMER_VIDEO_STREAM = (
     "patchify_proj.", "adaln_single.", "prompt_adaln_single.", "caption_projection.", "norm_out.", "proj_out.",
-    "scale_shift_table", "attn1.", "attn2.", "ff.", "prompt_scale_shift_table",
+    "scale_shift_table", "attn1.", "attn2.", "ff.", "prompt_scale_shift_table", "keyframes_abs_pos_embedding",
 )
 TRANSFORMER_CROSS_MODAL = (
     "av_ca_video_scale_shift_adaln_single.", "av_ca_audio_scale_shift_adaln_single.",
@@ -151,6 +151,17 @@ MODEL_COMPONENTS: tuple[Component, ...] = tuple(c for c in Component if c is not
 
 # A component counts as present when at least one of its keys is; these prefixes make that cheap and unambiguous.
 UPSAMPLER_SIGNATURE_KEYS = ("initial_conv.weight", "final_conv.weight")
+DURATION_HEAD_PREFIX = "duration_head."  # LTX-2.5 duration head (its own split file, or next to other parts)
+# A split video VAE file in ComfyUI's form (``vae/ltx-2.5-video-vae-*``): the ``vae.`` prefix left out.
+BARE_VIDEO_VAE_PREFIXES = ("encoder.", "decoder.", "per_channel_statistics.")
+
+
+def is_bare_video_vae(keys: Iterable[str]) -> bool:
+    """Every key under :data:`BARE_VIDEO_VAE_PREFIXES`, with latent statistics and a decoder (no ``vae.``)."""
+    keys = list(keys)
+    return (bool(keys) and all(k.startswith(BARE_VIDEO_VAE_PREFIXES) for k in keys)
+            and any(k.startswith("per_channel_statistics.") for k in keys)
+            and any(k.startswith("decoder.") for k in keys))
 
 
 def parse_component(name: str | Component) -> Component:
@@ -215,34 +226,15 @@ def config_section(config: Mapping[str, object], component: Component) -> Mappin
     return config[section]  # type: ignore[return-value]
 
 
-# LoRA files: ``<prefix><module path><suffix>``. Prefixes are removed once, in this order (PEFT's wrapper first).
-LORA_KEY_PREFIXES = ("base_model.model.", DIFFUSION_PREFIX, "diffusion_model.")
-# suffix -> role: "A" = down projection [rank, in], "B" = up projection [out, rank], "alpha" = scalar
-LORA_SUFFIXES = {
-    ".lora_A.weight": "A",
-    ".lora_B.weight": "B",
-    ".lora_down.weight": "A",
-    ".lora_up.weight": "B",
-    ".alpha": "alpha",
-}
+# LoRA files: the LoRA key table (every trainer's layout and adapter suffix) lives in lora_keymap.py, beside this
+# checkpoint table; these names are re-exported so callers ask keymaps for every key rename.
+from .lora_keymap import (  # noqa: E402, F401
+    ADAPTER_SUFFIXES,
+    DIFFUSERS_RENAMES,
+    LORA_LAYOUTS,
+    LoraKey,
+    is_lora_file,
+    parse_lora_key,
+    split_lora_key,
+)
 
-
-def split_lora_key(key: str) -> tuple[str, str] | None:
-    """``"diffusion_model.<module>.lora_A.weight"`` -> ``("<module>", "A")`` (prefixes of LORA_KEY_PREFIXES removed).
-
-    Returns None for keys that are not LoRA tensors.
-    """
-    for suffix, role in LORA_SUFFIXES.items():
-        if key.endswith(suffix):
-            module = key[: -len(suffix)]
-            for prefix in LORA_KEY_PREFIXES:
-                if module.startswith(prefix):
-                    module = module[len(prefix) :]
-                    break
-            return module, role
-    return None
-
-
-def is_lora_file(keys: Iterable[str]) -> bool:
-    """Whether a file's keys are LoRA A/B pairs (at least one ``lora_A``/``lora_down`` key)."""
-    return any(k.endswith((".lora_A.weight", ".lora_down.weight")) for k in keys)

@@ -1,5 +1,5 @@
-"""The released checkpoints' config sections, as data: the LTX-2 (19B) and LTX-2.3 (22B) ``transformer`` sections
-and the 2.3 ``scheduler`` section, exactly as in the ``config`` metadata of the official single-file checkpoints.
+"""The released checkpoints' config sections, as data: the LTX-2 (19B), LTX-2.3 (22B) and LTX-2.5 ``transformer``
+sections and the 2.3 ``scheduler`` section, exactly as in the ``config`` metadata of the official checkpoints.
 
 GGUF files carry no LTX metadata, so the GGUF loader falls back to these sections; the demo weights
 (``ltx_model.demo``) start from them and shrink only widths and layer counts. The tables are read-only; the
@@ -46,6 +46,14 @@ RELEASED_TRANSFORMER_23_EXTRA: Mapping[str, Any] = MappingProxyType({
 """What the LTX-2.3 (22B) ``transformer`` section adds to / changes in the 19B one (it also has no
 ``_diffusers_version``); :func:`released_transformer_23` applies it."""
 
+RELEASED_TRANSFORMER_25_EXTRA: Mapping[str, Any] = MappingProxyType({
+    "ff_bias": False, "audio_ff_bias": True, "use_prompt_adaln_single": False, "use_keyframes_abs_pos_embedding": True,
+})
+"""What the LTX-2.5 ``transformer`` section adds to the 2.3 one: the four switches of ltx-core HEAD's
+``LTXModelConfigurator`` at their 2.5 values (ltx2-model.md §11). Confidence M: the switch values follow HEAD's
+comments ("LTX 2.5 (gemma4) sets ff_bias=false") and diffusers 0.42.1's docs; the widths and ``num_layers`` (48)
+follow third-party transcriptions and are unconfirmed, which is why every loader reads them from the file."""
+
 RELEASED_SCHEDULER_23: Mapping[str, Any] = MappingProxyType({
     "_class_name": "RectifiedFlowScheduler", "_diffusers_version": "0.25.1", "num_train_timesteps": 1000,
     "sampler": "LinearQuadratic",
@@ -56,6 +64,7 @@ RELEASED_MODEL_VERSIONS: Mapping[Family, str | None] = MappingProxyType({
     # The released 19B files' model_version value is unknown (ltx2-model.md §1.2); only "not 2.3*" matters.
     Family.LTX2_19B: None,
     Family.LTX23_22B: "2.3.0",
+    Family.LTX25: "2.5.0",  # [M] third-party transcriptions; detection only needs the "2.5" prefix
 })
 """``__metadata__["model_version"]`` of the released files per family (None: absent or unknown)."""
 
@@ -73,11 +82,18 @@ def released_transformer_23() -> dict[str, Any]:
     return copy.deepcopy(section)
 
 
+def released_transformer_25() -> dict[str, Any]:
+    """A fresh copy of the LTX-2.5 ``transformer`` section: the 2.3 one updated with
+    :data:`RELEASED_TRANSFORMER_25_EXTRA`."""
+    return {**released_transformer_23(), **copy.deepcopy(dict(RELEASED_TRANSFORMER_25_EXTRA))}
+
+
 def released_transformer(family: Family) -> dict[str, Any]:
     """A fresh copy of the released ``transformer`` section of ``family``.
 
     Raises:
-        KeyError: ``family`` has no released section (only LTX2_19B and LTX23_22B do).
+        KeyError: ``family`` has no released section (LTX2_19B, LTX23_22B and LTX25 do).
     """
-    sections = {Family.LTX2_19B: released_transformer_19b, Family.LTX23_22B: released_transformer_23}
+    sections = {Family.LTX2_19B: released_transformer_19b, Family.LTX23_22B: released_transformer_23,
+                Family.LTX25: released_transformer_25}
     return sections[Family(family)]()

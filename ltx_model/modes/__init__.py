@@ -9,7 +9,10 @@ carries its own copy of a rule.
   padding / cutting of the extend mode.
 * :mod:`.windows` — time windows (retake / extend) and their latent masks; long-video window plans with their
   audio spans, overlap blending and seam report.
+* :mod:`.images` — the image-conditioning CRF default by model version (18 from 2.4 on, else 33).
 * :mod:`.keyframes` — keyframe slot planning (negative indices from the end, range and strength checks).
+* :mod:`.keyframes_mask` — which video tokens get LTX-2.5's keyframe embedding (first latent frame + generated
+  keyframe slots).
 * :mod:`.references` — IC-LoRA reference size, frames, notes and attention mask.
 """
 
@@ -40,7 +43,9 @@ from .geometry import (
     size_multiple,
     size_problem,
 )
+from .images import LTX_2_4_IMAGE_CRF, default_image_crf
 from .keyframes import guide_free_frames, plan_keyframes, resolve_frame_index, strength_problem
+from .keyframes_mask import frame_token_count, keyframes_mask, state_keyframes_mask
 from .references import (
     attention_strength_problem,
     conform_reference_mask,
@@ -87,10 +92,15 @@ __all__ = [
     "pixel_frames",
     "size_multiple",
     "size_problem",
+    "LTX_2_4_IMAGE_CRF",
+    "default_image_crf",
     "guide_free_frames",
     "plan_keyframes",
     "resolve_frame_index",
     "strength_problem",
+    "frame_token_count",
+    "keyframes_mask",
+    "state_keyframes_mask",
     "attention_strength_problem",
     "conform_reference_mask",
     "reference_frames",

@@ -1,4 +1,4 @@
-"""Standalone (plain-script) LTX-2 / LTX-2.3 generation: checkpoint → frames + waveform.
+"""Standalone (plain-script) LTX-2 / LTX-2.3 / LTX-2.5 generation: checkpoint → frames + waveform.
 
 Typical use::
 
@@ -12,6 +12,13 @@ Modes (each a plain function taking models, tensors/paths and text contexts): :f
 (Foley), :func:`extend_clip`, :func:`retake`, :func:`generate_ic_lora`, :func:`upscale_clip` (temporal x2 /
 spatial x1.5), :func:`generate_long_video`, :func:`enhance_prompt` and :func:`save_text_contexts` /
 :func:`load_text_contexts`.
+
+LTX-2.5 ships split files: ``load_pipeline_models(folder)`` (or :func:`model_files` with explicit paths) loads the
+transformer, the Gemma 4 text encoder's projection, the video VAE (diffusion decoder), the audio VAE + vocoder and
+the optional duration head / upscaler, after checking that the text encoder is the Gemma the transformer needs;
+``encode_text(models, None, prompt)`` then uses the split text-encoder file. Per-version defaults:
+:func:`with_version_crf` (image CRF), :func:`default_sampler` (ancestral Euler for distilled 2.5 runs),
+:func:`auto_frame_count` (the duration head's frame count).
 
 Distilled checkpoints use the default 8-sigma table without guidance; dev checkpoints pass ``ltx2_sigmas(steps)``
 and :class:`~ltx_model.sampling.GuiderParams` per stream (see :func:`dev_request`).
@@ -37,18 +44,21 @@ from .images import image_conditionings, image_pixels
 from .keyframes import generate_keyframes, keyframe_conditionings
 from .latents import LatentSetup, audio_grid, noised_states, video_grid
 from .long_video import LongVideoRequest, LongVideoResult, generate_long_video
-from .models import PipelineModels, load_pipeline_models
-from .presets import dev_request
+from .models import ModelFiles, PipelineModels, load_pipeline_models, load_video_vae, model_files
+from .presets import auto_frame_count, dev_request
 from .request import (
     Callbacks,
     GenerationInterrupted,
     GenerationRequest,
     GenerationResult,
     ImageCondition,
+    Sampler,
     TextContexts,
     TilingMode,
     validate_request,
+    with_version_crf,
 )
+from .samplers import ancestral_loop, default_sampler, sampler_loop
 from .sources import AudioFit, ClipAudio, encode_clip_audio, encode_frames
 from .streams import StreamSpec, denoise_streams, freeze
 from .text import encode_text
@@ -56,6 +66,15 @@ from .two_stage import denoise_two_stage, generate_two_stage, upsample_video_lat
 from .upscale import upscale_clip, upscale_video_latent
 
 __all__ = [
+    "ModelFiles",
+    "Sampler",
+    "ancestral_loop",
+    "auto_frame_count",
+    "default_sampler",
+    "load_video_vae",
+    "model_files",
+    "sampler_loop",
+    "with_version_crf",
     "AudioResult",
     "generate_audio",
     "generate_audio_for_video",

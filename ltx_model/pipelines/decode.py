@@ -6,6 +6,8 @@ import torch
 
 from ..audio import AudioVAE, Vocoder
 from ..video_vae import TilingConfig, VideoVAE, decode_layout
+from ..video_vae.diffusion_tiling import DiffusionTiling
+from ..video_vae.ltx25 import LTX25VideoVAE
 from .request import Callbacks, TilingMode
 
 
@@ -23,19 +25,29 @@ def needs_tiling(video_vae: VideoVAE, latent: torch.Tensor, tiling: TilingConfig
 
 
 def decode_video(
-    video_vae: VideoVAE,
+    video_vae: VideoVAE | LTX25VideoVAE,
     latent: torch.Tensor,
     *,
     mode: TilingMode = TilingMode.AUTO,
     tiling: TilingConfig | None = None,
     callbacks: Callbacks | None = None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Normalised latent ``(1, 128, F', h, w)`` → ``uint8 (1 + 8(F'-1), 32h, 32w, 3)``.
 
     ``mode`` AUTO tiles (``tiling``, default :meth:`TilingConfig.default`: 512 px / 64 frames) only when the clip
-    does not fit one tile; the interrupt is checked after each tile.
+    does not fit one tile; the interrupt is checked after each tile. The LTX-2.5 diffusion decoder draws its noise
+    from ``generator`` (the reference passes the generation's generator, after the latent noise was drawn) and
+    tiles with :class:`~ltx_model.video_vae.diffusion_tiling.DiffusionTiling` (AUTO / ALWAYS: one tile when the
+    clip fits it).
     """
     callbacks = callbacks or Callbacks()
+    if isinstance(video_vae, LTX25VideoVAE):
+        with torch.no_grad():
+            pixels = video_vae.decode(latent, generator=generator,
+                                      tiling=None if mode is TilingMode.NEVER else DiffusionTiling())
+        callbacks.check()
+        return to_uint8_frames(pixels)
     tiling = tiling or TilingConfig.default()
     tiled = mode is TilingMode.ALWAYS or (mode is TilingMode.AUTO and needs_tiling(video_vae, latent, tiling))
     with torch.no_grad():

@@ -9,10 +9,11 @@ audio<->video cross-attention skipped), then combines them per stream with :func
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
+from ..modes import state_keyframes_mask
 from ..sampling import (
     ISOLATE_MODALITIES,
     GuiderParams,
@@ -35,11 +36,18 @@ DenoiseFn = Callable[
 
 NEUTRAL = GuiderParams()
 
+# One step's guidance passes by name ("cond", "uncond", "perturbed", "isolated"): (video, audio, perturbations).
+PassPlan = dict[str, tuple[Modality | None, Modality | None, Perturbations | None]]
+# Runs a plan: (transformer, plan) -> {name: (video x0 | None, audio x0 | None)}. The default runs the passes one
+# after the other; ltx_model.distributed.GuidanceParallel runs them on different ranks.
+PassRunner = Callable[[LTXTransformer, PassPlan], dict[str, tuple[torch.Tensor | None, torch.Tensor | None]]]
+
 
 def modality(
     state: LatentState | None, context: torch.Tensor | None, sigma: torch.Tensor, *, enabled: bool = True
 ) -> Modality | None:
-    """Transformer input of one stream at ``sigma`` (timesteps = denoise_mask · sigma per token); None → None."""
+    """Transformer input of one stream at ``sigma`` (timesteps = denoise_mask · sigma per token); None → None.
+    A video stream carries its keyframes mask (:func:`ltx_model.modes.state_keyframes_mask`; used by LTX-2.5)."""
     if state is None:
         return None
     return Modality(
@@ -50,6 +58,7 @@ def modality(
         context=context,
         enabled=enabled,
         attention_mask=state.attention_mask,
+        keyframes_mask=state_keyframes_mask(state),
     )
 
 
@@ -72,6 +81,11 @@ def _x0(stream: Modality | None, velocity: torch.Tensor | None) -> torch.Tensor 
     return None if stream is None else to_denoised(stream.latent, velocity, stream.timesteps)
 
 
+def run_passes(transformer: LTXTransformer, plan: PassPlan) -> dict:
+    """The default :data:`PassRunner`: every pass of ``plan`` in order, in this process."""
+    return {name: predict_x0(transformer, *inputs) for name, inputs in plan.items()}
+
+
 def simple_denoiser(transformer: LTXTransformer, contexts: TextContexts) -> DenoiseFn:
     """Distilled-model denoiser: one positive-prompt pass per step, no guidance."""
 
@@ -92,13 +106,15 @@ def _params_at(guidance: Guidance | None, sigma: torch.Tensor) -> GuiderParams:
 class GuidedDenoiser:
     """Multimodal guidance (CFG / STG / modality / rescale) for the dev model; see the module docstring.
 
-    ``skip_step`` reuses the previous step's prediction of a stream (both skipped: no pass at all).
+    ``skip_step`` reuses the previous step's prediction of a stream (both skipped: no pass at all). ``runner``
+    executes each step's :data:`PassPlan` (default: :func:`run_passes`).
     """
 
     transformer: LTXTransformer
     contexts: TextContexts
     video_guidance: Guidance | None
     audio_guidance: Guidance | None
+    runner: PassRunner = run_passes
     _last: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _negative(self, video: GuiderParams, audio: GuiderParams) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -115,15 +131,15 @@ class GuidedDenoiser:
         self, v: Modality | None, a: Modality | None, vp: GuiderParams, ap: GuiderParams, sigma: torch.Tensor
     ) -> dict:
         """Run the needed passes; ``{"cond"|"uncond"|"perturbed"|"isolated": (video x0, audio x0)}``."""
-        out = {"cond": predict_x0(self.transformer, v, a)}
+        plan: PassPlan = {"cond": (v, a, None)}
         if vp.needs_uncond() or ap.needs_uncond():
             neg_v, neg_a = self._negative(vp, ap)
-            out["uncond"] = predict_x0(self.transformer, _with_context(v, neg_v, sigma), _with_context(a, neg_a, sigma))
+            plan["uncond"] = (_with_context(v, neg_v, sigma), _with_context(a, neg_a, sigma), None)
         if vp.needs_perturbed() or ap.needs_perturbed():
-            out["perturbed"] = predict_x0(self.transformer, v, a, stg_perturbations(vp, ap))
+            plan["perturbed"] = (v, a, stg_perturbations(vp, ap))
         if (vp.needs_isolated() or ap.needs_isolated()) and v is not None and a is not None:
-            out["isolated"] = predict_x0(self.transformer, v, a, ISOLATE_MODALITIES)
-        return out
+            plan["isolated"] = (v, a, ISOLATE_MODALITIES)
+        return self.runner(self.transformer, plan)
 
     def __call__(self, video: LatentState | None, audio: LatentState | None, sigmas: torch.Tensor, step: int) -> tuple:
         sigma = sigmas[step]
@@ -152,8 +168,7 @@ def _with_context(m: Modality | None, context: torch.Tensor | None, sigma: torch
     """The same stream input with another text context (the uncond pass is always enabled, as the reference)."""
     if m is None:
         return None
-    return Modality(latent=m.latent, sigma=m.sigma, timesteps=m.timesteps, positions=m.positions, context=context,
-                    enabled=True, attention_mask=m.attention_mask)
+    return replace(m, context=context, enabled=True)
 
 
 def euler_loop(

@@ -1,11 +1,15 @@
-"""Prompt enhancement with a local Gemma 3 (transformers ``generate``) and saved text encodings.
+"""Prompt enhancement with a local Gemma 3 or dense Gemma 4 instruct model (transformers ``generate``) and saved
+text encodings.
 
 Enhancement follows ltx-core's ``enhance_t2v`` / ``enhance_i2v``: a system prompt (``prompts/*.txt``, our wording
 of the reference's instructions) and the user prompt in Gemma's chat format, sampling with temperature 0.7, at most
 512 new tokens, a fixed seed (pipelines pass the run seed); the image-aware variant adds the first frame (resized to
 a long side of 896 px) and needs a Gemma folder with its vision tower. The answer is cleaned as ltx-pipelines'
 ``clean_response`` (typographic quotes/dashes to ASCII, leading non-letters removed). Differences: no left padding
-for attention alignment (a throughput detail of the reference).
+for attention alignment (a throughput detail of the reference). A dense Gemma 4 instruct folder (``model_type``
+``gemma4``, for LTX-2.5; its unified text encoder cannot generate) uses its own system prompts
+(``prompts/gemma4_*``, our wording of ltx-core HEAD's) and HEAD's Gemma 4 decoding: greedy, no repeated 5-grams, at
+most 600 new tokens.
 
 Text encodings can be saved with :func:`save_text_contexts` and loaded with :func:`load_text_contexts`, so Gemma can
 be freed once the prompts of a session are encoded.
@@ -38,18 +42,25 @@ class EnhanceKind(Enum):
     IMAGE = "i2v"
 
 
-def system_prompt(kind: EnhanceKind) -> str:
-    """The system prompt text for ``kind`` (``ltx_model/pipelines/prompts/<kind>_system_prompt.txt``)."""
-    return (PROMPTS_DIR / f"{kind.value}_system_prompt.txt").read_text(encoding="utf-8")
+GEMMA4 = "gemma4"
+# ltx-core HEAD's decoding per enhancer family (Gemma 4: greedy; Gemma 3: sampled, see enhance_prompt's defaults).
+GEMMA4_GENERATION: dict[str, Any] = {"do_sample": False, "no_repeat_ngram_size": 5, "max_new_tokens": 600}
 
 
-def enhancement_messages(prompt: str, *, with_image: bool) -> list[dict[str, Any]]:
+def system_prompt(kind: EnhanceKind, *, gemma4: bool = False) -> str:
+    """The system prompt text for ``kind`` (``ltx_model/pipelines/prompts/[gemma4_]<kind>_system_prompt.txt``)."""
+    prefix = "gemma4_" if gemma4 else ""
+    return (PROMPTS_DIR / f"{prefix}{kind.value}_system_prompt.txt").read_text(encoding="utf-8")
+
+
+def enhancement_messages(prompt: str, *, with_image: bool, gemma4: bool = False) -> list[dict[str, Any]]:
     """Chat messages as the reference builds them (system + user; the image-aware user turn has an image slot)."""
     if not with_image:
-        return [{"role": "system", "content": system_prompt(EnhanceKind.TEXT)},
+        return [{"role": "system", "content": system_prompt(EnhanceKind.TEXT, gemma4=gemma4)},
                 {"role": "user", "content": f"user prompt: {prompt}"}]
     user = [{"type": "image"}, {"type": "text", "text": f"User Raw Input Prompt: {prompt}."}]
-    return [{"role": "system", "content": system_prompt(EnhanceKind.IMAGE)}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system_prompt(EnhanceKind.IMAGE, gemma4=gemma4)},
+            {"role": "user", "content": user}]
 
 
 def clean_response(text: str) -> str:
@@ -85,28 +96,37 @@ def _chat_text(tokenizer: Any, messages: list[dict[str, Any]]) -> str:  # noqa: 
 
 @dataclass
 class PromptEnhancer:
-    """A loaded generator: any transformers model with ``generate``, its tokenizer, and (for images) a processor."""
+    """A loaded generator: any transformers model with ``generate``, its tokenizer, and (for images) a processor.
+    ``gemma4``: a dense Gemma 4 instruct model (its own system prompts and greedy decoding)."""
 
     model: Any
     tokenizer: Any
     processor: Any = None
+    gemma4: bool = False
 
 
 def load_prompt_enhancer(
     folder: str | os.PathLike[str], *, dtype: torch.dtype = torch.bfloat16, device: str | torch.device = "cpu"
 ) -> PromptEnhancer:
-    """Load a local Gemma 3 folder for text generation (never downloads).
+    """Load a local Gemma 3 or dense Gemma 4 instruct folder for text generation (never downloads).
 
-    A folder with a vision tower and ``preprocessor_config.json`` loads ``Gemma3ForConditionalGeneration`` and its
-    processor (image-aware enhancement); otherwise the language model alone (``Gemma3ForCausalLM`` with the output
+    A Gemma 4 folder (``model_type`` ``gemma4``) loads through :func:`ltx_model.text.gemma4.load_gemma4_enhancer`
+    (with its processor when the folder has one: image-aware enhancement). For Gemma 3, a folder with a vision
+    tower and ``preprocessor_config.json`` loads ``Gemma3ForConditionalGeneration`` and its processor (image-aware
+    enhancement); otherwise the language model alone (``Gemma3ForCausalLM`` with the output
     head tied to the embeddings, as ltx-core does for enhancement).
     """
     from transformers import AutoProcessor, Gemma3ForCausalLM, Gemma3ForConditionalGeneration
 
     from ..text import load_tokenizer
-    from ..text.gemma import load_gemma_text_model
+    from ..text.gemma import load_gemma_text_model, read_gemma_config
+    from ..text.gemma4 import load_gemma4_enhancer
 
     folder = Path(folder)
+    if (read_gemma_config(folder) or {}).get("model_type") == GEMMA4:
+        model, processor = load_gemma4_enhancer(folder, dtype=dtype, device=device)
+        tokenizer = processor.tokenizer if processor is not None else _hf_tokenizer(folder)
+        return PromptEnhancer(model, tokenizer, processor, gemma4=True)
     if (folder / "preprocessor_config.json").exists() and _has_vision(folder):
         model = Gemma3ForConditionalGeneration.from_pretrained(str(folder), torch_dtype=dtype, local_files_only=True)
         processor = AutoProcessor.from_pretrained(str(folder), local_files_only=True)
@@ -117,6 +137,12 @@ def load_prompt_enhancer(
     model.model = text_model
     model.lm_head.weight = text_model.embed_tokens.weight
     return PromptEnhancer(model.to(device).eval(), load_tokenizer(folder))
+
+
+def _hf_tokenizer(folder: Path) -> Any:  # noqa: ANN401
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
 
 
 def _has_vision(folder: Path) -> bool:
@@ -139,8 +165,9 @@ def enhance_prompt(
     temperature: float = 0.7,
 ) -> str:
     """Rewrite ``prompt`` with Gemma (image-aware when ``image``, ``uint8 (H, W, 3)``, is given). Deterministic per
-    seed; the global RNG state is restored afterwards. Returns the cleaned text."""
-    messages = enhancement_messages(prompt, with_image=image is not None)
+    seed; the global RNG state is restored afterwards. Returns the cleaned text. A Gemma 4 enhancer decodes greedily
+    (:data:`GEMMA4_GENERATION`; ``max_new_tokens`` / ``temperature`` apply to Gemma 3 only)."""
+    messages = enhancement_messages(prompt, with_image=image is not None, gemma4=enhancer.gemma4)
     text = _chat_text(enhancer.tokenizer, messages)
     device = next(enhancer.model.parameters()).device
     if image is not None:
@@ -153,8 +180,8 @@ def enhance_prompt(
     devices = [device] if device.type == "cuda" else []
     with torch.inference_mode(), torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        output = enhancer.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=True,
-                                         temperature=temperature)
+        sampling = {"max_new_tokens": max_new_tokens, "do_sample": True, "temperature": temperature}
+        output = enhancer.model.generate(**inputs, **(GEMMA4_GENERATION if enhancer.gemma4 else sampling))
     new_tokens = output[0][inputs["input_ids"].shape[1] :]
     return clean_response(enhancer.tokenizer.decode(new_tokens, skip_special_tokens=True))
 

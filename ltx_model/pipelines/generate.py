@@ -20,7 +20,9 @@ from .request import (
     GenerationResult,
     TextContexts,
     validate_request,
+    with_version_crf,
 )
+from .samplers import sampler_loop
 from .streams import StreamGrids, StreamSpec, denoise_streams
 
 
@@ -84,18 +86,21 @@ def run_stage(
     *,
     callbacks: Callbacks | None = None,
 ) -> tuple[LatentState | None, LatentState]:
-    """Conditionings (encoded at the stage size), noise (video then audio, from ``generator``), Euler loop.
+    """Conditionings (encoded at the stage size; unset image CRFs take the model version's default), noise (video
+    then audio, from ``generator``), then the loop of ``request.sampler`` (:func:`~.samplers.sampler_loop`).
 
     Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present;
     ``video_state`` is None when ``stage.with_video`` is False).
     """
-    request = stage.request
+    request = dataclasses.replace(stage.request, images=with_version_crf(stage.request.images, models.model_version))
     validate_request(request)
+    stage = dataclasses.replace(stage, request=request)
     device, dtype = models.device, models.dtype
     grids = StreamGrids(video_grid(request) if stage.with_video else None, audio_grid(request, models.audio_vae.config))
     contexts = _on(contexts, device=device, dtype=dtype)
     return denoise_streams(grids, stage_specs(models, stage), request.sigmas, make_denoiser(models, request, contexts),
-                           generator, dtype=dtype, device=device, callbacks=callbacks)
+                           generator, dtype=dtype, device=device, callbacks=callbacks,
+                           loop=sampler_loop(request.sampler, request.seed, device))
 
 
 def denoise_latents(
@@ -111,12 +116,22 @@ def denoise_latents(
 
 
 def decode_outputs(
-    models: PipelineModels, request: GenerationRequest, video: LatentState, audio: LatentState, callbacks: Callbacks
+    models: PipelineModels,
+    request: GenerationRequest,
+    video: LatentState,
+    audio: LatentState,
+    callbacks: Callbacks,
+    generator: torch.Generator | None = None,
 ) -> GenerationResult:
-    """Drop conditioning tokens, unpatchify, decode video (tiled when large) and audio."""
+    """Drop conditioning tokens, unpatchify, decode video (tiled when large) and audio. ``generator``: the noise of
+    the LTX-2.5 diffusion decoder (the reference passes the generation's generator; None: a fresh one seeded with
+    ``request.seed``)."""
     video_latent, audio_latent = unpatchify_state_latent(video), unpatchify_state_latent(audio)
     callbacks.check()
-    frames = decode_video(models.video_vae, video_latent, mode=request.tiling, callbacks=callbacks)
+    if generator is None:
+        generator = torch.Generator(device=models.device).manual_seed(request.seed)
+    frames = decode_video(models.video_vae, video_latent, mode=request.tiling, callbacks=callbacks,
+                          generator=generator)
     callbacks.check()
     waveform, sample_rate = decode_audio(models.audio_vae, models.vocoder, audio_latent)
     return GenerationResult(frames, waveform, sample_rate, request.fps, video_latent, audio_latent)
@@ -140,8 +155,9 @@ def generate(
         :class:`GenerationResult` with ``uint8 (F, H, W, 3)`` frames and a float32 ``(2, S)`` waveform.
     """
     callbacks = callbacks or Callbacks()
-    video, audio = denoise_latents(models, request, contexts, callbacks=callbacks)
-    return decode_outputs(models, request, video, audio, callbacks)
+    generator = torch.Generator(device=models.device).manual_seed(request.seed)
+    video, audio = run_stage(models, Stage(request), contexts, generator, callbacks=callbacks)
+    return decode_outputs(models, request, video, audio, callbacks, generator)
 
 
 def _on(contexts: TextContexts, *, device: torch.device, dtype: torch.dtype) -> TextContexts:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..conditioning import ConditioningItem, ImageAtLatentIndex, KeyframeAtFrame
-from ..media import crf_round_trip
+from ..media import DEFAULT_IMAGE_CRF, crf_round_trip
 from ..modes import resize_and_center_crop, resolve_frame_index
 from ..video_vae import VideoVAE
 from .request import ImageCondition
@@ -16,7 +16,8 @@ def image_pixels(
     condition: ImageCondition, *, height: int, width: int, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
     """``uint8 (H, W, 3)`` → VAE input ``(1, 3, 1, height, width)`` in [-1, 1] (after the CRF round trip)."""
-    array = crf_round_trip(condition.image, condition.crf)
+    crf = DEFAULT_IMAGE_CRF if condition.crf is None else condition.crf  # None: the pipelines resolve it by version
+    array = crf_round_trip(condition.image, crf)
     image = torch.from_numpy(np.ascontiguousarray(array)).to(device=device, dtype=torch.float32)
     pixels = resize_and_center_crop(image, height, width)
     return (pixels / 127.5 - 1.0).to(device=device, dtype=dtype)

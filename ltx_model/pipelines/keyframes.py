@@ -25,6 +25,7 @@ from .request import (
     GenerationResult,
     ImageCondition,
     TextContexts,
+    with_version_crf,
 )
 from .two_stage import generate_two_stage
 
@@ -67,7 +68,7 @@ def generate_keyframes(
     Raises:
         GenerationError: a keyframe index beyond the clip, no keyframes.
     """
-    keyframes = resolved_keyframes(request.images, request.num_frames)
+    keyframes = resolved_keyframes(with_version_crf(request.images, models.model_version), request.num_frames)
     callbacks = callbacks or Callbacks()
     plain = dataclasses.replace(request, images=())
 

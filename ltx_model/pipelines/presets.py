@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..duration import predict_frame_count
 from ..sampling import defaults_for_version, ltx2_sigmas
-from .request import GenerationRequest
+from .models import PipelineModels
+from .request import GenerationRequest, TextContexts
 
 
 def dev_request(model_version: str | None, *, steps: int | None = None, **fields: Any) -> GenerationRequest:  # noqa: ANN401
@@ -31,3 +33,12 @@ def dev_request(model_version: str | None, *, steps: int | None = None, **fields
         audio_guidance=defaults.audio,
     )
     return dataclasses.replace(base, **fields)
+
+
+def auto_frame_count(models: PipelineModels, contexts: TextContexts, fps: float) -> int | None:
+    """The frame count the model's duration head suggests for the prompt (``1 + 8k``, 1-20 s), or None when the
+    model has no duration head (LTX-2.5's optional ``duration_head`` file; ltx-pipelines HEAD ``AutoDuration``)."""
+    if models.duration_head is None:
+        return None
+    frames, _seconds = predict_frame_count(models.duration_head, contexts.video, contexts.audio, fps=fps)
+    return frames

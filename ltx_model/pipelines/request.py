@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
 import torch
 
-from ..media import DEFAULT_IMAGE_CRF
-from ..modes import ClipGeometry, GenerationError, resolve_frame_index
+from ..modes import ClipGeometry, GenerationError, default_image_crf, resolve_frame_index
 from ..sampling import DISTILLED_SIGMAS, GuiderParams, SigmaBinnedGuiderParams
 
 Guidance = GuiderParams | SigmaBinnedGuiderParams
 
 class GenerationInterrupted(RuntimeError):  # noqa: N818 - reads better at the call site
     """The interrupt callable asked to stop; nothing is returned."""
+
+
+class Sampler(Enum):
+    """The step of the denoising loop: deterministic Euler, or Lightricks' ancestral (SDE) Euler
+    (``EulerAncestralDiffusionStep``, eta 1, s_noise 1) that re-injects noise after every step but the last."""
+
+    EULER = "euler"
+    EULER_ANCESTRAL = "euler_ancestral"
 
 
 class TilingMode(Enum):
@@ -35,13 +42,15 @@ class ImageCondition:
         image: ``uint8 (H, W, 3)`` RGB picture (any size; resized to cover the video and center-cropped).
         frame_index: pixel frame index in the output (0 = first frame; negative: from the end, -1 = last).
         strength: 1 keeps the frame exactly; the denoise mask there is ``1 - strength``.
-        crf: H.264 CRF of the reference's single-frame round trip (0 = none).
+        crf: H.264 CRF of the reference's single-frame round trip (0 = none); None = the model version's default
+            (:func:`ltx_model.modes.default_image_crf`: 18 from LTX-2.4 on, else 33), resolved by the pipelines;
+            a value you set always wins.
     """
 
     image: torch.Tensor | np.ndarray
     frame_index: int = 0
     strength: float = 1.0
-    crf: int = DEFAULT_IMAGE_CRF
+    crf: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class GenerationRequest:
             (CFG / STG / modality / rescale) with these params, as the reference's dev pipelines.
         images: image conditions.
         tiling: video decode tiling.
+        sampler: the loop's step (:class:`Sampler`); the ancestral noise comes from its own generator seeded with
+            ``seed + ANCESTRAL_NOISE_SEED_OFFSET`` (Lightricks' distilled pipeline).
     """
 
     height: int = 512
@@ -70,6 +81,7 @@ class GenerationRequest:
     audio_guidance: Guidance | None = None
     images: tuple[ImageCondition, ...] = ()
     tiling: TilingMode = TilingMode.AUTO
+    sampler: Sampler = Sampler.EULER
 
     @property
     def guided(self) -> bool:
@@ -97,6 +109,12 @@ def validate_request(request: GenerationRequest) -> None:
         raise GenerationError(f"sigmas must be non-increasing, at least 2 values, only the last may be 0: {sigmas}")
     for image in request.images:
         resolve_frame_index(image.frame_index, request.num_frames, "image frame_index")
+
+
+def with_version_crf(images: tuple[ImageCondition, ...], model_version: str | None) -> tuple[ImageCondition, ...]:
+    """``images`` with every unset CRF (None) set to the model version's default (``default_image_crf``)."""
+    crf = default_image_crf(model_version)
+    return tuple(image if image.crf is not None else replace(image, crf=crf) for image in images)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ given as ``None`` is left out entirely (text-to-audio has no video tokens at all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -79,8 +79,10 @@ def denoise_streams(
     dtype: torch.dtype,
     device: torch.device,
     callbacks: Callbacks | None = None,
+    loop: Callable[..., tuple[LatentState | None, LatentState | None]] = euler_loop,
 ) -> tuple[LatentState | None, LatentState | None]:
-    """Build both streams (video noise drawn first) and run the Euler loop over ``sigmas``.
+    """Build both streams (video noise drawn first) and run the Euler loop (or ``loop``, e.g. the ancestral one of
+    :mod:`~ltx_model.pipelines.samplers`) over ``sigmas``.
 
     Args:
         grids: target geometry per stream.
@@ -99,4 +101,4 @@ def denoise_streams(
     if grids.audio is not None and audio_spec is not None:
         audio = stream_state(grids.audio, audio_spec, generator, **kw)
     sigma_tensor = torch.tensor(tuple(float(s) for s in sigmas), dtype=torch.float32, device=device)
-    return euler_loop(sigma_tensor, video, audio, denoise, callbacks=callbacks)
+    return loop(sigma_tensor, video, audio, denoise, callbacks=callbacks)

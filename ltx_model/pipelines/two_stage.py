@@ -20,7 +20,7 @@ from ..sampling import STAGE2_DISTILLED_SIGMAS, LatentState, unpatchify_state_la
 from ..upsampler import upsample_latent
 from .generate import Stage, decode_outputs, run_stage
 from .models import PipelineModels
-from .request import Callbacks, GenerationError, GenerationRequest, GenerationResult, TextContexts
+from .request import Callbacks, GenerationError, GenerationRequest, GenerationResult, Sampler, TextContexts
 
 
 def _stage_callbacks(callbacks: Callbacks, offset: int, total: int) -> Callbacks:
@@ -71,7 +71,9 @@ def denoise_two_stage(
     half = dataclasses.replace(request, height=request.height // 2, width=request.width // 2)
     video, audio = run_stage(models, hook(Stage(half), 1), contexts, generator,
                              callbacks=_stage_callbacks(callbacks, 0, total))
-    refine = dataclasses.replace(request, sigmas=stage2_sigmas, video_guidance=None, audio_guidance=None)
+    # Stage 2 always steps deterministically (ltx-pipelines HEAD: its short schedule cannot remove injected noise).
+    refine = dataclasses.replace(request, sigmas=stage2_sigmas, video_guidance=None, audio_guidance=None,
+                                 sampler=Sampler.EULER)
     start = Stage(refine, video_latent=upsample_video_latent(models, unpatchify_state_latent(video)),
                   audio_latent=unpatchify_state_latent(audio),
                   noise_scale=torch.tensor(stage2_sigmas[0], dtype=torch.float32))

@@ -33,10 +33,13 @@ from .schedules import (
 )
 from .state import LatentState, initial_state, unpatchify_state_latent
 from .steps import (
+    ancestral_noise,
+    ancestral_to_next,
     apply_noise,
     blend_denoised,
     denoise_to_next,
     draw_noise,
+    euler_ancestral_step,
     euler_step,
     gradient_estimation,
     modality_sigma,
@@ -61,6 +64,8 @@ __all__ = [
     "SigmaBinnedGuiderParams",
     "VideoGrid",
     "VideoScaleFactors",
+    "ancestral_noise",
+    "ancestral_to_next",
     "apply_noise",
     "audio_positions",
     "blend_denoised",
@@ -68,6 +73,7 @@ __all__ = [
     "denoise_to_next",
     "distilled_sigmas",
     "draw_noise",
+    "euler_ancestral_step",
     "euler_step",
     "gradient_estimation",
     "guide",

@@ -183,6 +183,27 @@ LTX_2_3_HQ_PARAMS = SamplingDefaults(
 """HQ two-stage pipeline (res_2s, 15 steps, no STG)."""
 
 
+_PARAMS_SINCE_VERSION: tuple[tuple[tuple[int, ...], SamplingDefaults], ...] = (((2, 3), LTX_2_3_PARAMS),)
+"""ltx-pipelines HEAD ``_PARAMS_SINCE_VERSION``: the newest generation a version is at or above gives its params
+(2.4 / 2.5 keep the 2.3 steps and STG block; their image CRF is :func:`ltx_model.modes.default_image_crf`)."""
+
+
+def version_numbers(model_version: str | None) -> tuple[int, ...]:
+    """``model_version`` metadata -> comparable numbers (``"2.5.0"`` -> ``(2, 5, 0)``, ``"2.4-rc2"`` -> ``(2, 4)``):
+    parsing stops at the first part that is not a plain integer; unset gives ``()`` (below every version)."""
+    numbers: list[int] = []
+    for part in (model_version or "").replace("-", ".").split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
 def defaults_for_version(model_version: str | None) -> SamplingDefaults:
-    """``detect_params``: ``LTX_2_3_PARAMS`` when the checkpoint's ``model_version`` starts with "2.3", else LTX-2."""
-    return LTX_2_3_PARAMS if (model_version or "").startswith("2.3") else LTX_2_PARAMS
+    """``detect_params`` (ltx-pipelines HEAD): ``LTX_2_3_PARAMS`` for ``model_version >= 2.3`` (2.3, 2.4, 2.5),
+    else (older, unset or unreadable) ``LTX_2_PARAMS``."""
+    parsed = version_numbers(model_version)
+    for since, params in _PARAMS_SINCE_VERSION:
+        if parsed >= since:
+            return params
+    return LTX_2_PARAMS

@@ -29,6 +29,9 @@ class LatentState:
         attention_mask: optional ``(B, T, T)`` self-attention weights in [0, 1]; ``None`` = full attention.
         frozen: the whole stream is held fixed (A2V audio): denoise_mask is all 0 and, following HEAD
             ltx-core, the scalar sigma given to the transformer for this modality is 0.
+        generated_slots: ``(first token, count)`` spans of generated keyframe slots (LTX-2.5: appended empty
+            single-frame tokens that are denoised with the target and flagged in the keyframes mask, see
+            :mod:`ltx_model.modes.keyframes_mask`); items that append tokens later keep them (``replace``).
     """
 
     latent: torch.Tensor
@@ -38,6 +41,7 @@ class LatentState:
     grid: VideoGrid | AudioGrid
     attention_mask: torch.Tensor | None = None
     frozen: bool = False
+    generated_slots: tuple[tuple[int, int], ...] = ()
 
     @property
     def num_tokens(self) -> int:

@@ -16,6 +16,7 @@ import torch
 
 from .connector_pair import EmbeddingsConnectors
 from .gemma import gemma_hidden_states, gemma_text_config, load_gemma_text_model, read_gemma_config
+from .gemma4 import gemma4_text_config, is_gemma4_config, load_gemma4_text_model
 from .gemma_gguf import check_gemma_fits, is_gguf, load_gemma_gguf, read_gemma_gguf_config
 from .projection import TextProjection
 from .tokenizer import MAX_TOKENS, TokenBatch, load_tokenizer, tokenize_prompts
@@ -36,10 +37,11 @@ class TextEncoding(NamedTuple):
 
 
 class GemmaTextEncoder:
-    """A Gemma 3 language model with its tokenizer; produces the hidden states the LTX text path consumes."""
+    """A Gemma language model with its tokenizer; produces the hidden states the LTX text path consumes."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, *, max_length: int = MAX_TOKENS) -> None:
-        """Args: model: a ``Gemma3TextModel``; tokenizer: its Hugging Face tokenizer; max_length: T."""
+        """Args: model: a ``Gemma3TextModel`` or ``Gemma4UnifiedTextModel``; tokenizer: its Hugging Face tokenizer;
+        max_length: T."""
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -59,6 +61,10 @@ class GemmaTextEncoder:
     ) -> GemmaTextEncoder:
         """Load from a local Gemma folder, single ``.safetensors`` file or llama.cpp ``.gguf`` file.
 
+        A Gemma 4 config (``model_type`` ``gemma4_unified``: the LTX-2.5 text encoder file's ``gemma_config``
+        metadata, or a folder's ``config.json``) loads :func:`~ltx_model.text.gemma4.load_gemma4_text_model`;
+        anything else is Gemma 3.
+
         The tokenizer comes from ``tokenizer_path`` or else from ``path`` itself (the folder, the single file's
         embedded ``spiece_model``, or the GGUF vocabulary; see :func:`~ltx_model.text.tokenizer.load_tokenizer`).
         A ``.gguf`` file is loaded by :func:`~ltx_model.text.gemma_gguf.load_gemma_gguf` (``config`` is unused).
@@ -75,6 +81,8 @@ class GemmaTextEncoder:
         tokenizer = load_tokenizer(path if tokenizer_path is None else tokenizer_path)
         if is_gguf(path):  # config from the file's metadata; quantised matrices stay quantised
             model = load_gemma_gguf(path, dtype=dtype, device=device, should_abort=should_abort)
+        elif is_gemma4_config(raw := config if config is not None else read_gemma_config(path)):
+            model = load_gemma4_text_model(path, dtype=dtype, device=device, config=raw, should_abort=should_abort)
         else:
             model = load_gemma_text_model(path, dtype=dtype, device=device, config=config,
                                           should_abort=should_abort)
@@ -100,7 +108,10 @@ def gemma_file_config(path: str | Path, config: Mapping[str, Any] | None = None)
     :meth:`GemmaTextEncoder.from_pretrained` would build the model (``config`` overrides a non-GGUF file's own)."""
     if is_gguf(path):
         return read_gemma_gguf_config(path)
-    return gemma_text_config(config if config is not None else read_gemma_config(path)).to_dict()
+    raw = config if config is not None else read_gemma_config(path)
+    if is_gemma4_config(raw):
+        return gemma4_text_config(raw).to_dict()
+    return gemma_text_config(raw).to_dict()
 
 
 def encode_hidden_states(

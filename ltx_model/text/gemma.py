@@ -100,8 +100,12 @@ def gemma_text_state_dict(
     dtype: torch.dtype | None = None,
     device: torch.device | str = "cpu",
     should_abort: Callable[[], None] | None = None,
+    key_map: Callable[[str], str | None] = gemma_text_key,
 ) -> dict[str, torch.Tensor]:
     """Read the language-model tensors of Gemma safetensors files under ``Gemma3TextModel`` names.
+
+    ``key_map`` maps a file key to the model's name, or None for a tensor to skip (default
+    :func:`gemma_text_key`; Gemma 4 passes :func:`~ltx_model.text.gemma4.gemma4_text_key`).
 
     Each tensor is moved to ``device`` and cast to ``dtype`` as it is read (so host memory holds one tensor at a time
     when the device is an accelerator); other parts' tensors are never read. Every file's header is checked first
@@ -117,7 +121,7 @@ def gemma_text_state_dict(
     for file in files:
         with safe_open(str(file), framework="pt") as handle:
             for key in handle.keys():  # noqa: SIM118 - safe_open is not a Mapping
-                name = gemma_text_key(key)
+                name = key_map(key)
                 if name is None:
                     continue
                 if should_abort is not None:

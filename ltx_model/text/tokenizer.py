@@ -1,7 +1,8 @@
 """Gemma tokenizer handling: strip, tokenize, ensure a leading BOS, truncate and LEFT-pad to 1024 tokens.
 
 Matches ltx-core (``padding_side="left"``, pad = ``<pad>`` or EOS when missing, ``max_length`` 1024, truncation)
-with HEAD's extra guarantee of a leading BOS (Gemma 3's post-processor already adds it, so the result is the same).
+with HEAD's explicit leading BOS: Gemma 3's post-processor already adds it (same result); Gemma 4's tokenizer (LTX-2.5)
+does not, so the BOS is prepended here (ltx-core HEAD ``LTXGemmaTokenizer.tokenize_with_weights``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def load_tokenizer(path: str | Path) -> Any:
 
     Args:
         path: a folder with a Hugging Face tokenizer (``tokenizer.json`` / ``tokenizer.model`` + configs), possibly
-            somewhere below it; or a ``.safetensors`` file embedding a SentencePiece model as a ``spiece_model``
-            uint8 tensor (ComfyUI's single-file Gemma text encoder); or a llama.cpp ``.gguf`` file, whose
+            somewhere below it; or a ``.safetensors`` file embedding a ``tokenizer_json`` uint8 tensor (the LTX-2.5
+            Gemma 4 text encoder) or a SentencePiece model as a ``spiece_model`` uint8 tensor (ComfyUI's single-file
+            Gemma text encoder); or a llama.cpp ``.gguf`` file, whose
             vocabulary metadata ``transformers`` turns into a Gemma tokenizer (``gguf_file=``).
     """
     path = Path(path)
@@ -123,14 +125,42 @@ def tokenize_prompts(tokenizer: Any, prompts: Sequence[str], *, max_length: int 
     return left_pad(rows, pad_id(tokenizer), max_length=max_length)
 
 
-def _embedded_sentencepiece(path: Path) -> SentencePieceTokenizer:
-    from safetensors import safe_open
+TOKENIZER_JSON_KEY = "tokenizer_json"
+"""uint8 tensor holding ``tokenizer.json`` in single-file Gemma text encoders (ltx-core HEAD / LTX-2.5 files)."""
+TOKENIZER_CONFIG_ASSET = "hf_asset__tokenizer_config.json"
+_SPECIAL_TOKEN_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
 
-    with safe_open(str(path), framework="pt") as handle:
-        if "spiece_model" not in handle.keys():  # noqa: SIM118 - safe_open is not a Mapping
-            raise FileNotFoundError(f"{path} embeds no tokenizer (no 'spiece_model' tensor); pass a tokenizer folder")
-        data = handle.get_tensor("spiece_model")
+
+def _embedded_sentencepiece(path: Path) -> Any:
+    """The tokenizer embedded in a single ``.safetensors`` file: ``tokenizer_json`` (+ ``tokenizer_config.json``
+    as an ``hf_asset__`` tensor or a metadata string) or ComfyUI's ``spiece_model``."""
+    from ..loading.safetensors_io import SafetensorsReader
+
+    with SafetensorsReader(path) as reader:
+        keys = set(reader.keys())
+        if TOKENIZER_JSON_KEY in keys:
+            return _tokenizer_from_json(reader, keys)
+        if "spiece_model" not in keys:
+            raise FileNotFoundError(f"{path} embeds no tokenizer (no 'tokenizer_json' or 'spiece_model' tensor); "
+                                    "pass a tokenizer folder")
+        data = reader.read("spiece_model")
     return SentencePieceTokenizer(data.to(torch.uint8).numpy().tobytes())
+
+
+def _tokenizer_from_json(reader: Any, keys: set[str]) -> Any:
+    """A fast tokenizer from the ``tokenizer_json`` bytes; special tokens from the embedded tokenizer config."""
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    raw = reader.read(TOKENIZER_JSON_KEY).to(torch.uint8).numpy().tobytes()
+    if TOKENIZER_CONFIG_ASSET in keys:
+        config = json.loads(reader.read(TOKENIZER_CONFIG_ASSET).to(torch.uint8).numpy().tobytes())
+    else:
+        config = json.loads(reader.metadata.get("tokenizer_config.json", "{}"))
+    special = {k: v for k, v in config.items() if k in _SPECIAL_TOKEN_KEYS and isinstance(v, str)}
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_buffer(raw), model_max_length=MAX_TOKENS, **special)
 
 
 def _gguf_tokenizer(path: Path) -> Any:

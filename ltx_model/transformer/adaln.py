@@ -139,11 +139,11 @@ class GeluProjection(nn.Module):
     """``proj`` Linear followed by tanh-approximated GELU (the first half of the feed-forward)."""
 
     def __init__(
-        self, dim_in: int, dim_out: int, *, dtype: torch.dtype | None = None,
+        self, dim_in: int, dim_out: int, *, bias: bool = True, dtype: torch.dtype | None = None,
         device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
-        self.proj = operations.Linear(dim_in, dim_out, bias=True, dtype=dtype, device=device)
+        self.proj = operations.Linear(dim_in, dim_out, bias=bias, dtype=dtype, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., dim_in)`` -> ``(..., dim_out)``."""
@@ -151,18 +151,19 @@ class GeluProjection(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """``net.0.proj`` (D -> 4D) -> GELU(tanh) -> ``net.2`` (4D -> D)."""
+    """``net.0.proj`` (D -> 4D) -> GELU(tanh) -> ``net.2`` (4D -> D); ``bias=False`` drops both biases (the
+    LTX-2.5 video feed-forward)."""
 
     def __init__(
-        self, dim: int, *, mult: int = 4, dtype: torch.dtype | None = None,
+        self, dim: int, *, mult: int = 4, bias: bool = True, dtype: torch.dtype | None = None,
         device: torch.device | str | None = None, operations: Any = layers,
     ) -> None:
         super().__init__()
         factory = {"dtype": dtype, "device": device}
         self.net = nn.Sequential(
-            GeluProjection(dim, dim * mult, operations=operations, **factory),
+            GeluProjection(dim, dim * mult, bias=bias, operations=operations, **factory),
             nn.Identity(),
-            operations.Linear(dim * mult, dim, bias=True, **factory),
+            operations.Linear(dim * mult, dim, bias=bias, **factory),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

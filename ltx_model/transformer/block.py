@@ -13,7 +13,7 @@ from ..layers import cpu_fast_path, rms_norm
 from .adaln import FeedForward, TimestepValues
 from .attention import Attention, AttentionFn
 from .config import TransformerConfig
-from .options import Perturbations, SkipAttention
+from .options import Perturbations, SkipAttention, TransformerOptions
 from .stream import StreamState
 
 # Rows of the per-block AdaLN table: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp,
@@ -103,10 +103,10 @@ class TransformerBlock(nn.Module):
         attn = {"norm_eps": config.norm_eps, "gated": config.gated_attention, **layer}
         if config.kind.has_video:
             self._init_stream(config, "", (config.num_attention_heads, config.attention_head_dim),
-                              config.cross_attention_dim, layer)
+                              config.cross_attention_dim, {**layer, "bias": config.ff_bias})
         if config.kind.has_audio:
             self._init_stream(config, "audio_", (config.audio_num_attention_heads, config.audio_attention_head_dim),
-                              config.audio_cross_attention_dim, layer)
+                              config.audio_cross_attention_dim, {**layer, "bias": config.audio_ff_bias})
         if config.kind.has_video and config.kind.has_audio:
             dv, da = config.video_inner_dim, config.audio_inner_dim
             cross = {"heads": config.audio_num_attention_heads, "head_dim": config.audio_attention_head_dim, **attn}
@@ -119,14 +119,17 @@ class TransformerBlock(nn.Module):
         self, config: TransformerConfig, prefix: str, geometry: tuple[int, int], context_dim: int,
         layer: dict[str, Any],
     ) -> None:
-        """Create one stream's ``{prefix}attn1``, ``attn2``, ``ff`` and AdaLN tables. geometry = (heads, head_dim)."""
+        """Create one stream's ``{prefix}attn1``, ``attn2``, ``ff`` and AdaLN tables. geometry = (heads, head_dim);
+        ``layer["bias"]`` is the stream's feed-forward bias switch."""
         heads, head_dim = geometry
         dim = heads * head_dim
+        layer = dict(layer)
+        ff_bias = layer.pop("bias")
         attn = {"heads": heads, "head_dim": head_dim, "norm_eps": config.norm_eps, "gated": config.gated_attention,
                 **layer}
         self.add_module(prefix + "attn1", Attention(dim, **attn))
         self.add_module(prefix + "attn2", Attention(dim, context_dim, **attn))
-        self.add_module(prefix + "ff", FeedForward(dim, **layer))
+        self.add_module(prefix + "ff", FeedForward(dim, bias=ff_bias, **layer))
         factory = (layer["dtype"], layer["device"])
         self.register_parameter(prefix + "scale_shift_table", _table(config.adaln_coefficient, dim, *factory))
         if config.cross_attention_adaln:
@@ -134,9 +137,10 @@ class TransformerBlock(nn.Module):
 
     def forward(
         self, video: StreamState | None, audio: StreamState | None, *, perturbations: Perturbations,
-        attention_fn: AttentionFn,
+        options: TransformerOptions,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Run the block; returns the updated ``(B, Tv, Dv)`` video and ``(B, Ta, Da)`` audio tokens (or None)."""
+        """Run the block; returns the updated ``(B, Tv, Dv)`` video and ``(B, Ta, Da)`` audio tokens (or None).
+        ``options`` gives each attention its kernel (:meth:`TransformerOptions.kernel`)."""
         vx = video.x if video is not None else None
         ax = audio.x if audio is not None else None
         run_v = video is not None and video.enabled and vx.numel() > 0
@@ -147,13 +151,13 @@ class TransformerBlock(nn.Module):
         if run_v:
             mods = self._stream_modules(audio=False)
             streams["v"] = (mods, mods.modulation(video))
-            vx = self._attention_part(vx, video, streams["v"], perturbations, attention_fn)
+            vx = self._attention_part(vx, video, streams["v"], perturbations, options)
         if run_a:
             mods = self._stream_modules(audio=True)
             streams["a"] = (mods, mods.modulation(audio))
-            ax = self._attention_part(ax, audio, streams["a"], perturbations, attention_fn)
+            ax = self._attention_part(ax, audio, streams["a"], perturbations, options)
         if run_a2v or run_v2a:
-            vx, ax = self._cross_modal(vx, ax, video, audio, (run_a2v, run_v2a), perturbations, attention_fn)
+            vx, ax = self._cross_modal(vx, ax, video, audio, (run_a2v, run_v2a), perturbations, options)
         if run_v:
             vx = self._feed_forward(vx, streams["v"])
         if run_a:
@@ -173,16 +177,17 @@ class TransformerBlock(nn.Module):
 
     def _attention_part(
         self, x: torch.Tensor, state: StreamState, stream: tuple[_StreamModules, Modulation],
-        perturbations: Perturbations, attention_fn: AttentionFn,
+        perturbations: Perturbations, options: TransformerOptions,
     ) -> torch.Tensor:
         """Modulated self-attention (with its STG switch), then the text cross-attention. x: (B, T, D)."""
         mods, ada = stream
         shift, scale1, gate = ada.rows(_SELF_ROWS)
         hidden = _modulate_(rms_norm(x, self.norm_eps), scale1, shift)
         keep = perturbations.keep_switch(mods.self_skip, self.index, x)
-        out = mods.attn1(hidden, attention_fn=attention_fn, mask=state.self_attention_mask, pe=state.pe, keep=keep)
+        out = mods.attn1(hidden, attention_fn=options.kernel(mods.self_skip), mask=state.self_attention_mask,
+                         pe=state.pe, keep=keep)
         x = _gated_residual(x, out, gate)
-        return self._text_attention(x, state, stream, attention_fn)
+        return self._text_attention(x, state, stream, options.attention_fn)
 
     def _text_attention(
         self, x: torch.Tensor, state: StreamState, stream: tuple[_StreamModules, Modulation],
@@ -196,7 +201,7 @@ class TransformerBlock(nn.Module):
             out = mods.attn2(normed, state.context, attention_fn=attention_fn, mask=state.context_mask)
             return out.add_(x)
         shift_q, scale1_q, gate = ada.rows(_TEXT_ROWS)
-        shift_kv, scale1_kv = Modulation.of(mods.prompt_table, state.prompt_ada, _MAIN_SCALES).rows(slice(0, 2))
+        shift_kv, scale1_kv = _prompt_rows(mods.prompt_table, state.prompt_ada, normed)
         context = _modulate(state.context, scale1_kv, shift_kv)  # (B, S, D); state.context stays untouched
         out = mods.attn2(_modulate_(normed, scale1_q, shift_q), context, attention_fn=attention_fn,
                          mask=state.context_mask)
@@ -204,7 +209,7 @@ class TransformerBlock(nn.Module):
 
     def _cross_modal(
         self, vx: torch.Tensor, ax: torch.Tensor, video: StreamState, audio: StreamState, run: tuple[bool, bool],
-        perturbations: Perturbations, attention_fn: AttentionFn,
+        perturbations: Perturbations, options: TransformerOptions,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Audio->video and video->audio cross-attention. Both read the norms of the tokens as they were
         before either update."""
@@ -213,11 +218,13 @@ class TransformerBlock(nn.Module):
         new_vx, new_ax = vx, ax
         keep_a2v = perturbations.keep_switch(SkipAttention.AUDIO_TO_VIDEO, self.index, vx) if run[0] else False
         if keep_a2v is not False:
-            update = self._cross_direction(self.audio_to_video_attn, v_side, a_side, _A2V_ROWS, attention_fn)
+            update = self._cross_direction(self.audio_to_video_attn, v_side, a_side, _A2V_ROWS,
+                                           options.kernel(SkipAttention.AUDIO_TO_VIDEO))
             new_vx = vx + _keep(update, keep_a2v)
         keep_v2a = perturbations.keep_switch(SkipAttention.VIDEO_TO_AUDIO, self.index, ax) if run[1] else False
         if keep_v2a is not False:
-            update = self._cross_direction(self.video_to_audio_attn, a_side, v_side, _V2A_ROWS, attention_fn)
+            update = self._cross_direction(self.video_to_audio_attn, a_side, v_side, _V2A_ROWS,
+                                           options.kernel(SkipAttention.VIDEO_TO_AUDIO))
             new_ax = ax + _keep(update, keep_v2a)
         return new_vx, new_ax
 
@@ -248,6 +255,18 @@ def _cross_side(normed: torch.Tensor, state: StreamState, table: torch.Tensor) -
     cross scale/shift AdaLN, row 4 (the gate) by its cross gate AdaLN."""
     (gate,) = Modulation.of(table[4:], state.cross_gate).rows(slice(None))
     return normed, state, Modulation.of(table[:4], state.cross_scale_shift, _CROSS_SCALES), gate
+
+
+def _prompt_rows(
+    table: torch.Tensor, prompt_ada: TimestepValues | None, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(shift, 1 + scale) of the text context: the block's ``(2, D)`` prompt table plus the prompt AdaLN values,
+    or (``use_prompt_adaln_single`` false, LTX-2.5) the table alone as ``(1, 1, D)`` rows in ``like``'s dtype, so
+    the context's K/V do not depend on the timestep."""
+    if prompt_ada is not None:
+        return Modulation.of(table, prompt_ada, _MAIN_SCALES).rows(slice(0, 2))
+    rows = table.to(device=like.device, dtype=like.dtype)[None, None]  # (1, 1, 2, D)
+    return rows[:, :, 0], 1 + rows[:, :, 1]
 
 
 def _gated_residual(x: torch.Tensor, out: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:

@@ -38,8 +38,7 @@ class RopeType(Enum):
     SPLIT = "split"
 
 
-# Keys whose value must be the (only) supported setting; ltx-core's ``check_config_value`` list, plus the LTX-2.5
-# switches of ltx-core HEAD at their pre-2.5 values (a 2.5 file is rejected naming the key instead of misbuilt).
+# Keys whose value must be the (only) supported setting; ltx-core's ``check_config_value`` list.
 _FIXED: dict[str, Any] = {
     "dropout": 0.0,
     "attention_bias": True,
@@ -59,10 +58,6 @@ _FIXED: dict[str, Any] = {
     "share_ff": False,
     "av_cross_ada_norm": True,
     "use_middle_indices_grid": True,
-    "use_prompt_adaln_single": True,
-    "ff_bias": True,
-    "audio_ff_bias": True,
-    "use_keyframes_abs_pos_embedding": False,
 }
 
 # Keys accepted and not read here. Descriptive metadata, the attention backend choice (we take the attention
@@ -117,6 +112,11 @@ _READ_DEFAULTS: dict[str, Any] = {
     "apply_gated_attention": False,
     "cross_attention_adaln": False,
     "caption_proj_before_connector": False,
+    # LTX-2.5 switches (ltx-core HEAD's configurator); the defaults keep every pre-2.5 file as it was.
+    "use_prompt_adaln_single": True,
+    "ff_bias": True,
+    "audio_ff_bias": True,
+    "use_keyframes_abs_pos_embedding": False,
 }
 
 
@@ -126,7 +126,8 @@ class TransformerConfig:
 
     Defaults are the published 19B (LTX-2) values. The 22B (LTX-2.3) form is ``gated_attention=True``,
     ``cross_attention_adaln=True`` (9 AdaLN rows per block, prompt AdaLN) and ``caption_projection=False``
-    (the caption projection lives in the text path).
+    (the caption projection lives in the text path). The LTX-2.5 form adds ``ff_bias=False`` (video FF only),
+    ``prompt_adaln=False`` and ``keyframes_embedding=True`` (see :meth:`tiny_25`).
 
     Attributes:
         kind: which streams exist.
@@ -146,6 +147,13 @@ class TransformerConfig:
         gated_attention: per-head output gates ``to_gate_logits`` in every attention (22B).
         cross_attention_adaln: AdaLN on the text cross-attention, prompt AdaLN (22B).
         caption_projection: the model owns ``caption_projection`` / ``audio_caption_projection`` (19B).
+        ff_bias / audio_ff_bias: the video / audio feed-forward Linears carry biases (LTX-2.5: video False).
+        prompt_adaln: with ``cross_attention_adaln``, the ``prompt_adaln_single`` MLPs exist
+            (``use_prompt_adaln_single``; LTX-2.5 False: the per-block prompt tables alone modulate the text
+            context, so its K/V do not depend on the timestep).
+        keyframes_embedding: a learned ``keyframes_abs_pos_embedding`` ``(1, Dv)`` is added right after
+            ``patchify_proj`` to the video tokens flagged by ``Modality.keyframes_mask``
+            (``use_keyframes_abs_pos_embedding``, LTX-2.5).
     """
 
     kind: ModelKind = ModelKind.AUDIO_VIDEO
@@ -172,6 +180,10 @@ class TransformerConfig:
     gated_attention: bool = False
     cross_attention_adaln: bool = False
     caption_projection: bool = True
+    ff_bias: bool = True
+    audio_ff_bias: bool = True
+    prompt_adaln: bool = True
+    keyframes_embedding: bool = False
 
     def __post_init__(self) -> None:
         if self.kind.has_video and self.kind.has_audio:
@@ -236,6 +248,8 @@ class TransformerConfig:
             gated_attention=bool(get["apply_gated_attention"]),
             cross_attention_adaln=bool(get["cross_attention_adaln"]),
             caption_projection=not get["caption_proj_before_connector"],
+            prompt_adaln=bool(get["use_prompt_adaln_single"]),
+            keyframes_embedding=bool(get["use_keyframes_abs_pos_embedding"]),
         )
 
     @classmethod
@@ -264,9 +278,15 @@ class TransformerConfig:
             cls.tiny(kind), gated_attention=True, cross_attention_adaln=True, caption_projection=False
         )
 
+    @classmethod
+    def tiny_25(cls, kind: ModelKind = ModelKind.AUDIO_VIDEO) -> TransformerConfig:
+        """The LTX-2.5 form of :meth:`tiny_22b`: video FF without bias, no prompt AdaLN MLP, keyframe embedding."""
+        return dataclasses.replace(cls.tiny_22b(kind), ff_bias=False, prompt_adaln=False, keyframes_embedding=True)
+
 
 _CONVERTED = ("positional_embedding_max_pos", "audio_positional_embedding_max_pos", "rope_type",
               "cross_attention_adaln")
+# (ff_bias / audio_ff_bias are read under their own names; prompt_adaln / keyframes_embedding are renamed above.)
 # ``from_dict`` keys whose dataclass field has the same name and needs no conversion.
 _SAME_NAME = tuple(
     field.name for field in dataclasses.fields(TransformerConfig)

@@ -29,6 +29,9 @@ class Modality:
             mask), or an already additive float mask. ``None`` in all reference pipelines.
         attention_mask: optional self-attention strength ``(B, T, T)`` in ``[0, 1]``: 1 = full attention,
             0 = none, values between scale the attention weights (added as log(value) to the logits).
+        keyframes_mask: optional ``(B, T, 1)`` (or ``(B, T)``) marker, non-zero on the video tokens whose latent
+            encodes one standalone pixel frame (the first latent frame and generated keyframe slots). Those tokens
+            get the model's ``keyframes_abs_pos_embedding`` (LTX-2.5); ignored by models without it and by audio.
     """
 
     latent: torch.Tensor
@@ -39,3 +42,4 @@ class Modality:
     enabled: bool = True
     context_mask: torch.Tensor | None = None
     attention_mask: torch.Tensor | None = None
+    keyframes_mask: torch.Tensor | None = None

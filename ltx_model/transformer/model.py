@@ -1,4 +1,4 @@
-"""The LTX-2 (19B) / LTX-2.3 (22B) audio+video diffusion transformer (ltx-core ``LTXModel``)."""
+"""The LTX-2 (19B) / LTX-2.3 / LTX-2.5 (22B) audio+video diffusion transformer (ltx-core ``LTXModel``)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class LTXTransformer(nn.Module):
                                              device=device),
             "proj_out": operations.Linear(dim, out_channels, bias=True, dtype=dtype, device=device),
         }
-        if config.cross_attention_adaln:
+        if config.cross_attention_adaln and config.prompt_adaln:
             modules["prompt_adaln_single"] = AdaLayerNormSingle(dim, 2, **layer)
         if config.caption_projection:
             modules["caption_projection"] = CaptionProjection(config.caption_channels, dim, **layer)
@@ -78,6 +78,8 @@ class LTXTransformer(nn.Module):
             self.add_module(prefix + name, module)
         self.register_parameter(prefix + "scale_shift_table",
                                 nn.Parameter(torch.empty(2, dim, dtype=dtype, device=device)))
+        if config.keyframes_embedding and not prefix:  # video stream only (LTX-2.5)
+            self.keyframes_abs_pos_embedding = nn.Parameter(torch.empty(1, dim, dtype=dtype, device=device))
 
     def _stream_parts(self, *, audio: bool) -> StreamParts:
         """Module references and RoPE specs of one stream."""
@@ -91,6 +93,7 @@ class LTXTransformer(nn.Module):
         both = config.kind.has_video and config.kind.has_audio
         return StreamParts(
             patchify_proj=getattr(self, prefix + "patchify_proj"),
+            keyframes_embedding=None if audio else getattr(self, "keyframes_abs_pos_embedding", None),
             adaln=getattr(self, prefix + "adaln_single"),
             rope=RopeSpec(dim=dim, heads=heads, max_pos=tuple(max_pos), **rope),
             timestep_multiplier=config.timestep_scale_multiplier,
@@ -131,12 +134,12 @@ class LTXTransformer(nn.Module):
         if video is None and audio is None:
             raise ValueError("at least one of video or audio must be given")
         perturbations = NO_PERTURBATIONS if perturbations is None else perturbations
-        attention_fn = (options or DEFAULT_OPTIONS).attention_fn
+        options = options or DEFAULT_OPTIONS
         # Everything block-independent (AdaLN values, context, masks, RoPE tables) is computed once here.
         v_state = prepare_stream(self._stream_parts(audio=False), video, audio) if video is not None else None
         a_state = prepare_stream(self._stream_parts(audio=True), audio, video) if audio is not None else None
         for block in self.transformer_blocks:
-            vx, ax = block(v_state, a_state, perturbations=perturbations, attention_fn=attention_fn)
+            vx, ax = block(v_state, a_state, perturbations=perturbations, options=options)
             v_state = replace(v_state, x=vx) if v_state is not None else None
             a_state = replace(a_state, x=ax) if a_state is not None else None
         video_out = self._output(v_state, audio=False) if v_state is not None else None

@@ -69,6 +69,8 @@ class Perturbations:
     ) -> torch.Tensor | bool:
         """``True`` when no sample skips, ``False`` when all do, else a ``(B, 1, 1)`` 0/1 keep tensor with the
         dtype and device of ``reference`` ``(B, T, D)``."""
+        if not self.items:  # the plain pass never reads ``block``: torch.compile then reuses one graph per block
+            return True
         flags = self.keep(skip, block, reference.shape[0])
         if all(flags):
             return True
@@ -88,9 +90,21 @@ class TransformerOptions:
         attention_fn: the attention kernel used by every attention module (default PyTorch SDPA). ComfyUI can
             pass ``comfy.ldm.modules.attention.optimized_attention`` (bind ``transformer_options`` with
             ``functools.partial`` if needed).
+        site_attention: ``(attention, kernel)`` pairs overriding ``attention_fn`` for the self- or
+            audio<->video attention that the :class:`SkipAttention` names (the text cross-attentions always use
+            ``attention_fn``). Sequence parallel (:mod:`ltx_model.distributed`) sets the kernels of the
+            attentions whose keys are sharded video tokens.
     """
 
     attention_fn: AttentionFn = sdpa_attention
+    site_attention: tuple[tuple[SkipAttention, AttentionFn], ...] = ()
+
+    def kernel(self, site: SkipAttention) -> AttentionFn:
+        """The kernel of the attention ``site``: its ``site_attention`` override, else ``attention_fn``."""
+        for named, kernel in self.site_attention:
+            if named is site:
+                return kernel
+        return self.attention_fn
 
 
 DEFAULT_OPTIONS = TransformerOptions()

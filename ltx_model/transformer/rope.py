@@ -55,13 +55,18 @@ class RopeTable:
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """Rotate ``x`` of shape ``(B, T, H*Dh)`` (q or k after its norm) and return the same shape."""
         if self.layout is RopeType.SPLIT:
-            return _apply_split(x, *self._split_views)
+            # Traced by torch.compile: the views inline (a cached_property's lock would break the graph).
+            views = self._views() if torch.compiler.is_compiling() else self._split_views
+            return _apply_split(x, *views)
         return _apply_interleaved(x, self.cos, self.sin)
 
     @functools.cached_property
     def _split_views(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """SPLIT tables as views in q/k's own layout, made once per table (every attention of every block
-        rotates with them): cos ``(B, T, H, 1, Dh/2)``, sin ``(B, T, H, Dh/2)``."""
+        """:meth:`_views`, made once per table (every attention of every block rotates with them)."""
+        return self._views()
+
+    def _views(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """SPLIT tables as views in q/k's own layout: cos ``(B, T, H, 1, Dh/2)``, sin ``(B, T, H, Dh/2)``."""
         return self.cos.transpose(1, 2).unsqueeze(3), self.sin.transpose(1, 2)
 
 

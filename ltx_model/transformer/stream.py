@@ -54,7 +54,7 @@ class StreamParts:
     """The model's modules and RoPE specs for one stream (references, built per call; holds no state).
 
     ``timestep_multiplier`` is the config's timestep_scale_multiplier, ``cross_gate_multiplier`` its
-    av_ca_timestep_scale_multiplier.
+    av_ca_timestep_scale_multiplier; ``keyframes_embedding`` the ``(1, D)`` LTX-2.5 keyframe marker (or None).
     """
 
     patchify_proj: nn.Module
@@ -67,6 +67,7 @@ class StreamParts:
     cross_gate_adaln: AdaLayerNormSingle | None = None
     cross_rope: RopeSpec | None = None
     cross_gate_multiplier: float = 1.0
+    keyframes_embedding: torch.Tensor | None = None
 
 
 def batch_sigma(sigma: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -116,7 +117,7 @@ def prepare_stream(parts: StreamParts, modality: Modality, other: Modality | Non
     if parts.caption_projection is not None:
         context = parts.caption_projection(context)  # (B, S, D)
     state = StreamState(
-        x=parts.patchify_proj(latent),
+        x=_embed_tokens(parts, modality),
         ada=ada,
         embedded_timestep=embedded,
         context=context,
@@ -129,6 +130,17 @@ def prepare_stream(parts: StreamParts, modality: Modality, other: Modality | Non
     if other is None or parts.cross_rope is None:
         return state
     return _with_cross_modal(state, parts, modality, other)
+
+
+def _embed_tokens(parts: StreamParts, modality: Modality) -> torch.Tensor:
+    """``patchify_proj(latent)`` ``(B, T, D)``, plus the keyframe embedding on the tokens ``keyframes_mask`` flags
+    (mask > 0, cast to the hidden dtype as in ltx-core HEAD); a no-op without the embedding or the mask."""
+    x = parts.patchify_proj(modality.latent)
+    if parts.keyframes_embedding is None or modality.keyframes_mask is None:
+        return x
+    mask = modality.keyframes_mask
+    mask = (mask.reshape(*mask.shape[:2], 1) > 0).to(dtype=x.dtype)  # (B, T, 1)
+    return x + mask * parts.keyframes_embedding.to(dtype=x.dtype)
 
 
 def _with_cross_modal(state: StreamState, parts: StreamParts, modality: Modality, other: Modality) -> StreamState:

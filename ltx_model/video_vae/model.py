@@ -27,6 +27,9 @@ IGNORED_FILE_KEYS: tuple[str, ...] = tuple(FILE_PREFIX + k for k in IGNORED_STAT
 # progress(done_tiles, total_tiles), called once after every tile; raising from it aborts the encode/decode
 # (e.g. ComfyUI's interrupt check), nothing is left allocated beyond the caller's own tensors.
 TileProgress = Callable[[int, int], None]
+TileSource = Callable[[int, AxisTile, AxisTile, AxisTile], torch.Tensor]
+"""``(tile index, t, h, w) -> weighted tile`` (B, 3, n_t, n_h, n_w): where :meth:`VideoVAE.iter_decode_tiled` gets
+its tiles from (default: :meth:`VideoVAE.weighted_tile` in this process; the distributed decode receives them)."""
 
 
 class VAEParts(Enum):
@@ -176,8 +179,12 @@ class VideoVAE(nn.Module):
         progress: TileProgress | None = None,
         compute_device: torch.device | str | None = None,
         compute_dtype: torch.dtype | None = None,
+        tile_source: TileSource | None = None,
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """Decode tile by tile, yielding finished frame ranges as ``(first_frame, chunk)`` in order.
+
+        ``tile_source`` supplies the weighted tiles in visiting order (time-major, then height, width); default:
+        :meth:`weighted_tile` here.
 
         Tiles of one temporal slice are decoded on ``compute_device`` / ``compute_dtype`` (default: the latent's),
         weighted by their trapezoid masks and summed into a slice buffer (float32 or wider, on the latent's device);
@@ -193,14 +200,13 @@ class VideoVAE(nn.Module):
         acc_dtype = torch.promote_types(latent.dtype, torch.float32)
         weights = tuple(layout.axis_sum(axis).to(device=latent.device, dtype=acc_dtype) for axis in range(3))
         dev, dt = compute_device or latent.device, compute_dtype or latent.dtype
+        source = tile_source or (lambda _, t, h, w: self.weighted_tile(latent, t, h, w, device=dev, dtype=dt))
         pending: torch.Tensor | None = None
         pending_start, done = 0, 0
         for t in layout.time:
             buf = torch.zeros(b, c, t.dst.stop - t.dst.start, height, width, device=latent.device, dtype=acc_dtype)
             for h, w in layout.spatial_tiles():
-                pixels = self.decode(latent[:, :, t.src, h.src, w.src].to(device=dev, dtype=dt))
-                buf[:, :, :, h.dst, w.dst] += (pixels * _tile_weights(t, h, w, pixels)).to(buf)
-                del pixels
+                buf[:, :, :, h.dst, w.dst] += source(done, t, h, w).to(buf)
                 done += 1
                 if progress is not None:
                     progress(done, len(layout))
@@ -215,6 +221,14 @@ class VideoVAE(nn.Module):
             del buf
         if pending is not None:
             yield pending_start, _normalize_chunk(pending, pending_start, weights)
+
+    def weighted_tile(self, latent: torch.Tensor, t: AxisTile, h: AxisTile, w: AxisTile, *,
+                      device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Decode one tile of ``latent`` (on ``device`` / ``dtype``, default the latent's) and weight it by its blend
+        masks: (B, 3, n_t, n_h, n_w)."""
+        pixels = self.decode(latent[:, :, t.src, h.src, w.src].to(device=device or latent.device,
+                                                                   dtype=dtype or latent.dtype))
+        return pixels * _tile_weights(t, h, w, pixels)
 
     def decode_tiled(
         self,

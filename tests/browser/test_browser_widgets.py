@@ -197,7 +197,7 @@ def test_browser_timeline_clip_length_from_upstream_latent_node(test_nodes, cons
     source = add_node(test_nodes, LATENT_NODE, pos=(120, 80), width=300)
     node = add_node(test_nodes, TEST_UPSTREAM_NODE, pos=(500, 80))
     connect(test_nodes, source, 0, node, 0)
-    assert clip_of(test_nodes, node) == {"frames": 121, "fps": 25, "source": "Empty Audio+Video Latent"}
+    assert clip_of(test_nodes, node) == {"frames": 121, "fps": 25, "source": "Empty Audio+Video Latent (LTX-2)"}
     drag(test_nodes, timeline_point(test_nodes, node, "frame_idx"), timeline_x_for_time(test_nodes, node, 2.0))
     save_screenshot(test_nodes, "timeline-upstream-clip")
     assert widget_values(test_nodes, node)["frame_idx"] == 50  # 2 s at 25 fps

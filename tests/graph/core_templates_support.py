@@ -11,9 +11,10 @@ converted to API prompts with the harness's converter and then changed only as f
   LTX-2 19B / LTX-2.3 22B file becomes ``LTX2NCheckpointLoader`` (MODEL) and ``LTX2NVideoVAELoader`` (VAE) on the
   same file; a use of another output (the checkpoint's CLIP) or an LTX-2.5 file fails the rewrite. Loaders of other
   models (the Lotus depth estimator, its SD VAE) stay core and read random stand-ins (:data:`CORE_MODELS`).
-* **Text encoder** — core ``LTXAVTextEncoderLoader`` + every ``CLIPTextEncode`` become ``LTX2NTextEncoderLoader`` +
-  ``LTX2NTextEncode`` with the same prompt text: core's loader always builds a full Gemma-3-12B (fixed sizes in
-  ``comfy/text_encoders``), which no tiny test file can stand in for.
+* **Text encoder** — core ``LTXAVTextEncoderLoader`` becomes ``LTX2NTextEncoderLoader`` and the template's CLIP
+  links take its ``clip`` output (a core ``comfy.sd.CLIP``): core's loader always builds a full Gemma-3-12B (fixed
+  sizes in ``comfy/text_encoders``), which no tiny test file can stand in for. ``CLIPTextEncode``, the Gemma
+  ``LoraLoader`` (a tiny Gemma LoRA is written under the template's name) and the prompt enhancer stay core's.
 * **Sizes** (:func:`shrink_template`) — by structure, not titles: the size inputs of ``EmptyLTXVLatentVideo``,
   ``LTXVEmptyLatentAudio``, ``LTXVConditioning`` and ``CreateVideo`` (:data:`SIZE_SINKS`) are traced upstream
   (:data:`TRACE`, :data:`OUTPUT_QUANTITY`, :data:`MATH`) to the literals that decide them (primitives, resize
@@ -63,37 +64,30 @@ class Gap:
 
 LTX25 = Gap("LTX-2.5: UNETLoader / CLIPLoader (Gemma 4) / VAELoader split files and LTXVDualCFGGuider; the pack loads "
             "LTX-2 19B / LTX-2.3 22B only", "prepare", (r"UNETLoader \S+ loads 'ltx-2\.5-.*LTX-2\.5",))
-PROMPT_ENHANCER = ("core LoraLoader puts a Gemma LoRA on the text encoder's CLIP for TextGenerateLTX2Prompt (the "
-                   "prompt enhancer): the pack's loader has a core CLIP output (tests/nodes/test_text_clip.py), but "
-                   "this rewrite still swaps in its text-encoder output, and the suite has no Gemma LoRA file")
-GEMMA_LORA = (r"LoraLoader\.clip: return_type_mismatch: .*mismatch input_type\(CLIP\)",
-              r"LoraLoader\.lora_name: value_not_in_list: lora_name: 'gemma-3-12b-it")
-SWITCH_HOLE = ("; the converter leaves the enhancer switch's on_false unlinked (a subgraph input fed by a legacy "
-               "promoted widget without host values)", r"ComfySwitchNode\.on_false: required_input_missing")
+MOGE = Gap("core's MoGe depth pass (LoadMoGeModel -> MoGeInference -> MoGeRender) has no stand-in model file here "
+           "(a ViT-L model core builds from the file); the rewrite stops where the size tracing meets MoGeRender",
+           "prepare", (r"cannot trace the frames through MoGeRender",))
 NOT_YET: dict[str, dict[str, Gap]] = {
     TEMPLATES_MEDIA_VIDEO: {},
     TEMPLATES_JSON: {
         "video_ltx2_5_t2v": LTX25, "video_ltx2_5_i2v": LTX25, "video_ltx2_5_flf2v": LTX25,
-        **dict.fromkeys(("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v"),
-                        Gap(PROMPT_ENHANCER, "validate", GEMMA_LORA)),
-        "template_ltx2_3_ic_lora_ingredients": Gap(PROMPT_ENHANCER + SWITCH_HOLE[0], "validate",
-                                                   (*GEMMA_LORA, SWITCH_HOLE[1])),
-        "video_ltx2_3_ic_lora": Gap(PROMPT_ENHANCER + SWITCH_HOLE[0] + "; core MoGe depth (no MoGe model file here)",
-                                    "validate", (*GEMMA_LORA, SWITCH_HOLE[1], r"LoadMoGeModel\.model_name: value_not")),
+        "video_ltx2_3_ic_lora": MOGE,
     },
 }
 """Per template package: templates that cannot run on our model yet; each is checked to still fail as documented."""
 RUNNING: dict[str, tuple[str, ...]] = {
     TEMPLATES_MEDIA_VIDEO: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",
                             "video_ltx2_3_id_lora", "video_ltx2_i2v_lora"),
-    TEMPLATES_JSON: ("video_ltx2_3_flf2v", "video_ltx2_3_id_lora", "template_ltx2_3_style_transition",
+    TEMPLATES_JSON: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v", "video_ltx2_3_flf2v",
+                     "video_ltx2_3_id_lora", "template_ltx2_3_style_transition", "template_ltx2_3_ic_lora_ingredients",
                      "video_ltx2_t2v", "video_ltx2_i2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v_distilled",
                      "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video"),
 }
 """Per template package: templates that run on our model."""
 
-TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2}
-"""Output size (two-stage templates sample at half of it), 1 s at 8 fps = 9 frames, 2 steps per stage."""
+TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2, "tokens": 8}
+"""Output size (two-stage templates sample at half of it), 1 s at 8 fps = 9 frames, 2 steps per stage, 8 tokens
+from the prompt enhancer."""
 SIZE_SINKS = {("EmptyLTXVLatentVideo", "width"): "width", ("EmptyLTXVLatentVideo", "height"): "height",
               ("EmptyLTXVLatentVideo", "length"): "frames", ("LTXVEmptyLatentAudio", "frames_number"): "frames",
               ("LTXVEmptyLatentAudio", "frame_rate"): "fps", ("LTXVConditioning", "frame_rate"): "fps",
@@ -105,14 +99,21 @@ TRACE = {("PrimitiveInt", ANY): "value", ("PrimitiveFloat", ANY): "value", ("Get
          ("VAEDecode", ANY): "samples", ("VAEEncode", ANY): "pixels", ("SamplerCustomAdvanced", ANY): "latent_image",
          ("ResizeImageMaskNode", "width"): "resize_type.width", ("ResizeImageMaskNode", "height"): "resize_type.height",
          ("ResizeImageMaskNode", "frames"): "input", ("EmptyImage", "width"): "width",
-         ("EmptyImage", "height"): "height", ("ImageFromBatch", "frames"): "length"}
+         ("EmptyImage", "height"): "height", ("ImageFromBatch", "frames"): "length",
+         ("ResizeAndPadImage", "width"): "target_width", ("ResizeAndPadImage", "height"): "target_height",
+         ("ResizeAndPadImage", "frames"): "image", ("RepeatImageBatch", "frames"): "amount",
+         ("RepeatImageBatch", ANY): "image"}
 """(node, quantity or :data:`ANY`) -> the input that decides that quantity of the node's output."""
 OUTPUT_QUANTITY = {("GetImageSize", 0): "width", ("GetImageSize", 1): "height", ("GetImageSize", 2): "frames"}
 """(node, output slot) -> the quantity that output is (of the node's traced input)."""
 MATH = {"a": {"values.a": None}, "a/2": {"values.a": None}, "a*b+1": {"values.a": "duration", "values.b": "fps"}}
 """``ComfyMathExpression`` (spaces removed) -> operand -> its quantity (None: the one asked for; ``a/2`` is the
 first-stage half of a two-stage size, whose primitive holds the output size)."""
-DIRECT = {"ResizeImagesByLongerEdge": ("longer_edge", "size"), "LTXVScheduler": ("steps", "steps")}
+CUT = {("RepeatImageBatch", "amount")}
+"""Linked inputs on a size path that become a literal of the traced quantity: the Ingredients template repeats its
+reference sheet duration x fps times (``a * b``), which no integer tiny duration turns into 1 + 8k frames."""
+DIRECT = {"ResizeImagesByLongerEdge": ("longer_edge", "size"), "LTXVScheduler": ("steps", "steps"),
+          "TextGenerateLTX2Prompt": ("max_length", "tokens"), "KSampler": ("steps", "steps")}
 """Node -> (literal input, quantity) set wherever it occurs (``ManualSigmas`` is shortened instead)."""
 
 
@@ -127,6 +128,10 @@ OUR_FILES = re.compile(r"^ltx-2-19b|^ltx-2\.3-22b", re.IGNORECASE)
 UNSUPPORTED_FILES = {"LTX-2.5": re.compile(r"^ltx-2\.5", re.IGNORECASE)}
 GEMMA = "gemma-3-12b-it/"
 """The Gemma folder our text encoder loader reads (a tiny demo Gemma is written there)."""
+CLIP_SLOT = 1
+"""``LTX2NTextEncoderLoader``'s core CLIP output."""
+GEMMA_LORA_FILES = re.compile(r"^gemma-3-12b-it", re.IGNORECASE)
+"""``LoraLoader`` files that are Gemma LoRAs (the prompt enhancer's abliterated Gemma); a tiny one is written."""
 CORE_LOADER_INPUTS = {("LTXVAudioVAELoader", "ckpt_name"): ("checkpoints", ModelKind.CHECKPOINT),
                       ("LatentUpscaleModelLoader", "model_name"): ("latent_upscale_models", ModelKind.UPSAMPLER),
                       ("UNETLoader", "unet_name"): ("diffusion_models", None), ("VAELoader", "vae_name"): ("vae", None)}
@@ -198,7 +203,8 @@ def template_workflow(stem: str, object_info: dict[str, dict]) -> dict[str, Any]
 def migrate_legacy_promotions(workflow: dict[str, Any], object_info: dict[str, dict]) -> dict[str, Any]:
     """A copy of ``workflow`` where every subgraph instance with legacy ``proxyWidgets`` and host values went
     through comfy-cli's port of the frontend's forward migration (host values taken in ``proxyWidgets`` order).
-    Instances without host values keep their interior values (the migration would serialize them as holes)."""
+    Instances without host values keep their interior values (the migration would serialize them as holes; see
+    :func:`fill_shared_subgraph_inputs`)."""
     from comfy_cli.cql import promoted
     from comfy_cli.cql.engine import Graph
 
@@ -208,6 +214,39 @@ def migrate_legacy_promotions(workflow: dict[str, Any], object_info: dict[str, d
         if (node.get("properties") or {}).get("proxyWidgets") and node.get("widgets_values"):
             promoted.flush_proxy_migration(workflow, node, graph)
     return workflow
+
+
+def _subgraph_input_targets(definition: dict[str, Any]) -> dict[int, list[tuple[str, str]]]:
+    """Subgraph input slot -> the interior ``(node id, input name)`` pairs its links feed."""
+    nodes = {str(node["id"]): node for node in definition.get("nodes", [])}
+    targets: dict[int, list[tuple[str, str]]] = {}
+    for link in definition.get("links", []):
+        if isinstance(link, dict) and link.get("origin_id") == -10 and str(link["target_id"]) in nodes:
+            target = nodes[str(link["target_id"])]
+            name = target["inputs"][link["target_slot"]]["name"]
+            targets.setdefault(link["origin_slot"], []).append((str(link["target_id"]), name))
+    return targets
+
+
+def fill_shared_subgraph_inputs(workflow: dict[str, Any], prompt: dict[str, Any]) -> int:
+    """Give every interior input fed by the same subgraph input the value one of them got, in place; returns
+    how many were filled.
+
+    A subgraph input fed by a promoted widget without a host value (the 2.3 IC-LoRA templates' prompt, read by the
+    enhancer and by the enhancer switch's ``on_false``) converts to the interior widget's value on the widget
+    input only; the frontend runs that one value on every input the subgraph input feeds."""
+    definitions = {sg["id"]: sg for sg in workflow.get("definitions", {}).get("subgraphs", [])}
+    filled = 0
+    for instance in workflow.get("nodes", []):
+        definition = definitions.get(instance.get("type"))
+        for targets in (_subgraph_input_targets(definition) if definition else {}).values():
+            ids = [(f"{instance['id']}:{node_id}", name) for node_id, name in targets]
+            known = [prompt[i]["inputs"][n] for i, n in ids if i in prompt and n in prompt[i]["inputs"]]
+            for node_id, name in ids:
+                if known and node_id in prompt and name not in prompt[node_id]["inputs"]:
+                    prompt[node_id]["inputs"][name] = known[0]
+                    filled += 1
+    return filled
 
 
 # ------------------------------------------------------------------------------------------------ swaps
@@ -256,21 +295,24 @@ def swap_model_loaders(prompt: dict[str, Any]) -> list[str]:
 
 def swap_text_encoders(prompt: dict[str, Any]) -> int:
     """``LTXAVTextEncoderLoader`` -> ``LTX2NTextEncoderLoader`` (Gemma folder :data:`GEMMA`, the template's
-    checkpoint) and each ``CLIPTextEncode`` -> ``LTX2NTextEncode`` with the same text and the frame rate the
-    template gives ``LTXVConditioning``; in place. Returns the number of text encode nodes swapped."""
-    (conditioning,) = nodes_of_type(prompt, "LTXVConditioning")
-    frame_rate = prompt[conditioning]["inputs"]["frame_rate"]  # a link or a literal
-    for loader in nodes_of_type(prompt, "LTXAVTextEncoderLoader"):
+    checkpoint), its CLIP links moved to our loader's ``clip`` output (a core ``comfy.sd.CLIP``); in place. The
+    template's ``CLIPTextEncode``, ``LoraLoader`` (Gemma LoRA) and ``TextGenerateLTX2Prompt`` nodes stay core's.
+    Returns the number of ``CLIPTextEncode`` nodes fed by our encoder."""
+    loaders = nodes_of_type(prompt, "LTXAVTextEncoderLoader")
+    for loader in loaders:
         checkpoint = prompt[loader]["inputs"]["ckpt_name"]
         prompt[loader] = _node("LTX2NTextEncoderLoader", "Gemma Text Encoder Loader (LTX-2)", gemma=GEMMA,
                                ckpt_name=checkpoint)
-    encoders = nodes_of_type(prompt, "CLIPTextEncode")
-    for node_id in encoders:
-        clip, text = prompt[node_id]["inputs"]["clip"], prompt[node_id]["inputs"]["text"]
-        assert prompt[clip[0]]["class_type"] == "LTX2NTextEncoderLoader", f"{node_id}: CLIP from {clip[0]}"
-        prompt[node_id] = _node("LTX2NTextEncode", "Text Encode (LTX-2)", text_encoder=clip, text=text,
-                                frame_rate=frame_rate)
-    return len(encoders)
+        replace_links(prompt, [loader, 0], [loader, CLIP_SLOT])
+    return sum(_clip_source(prompt, node_id) in loaders for node_id in nodes_of_type(prompt, "CLIPTextEncode"))
+
+
+def _clip_source(prompt: dict[str, Any], node_id: str) -> str:
+    """The node whose CLIP reaches ``node_id`` (through ``LoraLoader`` clip passes)."""
+    clip = prompt[node_id]["inputs"]["clip"]
+    while prompt[clip[0]]["class_type"] == "LoraLoader":
+        clip = prompt[clip[0]]["inputs"]["clip"]
+    return clip[0]
 
 
 # ------------------------------------------------------------------------------------------------ sizes
@@ -295,6 +337,8 @@ def _operands(node: dict[str, Any], node_id: str, quantity: str) -> dict[str, st
 def size_literals(prompt: dict[str, Any], node_id: str, name: str, quantity: str) -> list[tuple[str, str, str]]:
     """The literal inputs ``(node id, input, quantity)`` that decide input ``name`` of ``node_id``."""
     value = prompt[node_id]["inputs"][name]
+    if is_link(value) and (prompt[node_id]["class_type"], name) in CUT:
+        prompt[node_id]["inputs"][name] = value = 0  # set to the tiny quantity by the caller
     if not is_link(value):
         return [(node_id, name, quantity)]
     source = prompt[value[0]]
@@ -384,6 +428,8 @@ def write_core_loader_files(prompt: dict[str, Any], store: Any) -> list[Path]:
     for node in prompt.values():
         for name, value in node["inputs"].items():
             folder, kind = CORE_LOADER_INPUTS.get((node["class_type"], name), (None, None))
+            if (node["class_type"], name) == ("LoraLoader", "lora_name") and GEMMA_LORA_FILES.search(str(value)):
+                folder, kind = "loras", ModelKind.GEMMA_LORA
             if folder is None or not isinstance(value, str):
                 continue
             path = store.folder(folder) / value

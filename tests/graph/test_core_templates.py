@@ -13,12 +13,12 @@ Swaps (and only these):
 * a core ``CheckpointLoaderSimple`` (or ``UNETLoader`` / ``VAELoader``) of an LTX-2 19B / 2.3 22B file ->
   ``LTX2NCheckpointLoader`` (its MODEL) + ``LTX2NVideoVAELoader`` (its VAE) on the same file: the model under test
   is ours.
-* core ``LTXAVTextEncoderLoader`` + every ``CLIPTextEncode`` (one or two per template) -> ``LTX2NTextEncoderLoader`` +
-  ``LTX2NTextEncode`` with the same prompt text. Forced by the CPU test machine: core's loader always builds a full
-  Gemma-3-12B (``comfy/text_encoders/lt.py`` and ``llama.py`` hard-code the 12B sizes and the 3840 x 49 projection,
-  and pad to 1024 tokens), which neither fits a tiny random-weight file nor runs on two CPU cores. Our encoder loads
-  a tiny Gemma folder plus the checkpoint's own text projection and connectors, and yields the same kind of
-  CONDITIONING (context + frame rate).
+* core ``LTXAVTextEncoderLoader`` -> ``LTX2NTextEncoderLoader``, whose ``clip`` output (a core ``comfy.sd.CLIP``)
+  feeds the template's own ``CLIPTextEncode`` / ``LoraLoader`` / ``TextGenerateLTX2Prompt`` nodes. Forced by the CPU
+  test machine: core's loader always builds a full Gemma-3-12B (``comfy/text_encoders/lt.py`` and ``llama.py``
+  hard-code the 12B sizes and the 3840 x 49 projection, and pad to 1024 tokens), which neither fits a tiny
+  random-weight file nor runs on two CPU cores. Our encoder loads a tiny Gemma folder plus the checkpoint's own text
+  projection and connectors; the prompt enhancer's Gemma LoRA is a tiny random LoRA for that Gemma.
 
 Every other node is the template's own core node (samplers, guiders, sigmas, LTXV latent / guide / upsampler /
 audio VAE nodes, ``LTXVAudioVAELoader`` and ``LatentUpscaleModelLoader`` reading our tiny official-format files,
@@ -43,6 +43,7 @@ from core_templates_support import (
     RUNNING,
     collected_templates,
     expected_audio_s,
+    fill_shared_subgraph_inputs,
     installed_ltx2_templates,
     not_yet_gap,
     shrink_template,
@@ -59,7 +60,7 @@ from scripts.workflow_api import nodes_of_type, saved_files
 
 pytestmark = pytest.mark.graph
 
-SWAPPED_IN = {"LTX2NCheckpointLoader", "LTX2NVideoVAELoader", "LTX2NTextEncoderLoader", "LTX2NTextEncode"}
+SWAPPED_IN = {"LTX2NCheckpointLoader", "LTX2NVideoVAELoader", "LTX2NTextEncoderLoader"}
 """The pack nodes a rewired template contains; every other node is core's."""
 LORA_MISSES = ("lora key not loaded", "NOT LOADED")
 """Starts of core's warnings for LoRA / patch keys that matched no weight of the model."""
@@ -87,13 +88,14 @@ def test_core_templates_legacy_promoted_values_migrated(comfy_host):
     assert loras == ["ltx-2-19b-distilled-lora-384.safetensors"] * 2 + ["ltx2-squish.safetensors"] * 2
 
 
-def _prepared_prompt(host, store, stem: str, *, shrink: bool = True):
-    """The template rewired onto our loaders (and shrunk), with every file it names written; the expected video
-    (None unless shrunk)."""
-    prompt = host.ui_to_api(template_workflow(stem, host.object_info()))
+def _prepared_prompt(host, store, stem: str):
+    """The template rewired onto our loaders and shrunk, with every file it names written; the expected video."""
+    workflow = template_workflow(stem, host.object_info())
+    prompt = host.ui_to_api(workflow)
+    fill_shared_subgraph_inputs(workflow, prompt)
     assert swap_model_loaders(prompt), f"{stem} loads no LTX-2 / LTX-2.3 file"
-    expected = shrink_template(prompt) if shrink else None  # before the text encoders copy the frame rate
-    assert swap_text_encoders(prompt) >= 1, f"{stem}: no CLIPTextEncode"
+    expected = shrink_template(prompt)
+    assert swap_text_encoders(prompt) >= 1, f"{stem}: no CLIPTextEncode on the text encoder"
     used = {n["class_type"] for n in prompt.values()}
     assert used - host.core_node_ids == SWAPPED_IN, f"{stem}: only the swapped-in nodes may be the pack's"
     family_files = store.ensure(prompt)
@@ -132,7 +134,7 @@ def _first_failure(host, store, stem: str) -> tuple[str, list[str]]:
     """Where rewiring the template onto our model stops: ("prepare", [assertion]), ("validate", node errors) or
     ("none", []) when core accepts the rewired prompt."""
     try:
-        prompt, _ = _prepared_prompt(host, store, stem, shrink=False)
+        prompt, _ = _prepared_prompt(host, store, stem)
     except AssertionError as error:
         return "prepare", [str(error)]
     try:

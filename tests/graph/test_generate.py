@@ -7,6 +7,7 @@ under the official names.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -80,3 +81,21 @@ def test_generate_headless_demo_run_writes_mp4(tmp_path):
     written = [Path(line.removeprefix("wrote ")) for line in run.stdout.splitlines() if line.startswith("wrote ")]
     assert len(written) == 1 and written[0].parent.parent == tmp_path
     check_mp4(written[0], ExpectedVideo(64, 64, 9, 24.0))
+
+
+def test_generate_rejected_prompt_prints_pack_message_once(tmp_path):
+    workflow = json.loads(T2V.read_text())
+    (latent,) = [n for n in workflow["nodes"] if n["type"] == "LTX2NEmptyAVLatent"]
+    latent["widgets_values"][3] = 300.0  # fps above the node's max (240): refused by its validate_inputs; the
+    bad = tmp_path / "bad-fps.json"       # sizes are not used, as demo runs replace them
+    bad.write_text(json.dumps(workflow))
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "x", "--demo", "--device", "cpu",
+               "--workflow", str(bad), "--output", str(tmp_path)]
+    env = {**os.environ, "LTX2_DEMO_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "LTX2_PROG": "demo.sh"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Traceback" not in run.stderr and "ERROR:root" not in run.stderr and "{" not in run.stderr, run.stderr
+    refused = [line for line in run.stderr.splitlines() if line.startswith("demo.sh: error: ")]
+    assert len(refused) == 1 and "300" in refused[0], run.stderr
+    assert refused[0].startswith(f"demo.sh: error: LTX2NEmptyAVLatent (node {latent['id']}): fps "), refused
+    assert "size: 384x256, 49 frames at 300 fps (the demo's small default" in run.stdout

@@ -90,7 +90,7 @@ def test_workflow_reference_schemas_are_the_reference_hosts(comfy_host):
 
 def test_workflow_ui_to_api_conversion_runs(comfy_host):
     prompt = comfy_host.ui_to_api(av_split_ui_workflow(96, 64, 17, 24.0))
-    assert prompt["1"] == {"class_type": "LTX2NEmptyAVLatent", "_meta": {"title": "Empty Audio+Video Latent"},
+    assert prompt["1"] == {"class_type": "LTX2NEmptyAVLatent", "_meta": {"title": "Empty Audio+Video Latent (LTX-2)"},
                            "inputs": {"width": 96, "height": 64, "frames": 17, "fps": 24.0, "batch_size": 1,
                                       "stages": "one stage"}}
     assert prompt["2"]["inputs"] == {"av_latent": ["1", 0]}

@@ -8,20 +8,17 @@ import logging
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from ltx_model.demo import write_demo_gemma
-from ltx_model.loading import write_safetensors
 from ltx_model.pipelines import load_prompt_enhancer
+from scripts.workflow_models import GEMMA_LORA_PREFIX, write_demo_gemma_lora
 
 pytestmark = pytest.mark.comfy
 
 GEMMA = "ltx2n_gemma_clip"
 PROMPT = "a cat walks on the beach"
 LORA = "ltx2n_gemma_lora.safetensors"
-RANK = 2
-# the key layout of Gemma LoRAs for core's LTXAV text encoder (e.g. gemma-3-12b-it-abliterated_lora_rank64_bf16):
-# core's model_lora_keys_clip maps "text_encoders.<key from ".transformer." on>" (and the full key) on both hosts
-LORA_PREFIX = "text_encoders.transformer.model."
 SAMPLING = {"sampling_mode": "off"}  # greedy: comparable with a plain transformers generate
 
 
@@ -39,19 +36,12 @@ def loaded(pack_nodes, demo_files, gemma) -> tuple:
 
 @pytest.fixture(scope="module")
 def gemma_lora(comfy_host, loaded):
-    """A rank-2 LoRA on every linear layer of the demo Gemma, in the models/loras folder for this module (LoRA
-    combos of other nodes list it meanwhile)."""
-    g = torch.Generator().manual_seed(7)
-    tensors = {}
-    for name, module in loaded[1].cond_stage_model.gemma.named_modules():
-        if isinstance(module, torch.nn.Linear):
-            key = LORA_PREFIX + name
-            tensors[key + ".lora_up.weight"] = torch.randn(module.out_features, RANK, generator=g) * 0.5
-            tensors[key + ".lora_down.weight"] = torch.randn(RANK, module.in_features, generator=g) * 0.5
-            tensors[key + ".alpha"] = torch.tensor(float(RANK))
-    assert len(tensors) >= 3 * 7  # q/k/v/o + gate/up/down of each layer
-    path = comfy_host.model_dir("loras") / LORA
-    write_safetensors(path, tensors)
+    """A rank-2 LoRA on every linear layer of the demo Gemma (core's Gemma LoRA layout), in the models/loras
+    folder for this module (LoRA combos of other nodes list it meanwhile)."""
+    path = write_demo_gemma_lora(comfy_host.model_dir("loras") / LORA, seed=7)
+    tensors = load_file(path)
+    linears = [m for m in loaded[1].cond_stage_model.gemma.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(tensors) == 3 * len(linears) >= 3 * 7  # q/k/v/o + gate/up/down of each layer
     yield tensors
     path.unlink()
 
@@ -89,7 +79,7 @@ def test_core_lora_loader_patches_gemma(comfy_host, pack_nodes, loaded, gemma_lo
     encoder, clip = loaded
     key_map = comfy.lora.model_lora_keys_clip(clip.cond_stage_model, {})
     wrapped = "text_encoders.gemma3_12b.transformer.model.layers.0.self_attn.q_proj"  # core's other Gemma layout
-    assert key_map[wrapped] == key_map[LORA_PREFIX + "layers.0.self_attn.q_proj"]
+    assert key_map[wrapped] == key_map[GEMMA_LORA_PREFIX + "layers.0.self_attn.q_proj"]
     base = _core_encode(comfy_host, clip)[0][0]
     with caplog.at_level(logging.WARNING):
         _, lora_clip = comfy_host.node_class("LoraLoader")().load_lora(demo_models["2.3-dev"], clip, LORA, 0.0, 1.0)

@@ -188,8 +188,11 @@ def make_inputs(config: TransformerConfig, case: Case, seed: int = 1) -> tuple[M
 
 
 def to_reference(modality: Modality | None) -> RefModality | None:
-    """The same inputs as an ltx-core Modality."""
-    return None if modality is None else RefModality(**dataclasses.asdict(modality))
+    """The same inputs as an ltx-core Modality (1.0.0 has no ``keyframes_mask``: an LTX-2.5 field, None here)."""
+    if modality is None:
+        return None
+    assert modality.keyframes_mask is None
+    return RefModality(**{f.name: getattr(modality, f.name) for f in dataclasses.fields(RefModality)})
 
 
 def reference_perturbations(perturbations: Perturbations | None, batch: int) -> BatchedPerturbationConfig:

@@ -92,7 +92,6 @@ def _bad_files(tmp: Path, manifests_dir: Path) -> dict[str, Path]:
     files["pickle"].write_bytes(pickle.dumps({"state_dict": {}}))
     files["zip"] = tmp / "model.safetensors"
     torch.save({"w": torch.ones(2)}, files["zip"])
-    files["missing"] = tmp / "does-not-exist.safetensors"
     return files
 
 
@@ -104,7 +103,6 @@ EXPECTED_ERRORS = {
     "garbage": "not a safetensors file",
     "pickle": "safetensors only",
     "zip": "safetensors only",
-    "missing": "No such file",
 }
 
 
@@ -118,6 +116,33 @@ def test_inspect_rejects_bad_files_with_one_line(
         assert len(lines) == 1 and lines[0].startswith("error: "), (name, captured.err)
         assert EXPECTED_ERRORS[name] in lines[0], (name, lines[0])
         assert captured.out == ""
+
+
+def test_inspect_missing_path_is_one_clean_usage_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "does-not-exist.safetensors"
+    assert main([str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: no such file or folder: {missing}\n" and captured.out == ""
+
+
+def test_inspect_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "python -m ltx_model.inspect" in out and "--load" in out
+    assert "``" not in out and ":func:" not in out
+
+
+def test_inspect_tiny_model_parameter_counts_are_not_zero(
+    tmp_path: Path, manifests_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tiny_config(manifests_dir)
+    path = tmp_path / "tiny.safetensors"
+    write_safetensors(path, tiny_state(config), metadata={"config": json.dumps(config)})
+    assert main([str(path)]) == 0
+    counts = re.findall(r"ok \(\d+ tensors, (.+?) parameters", capsys.readouterr().out)
+    assert counts and not [c for c in counts if re.fullmatch(r"0\.0+ [BM]", c)], counts
 
 
 def test_inspect_subprocess_prints_no_traceback(tmp_path: Path) -> None:

@@ -62,6 +62,11 @@ def test_node_schema_prefix_category_and_names(pack_nodes):
         assert s.description, f"{s.node_id} has no description"
 
 
+def test_node_schema_every_display_name_says_ltx2(pack_nodes):
+    """A user searching the node menu for "LTX-2" finds every pack node (issue 18: Empty Audio+Video Latent)."""
+    assert [s.display_name for s in _schemas(pack_nodes) if "LTX-2" not in s.display_name] == []
+
+
 def test_node_schema_every_input_has_tooltip(pack_nodes):
     missing = [f"{s.node_id}.{i.id}" for s in _schemas(pack_nodes) for i in s.inputs if not i.tooltip]
     assert missing == []

@@ -88,3 +88,18 @@ def test_pipeline_enhance_image_aware_wiring() -> None:
     assert image.size == (896, 448)
     assert model.kwargs["do_sample"] is True and model.kwargs["temperature"] == 0.7
     assert model.kwargs["max_new_tokens"] == 512 and "pixel_values" in model.kwargs
+
+
+def test_pipeline_enhance_gemma4_prompts_and_greedy_decoding() -> None:
+    """A Gemma 4 enhancer: its own system prompt (our wording, not the Gemma 3 one) and ltx-core HEAD's greedy
+    decoding (no repeated 5-grams, at most 600 new tokens), whatever the Gemma 3 sampling arguments say."""
+    t2v4, i2v4 = read_system_prompt(EnhanceKind.TEXT, gemma4=True), read_system_prompt(EnhanceKind.IMAGE, gemma4=True)
+    assert t2v4 != read_system_prompt(EnhanceKind.TEXT) and i2v4 != read_system_prompt(EnhanceKind.IMAGE)
+    assert "REFERENCE IMAGE" in i2v4 and "caption" in t2v4
+    processor, model = _FakeProcessor(), _FakeModel()
+    enhancer = PromptEnhancer(model, _FakeTokenizer(), processor, gemma4=True)
+    out = enhance_prompt(enhancer, "a cat", image=np.zeros((20, 40, 3), np.uint8), seed=3, temperature=0.9)
+    assert out == 'A cat" walks'
+    assert i2v4 in processor.calls[0][0]
+    assert model.kwargs["do_sample"] is False and "temperature" not in model.kwargs
+    assert model.kwargs["no_repeat_ngram_size"] == 5 and model.kwargs["max_new_tokens"] == 600

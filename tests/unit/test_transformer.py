@@ -91,8 +91,6 @@ def test_transformer_config_rejects_bad_sections(manifests_dir: Path) -> None:
         TransformerConfig.from_dict({**section, "rope_type": "spiral"})
     with pytest.raises(ConfigError, match="transformer.frequencies_precision"):
         TransformerConfig.from_dict({**section, "frequencies_precision": "float16"})
-    with pytest.raises(ConfigError, match="transformer.ff_bias"):
-        TransformerConfig.from_dict({**section, "ff_bias": False})  # an LTX-2.5 switch
     with pytest.raises(ConfigError, match="audio_num_attention_heads"):
         TransformerConfig.from_dict({**section, "audio_num_attention_heads": 16})
 

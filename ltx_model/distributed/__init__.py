@@ -1,0 +1,55 @@
+"""Multi-device inference over ``torch.distributed`` (NCCL on CUDA, gloo on CPU; one node).
+
+Public API:
+
+* process groups: :class:`Rank`, :func:`init_group`, :func:`close_group`, :func:`launch`, :func:`backend_for`;
+* sequence parallel: :class:`SequenceParallel` (video tokens sharded across ranks, called like the transformer),
+  its communication model :func:`sequence_pass_bytes` and byte counter :class:`Traffic`;
+* guidance parallel: :class:`GuidanceParallel` (a pass runner for the guided denoiser), :func:`parallel_layout`;
+* distributed tiled VAE decode: :func:`decode_tiled_distributed`;
+* persistent workers driven from the host: :class:`WorkerPool`, :class:`PoolSpec`, :class:`JobControl`,
+  :class:`WorkerError`, :class:`WorkerInterrupted`;
+* a host's batched passes on the workers: :class:`PoolPass`, :class:`TransformerSetup`, :class:`PassState`,
+  :func:`guidance_groups` (strategies :data:`STRATEGIES`), :func:`host_pass`, :func:`host_decode`.
+"""
+
+from .comms import sequence_pass_bytes
+from .exchange import head_split
+from .groups import Rank, Traffic, backend_for, close_group, free_port, init_group, launch, rank_devices
+from .guidance import GuidanceParallel, ParallelLayout, parallel_layout
+from .sequence import SequenceParallel, shard_length, shard_modality
+from .service import STRATEGIES, PassState, PoolPass, TransformerSetup, guidance_groups, host_decode, host_pass
+from .vae import decode_tiled_distributed
+from .workers import JobControl, PoolSpec, WorkerError, WorkerInterrupted, WorkerPool
+
+__all__ = [
+    "STRATEGIES",
+    "GuidanceParallel",
+    "JobControl",
+    "ParallelLayout",
+    "PassState",
+    "PoolPass",
+    "PoolSpec",
+    "Rank",
+    "SequenceParallel",
+    "Traffic",
+    "TransformerSetup",
+    "WorkerError",
+    "WorkerInterrupted",
+    "WorkerPool",
+    "backend_for",
+    "close_group",
+    "decode_tiled_distributed",
+    "free_port",
+    "guidance_groups",
+    "head_split",
+    "host_decode",
+    "host_pass",
+    "init_group",
+    "launch",
+    "parallel_layout",
+    "rank_devices",
+    "sequence_pass_bytes",
+    "shard_length",
+    "shard_modality",
+]

@@ -1,0 +1,71 @@
+"""Denoising loops by :class:`~ltx_model.pipelines.request.Sampler`: the Euler loop, or Lightricks' ancestral one.
+
+The ancestral loop (ltx-pipelines HEAD ``euler_ancestral_denoising_loop``, used by the distilled pipeline's stage 1
+from LTX-2.5 on) steps with :func:`ltx_model.sampling.ancestral_to_next` (eta 1, s_noise 1): per step, the video
+noise is drawn before the audio noise from ONE generator seeded with ``seed + ANCESTRAL_NOISE_SEED_OFFSET`` (so the
+loop's first draw differs from the initial latent noise), and nothing is drawn on the last step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..sampling import LatentState, ancestral_to_next
+from ..sampling.guidance import version_numbers
+from .denoise import DenoiseFn, euler_loop
+from .request import Callbacks, Sampler
+
+ANCESTRAL_SINCE_VERSION = (2, 5)
+"""Models from this ``model_version`` on sample (distilled, stage 1) with the ancestral step (ltx-pipelines HEAD
+``ANCESTRAL_SAMPLER_SINCE_VERSION``)."""
+ANCESTRAL_ETA = 1.0
+ANCESTRAL_S_NOISE = 1.0
+ANCESTRAL_NOISE_SEED_OFFSET = 10000
+
+# (sigmas, video_state | None, audio_state | None, denoise, callbacks=) -> final (video_state, audio_state)
+LoopFn = Callable[..., tuple[LatentState | None, LatentState | None]]
+
+
+def default_sampler(model_version: str | None, *, guided: bool) -> Sampler:
+    """The reference's sampler for a model: ancestral for distilled (unguided) runs of LTX-2.5 and later."""
+    if not guided and version_numbers(model_version) >= ANCESTRAL_SINCE_VERSION:
+        return Sampler.EULER_ANCESTRAL
+    return Sampler.EULER
+
+
+def ancestral_loop(generator: torch.Generator, *, eta: float = ANCESTRAL_ETA,
+                   s_noise: float = ANCESTRAL_S_NOISE) -> LoopFn:
+    """An :func:`~ltx_model.pipelines.euler_loop`-compatible loop with the ancestral step, noise from ``generator``."""
+
+    def loop(
+        sigmas: torch.Tensor,
+        video: LatentState | None,
+        audio: LatentState | None,
+        denoise: DenoiseFn,
+        *,
+        callbacks: Callbacks | None = None,
+    ) -> tuple[LatentState | None, LatentState | None]:
+        callbacks = callbacks or Callbacks()
+        total = len(sigmas) - 1
+        for step in range(total):
+            callbacks.check()
+            video_x0, audio_x0 = denoise(video, audio, sigmas, step)
+            sigma, sigma_next = sigmas[step], sigmas[step + 1]
+            if video is not None:
+                video = ancestral_to_next(video, video_x0, sigma, sigma_next, generator, eta=eta, s_noise=s_noise)
+            if audio is not None:
+                audio = ancestral_to_next(audio, audio_x0, sigma, sigma_next, generator, eta=eta, s_noise=s_noise)
+            callbacks.progress(step + 1, total)
+        return video, audio
+
+    return loop
+
+
+def sampler_loop(sampler: Sampler, seed: int, device: torch.device) -> LoopFn:
+    """The loop for ``sampler``; the ancestral one gets its own generator (``seed + ANCESTRAL_NOISE_SEED_OFFSET``)."""
+    if sampler is Sampler.EULER:
+        return euler_loop
+    generator = torch.Generator(device=device).manual_seed(seed + ANCESTRAL_NOISE_SEED_OFFSET)
+    return ancestral_loop(generator)

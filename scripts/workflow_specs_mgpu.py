@@ -1,0 +1,50 @@
+"""Compact description of the multi-GPU workflow (``t2v-multi-gpu``; the slug is a contract).
+
+Collected and built into ``workflows/*.json`` by ``build_workflows.py``; the shared pieces come from
+``workflow_specs``. The LTX-2.3 dev model with the multimodal guider (4 transformer passes per step) driven by core
+Sampler Custom Advanced, its transformer run on every GPU of the machine by Multi-GPU (LTX-2).
+"""
+
+from __future__ import annotations
+
+from scripts.workflow_kit import Ref, Workflow, node
+from scripts.workflow_specs import (
+    CKPT_DEV,
+    DOWNLOAD_TIP,
+    PROMPT,
+    SEED,
+    SIZE_TIP,
+    latent_node,
+    model_nodes,
+    output_nodes,
+)
+
+MGPU_TIP = ("Multi-GPU: devices 'auto' uses every GPU (or list them: cuda:0,cuda:1); strategy 'auto' runs the "
+            "guided passes on separate GPUs first, then splits the video tokens. With one GPU the model runs as "
+            "usual. ckpt_name must be the file Load LTX-2 Model loaded (the workers read their weights from it).")
+
+
+def t2v_multi_gpu() -> Workflow:
+    stem = "t2v-multi-gpu"
+    nodes = [
+        *model_nodes(CKPT_DEV, PROMPT), latent_node(),
+        node("multi_gpu", "LTX2NMultiGPU", column=1, model=Ref("model"), ckpt_name=CKPT_DEV, devices="auto",
+             strategy="auto"),
+        node("scheduler", "LTX2NScheduler", column=2, schedule="LTX-2 schedule", steps=30, model=Ref("multi_gpu")),
+        node("guider", "LTX2NMultimodalGuider", column=2, model=Ref("multi_gpu"), positive=Ref("positive"),
+             negative=Ref("negative")),
+        node("noise", "RandomNoise", column=2, noise_seed=SEED),
+        node("sampler_select", "KSamplerSelect", column=2, sampler_name="euler"),
+        node("sampler", "SamplerCustomAdvanced", column=3, noise=Ref("noise"), guider=Ref("guider"),
+             sampler=Ref("sampler_select"), sigmas=Ref("scheduler"), latent_image=Ref("latent")),
+        *output_nodes(Ref("sampler", "output"), stem),
+    ]
+    summary = ("Text to video + audio with the LTX-2.3 dev model on several GPUs: Multi-GPU (LTX-2) runs the "
+               "transformer passes on one worker per GPU (guided passes in parallel, video tokens split), core "
+               "Sampler Custom Advanced and the multimodal guider unchanged; same result as one GPU.")
+    return Workflow(stem, summary, nodes, [MGPU_TIP, SIZE_TIP, DOWNLOAD_TIP])
+
+
+def mgpu_workflows() -> list[Workflow]:
+    """The multi-GPU workflows."""
+    return [t2v_multi_gpu()]
