@@ -15,7 +15,7 @@ from rel_audit import watch
 from rel_inprocess import extra_model_folder
 from rel_models import write_rel_models
 from rel_prompts import t2v_prompt
-from rel_scan import scan_repo, scan_source
+from rel_scan import scan_repo, scan_source, stale_reviews
 
 from scripts.comfy_headless import REPO_ROOT, comfy_root
 
@@ -28,6 +28,7 @@ TRAVERSALS = ("../outside/secret.safetensors", "../../outside/secret.safetensors
 def test_reliability_security_static_scan_of_runtime_code_is_clean():
     findings = scan_repo(REPO_ROOT)
     assert not findings, "\n".join(findings)
+    assert not stale_reviews(REPO_ROOT)  # every reviewed exception is still needed
 
 
 BAD_SOURCE = '''
