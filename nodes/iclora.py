@@ -33,8 +33,9 @@ from ..ltx_model.loading import read_header
 from ..ltx_model.lora import parse_reference_downscale_factor
 from ..ltx_model.modes import conform_reference_mask, reference_frames, reference_size
 from ..ltx_model.pipelines import ICReference, reference_conditionings
+from .appended_tokens import VideoReferences
 from .conditioning import AVParts, cond_value, generated_geometry
-from .diffusion import REFERENCES_KEY, VideoReferences
+from .diffusion import REFERENCES_KEY
 from .lora import FOLDER, checked_family, lora_problem, validate_lora_choice, with_lora
 from .model_folders import model_files, model_path
 from .schema import make_schema
