@@ -13,16 +13,20 @@ import logging
 
 from comfy_api.latest import ComfyExtension, io
 
+from .ancestral import LTX2NSamplerEulerAncestral
 from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
 from .audio_modes import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .camera import LTX2NCameraLoraLoader, LTX2NLoraStack
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
+from .duration import LTX2NPredictDuration
+from .editing_modes import LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2NVideoToVideoPrepare
 from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
 from .motion_tracks import LTX2NMotionTracks
 from .multi_gpu import LTX2NMultiGPU
+from .multi_gpu_text import LTX2NTextEncoderDevice
 from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .temporal_modes import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
@@ -41,7 +45,9 @@ _REQUIRED += [LTX2NUpscaleLatentX15, LTX2NUpscaleLatentTemporal]
 _REQUIRED += [LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio]
 _REQUIRED += [LTX2NEnhancePrompt, LTX2NSaveTextEncoding, LTX2NLoadTextEncoding]
 _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
-_REQUIRED += [LTX2NMultiGPU]
+_REQUIRED += [LTX2NMultiGPU, LTX2NTextEncoderDevice]
+_REQUIRED += [LTX2NSamplerEulerAncestral, LTX2NPredictDuration]  # LTX-2.5
+_REQUIRED += [LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2NVideoToVideoPrepare]
 
 # (module relative to this package, node class names); hidden with a warning when the import fails.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [

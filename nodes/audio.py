@@ -18,11 +18,22 @@ from comfy_api.latest import io
 from torch import nn
 
 from ..ltx_model.audio import AudioVAE, Vocoder, audio_latent_frames_for_video
-from ..ltx_model.loading import Component, load_component
+from ..ltx_model.loading import Component, FilePart, load_component
+from .latent_formats import LATENT_VERSION_KEY
+from .model_folders import listed_files
 from .previews import waveform_ui
 from .progress import HostProgress
 from .schema import make_schema
-from .vae import attach_host_module, init_host_vae, latent_part, load_model_file, model_choices, output_dtype
+from .vae import check_family
+from .vae_host import (
+    attach_host_module,
+    init_host_vae,
+    latent_part,
+    load_model_file,
+    output_dtype,
+    vae_listable,
+    vae_origin,
+)
 
 mm = comfy.model_management
 
@@ -85,7 +96,8 @@ class AudioVAEModule(nn.Module):
 
 
 class LTX2AudioVAE(comfy.sd.VAE):
-    """The LTX-2 / LTX-2.3 audio VAE and vocoder of one file (``audio_vae.*``, ``vocoder.*``) as ComfyUI's ``VAE``."""
+    """The LTX-2 / LTX-2.3 / LTX-2.5 audio VAE and vocoder of one file (``audio_vae.*``, ``vocoder.*``: a single-file
+    checkpoint or LTX-2.5's split ``vae/ltx-2.5-audio-vae-*``) as ComfyUI's ``VAE``."""
 
     def __init__(self, path: str) -> None:
         init_host_vae(self, [torch.float32])  # core computes its LTX audio VAE in float32 too
@@ -105,6 +117,7 @@ class LTX2AudioVAE(comfy.sd.VAE):
         self.process_input = self.process_output = _identity
         self.memory_used_decode = lambda shape, dtype: shape[2] * self.upscale_ratio * DECODE_BYTES_PER_OUTPUT_SAMPLE
         self.memory_used_encode = lambda shape, dtype: shape[-1] * ENCODE_BYTES_PER_INPUT_SAMPLE
+        self.origin = vae_origin(path)
         attach_host_module(self, module, disable_offload=True)
 
     def encode_audio(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
@@ -144,6 +157,12 @@ def require_audio_vae(vae: Any) -> LTX2AudioVAE:
 
 
 AUDIO_VAE_FOLDERS = ("checkpoints", "vae")
+_NOT_AUDIO_VAE = (FilePart.VIDEO_VAE, FilePart.TRANSFORMER, FilePart.TEXT_ENCODER, FilePart.UPSAMPLER,
+                  FilePart.LORA, FilePart.DURATION_HEAD)
+
+
+def _listable(path: str) -> bool:
+    return vae_listable(path, _NOT_AUDIO_VAE)
 
 
 class LTX2NAudioVAELoader(io.ComfyNode):
@@ -157,10 +176,13 @@ class LTX2NAudioVAELoader(io.ComfyNode):
             cls,
             group="loaders",
             description="Loads the audio VAE and vocoder from an LTX-2 / LTX-2.3 single-file checkpoint "
-                        "(models/checkpoints) or a standalone audio VAE file holding both (models/vae).",
-            inputs=[io.Combo.Input("vae_name", options=model_choices(AUDIO_VAE_FOLDERS),
+                        "(models/checkpoints) or a standalone audio VAE file holding both (models/vae), e.g. "
+                        "LTX-2.5's ltx-2.5-audio-vae-*.",
+            inputs=[io.Combo.Input("vae_name", options=listed_files(AUDIO_VAE_FOLDERS, _listable),
                                    tooltip="Single-file LTX-2 checkpoint (models/checkpoints) or standalone LTX-2 "
-                                           "audio VAE with its vocoder (models/vae), .safetensors.")],
+                                           "audio VAE with its vocoder (models/vae, e.g. "
+                                           "ltx-2.5-audio-vae-bf16.safetensors). Files whose header shows another "
+                                           "part (video VAE, transformer, LoRA, ...) are not listed.")],
             outputs=[io.Vae.Output(display_name="audio_vae", tooltip="Audio VAE + vocoder; also usable with core's "
                                                                      "LTXV audio nodes.")],
         )
@@ -193,7 +215,9 @@ class LTX2NDecodeAudio(io.ComfyNode):
     @classmethod
     def execute(cls, samples: dict, audio_vae: Any) -> io.NodeOutput:
         vae = require_audio_vae(audio_vae)
-        waveform = vae.decode(audio_latent(samples, vae)).movedim(-1, 1)  # host VAE returns (B, samples, 2)
+        latent = audio_latent(samples, vae)
+        check_family(cls.DISPLAY_NAME, vae, samples.get(LATENT_VERSION_KEY), "the latent", "audio")
+        waveform = vae.decode(latent).movedim(-1, 1)  # host VAE returns (B, samples, 2)
         audio = {"waveform": waveform.to(device="cpu", dtype=torch.float32),
                  "sample_rate": vae.first_stage_model.output_sample_rate}
         return io.NodeOutput(audio, ui=waveform_ui(audio))  # a waveform strip on the node (js/previews.js)

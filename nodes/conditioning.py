@@ -10,14 +10,16 @@ well as on plain video latents, and write exactly core's LTXV conditioning contr
   ``1 - strength``; its RoPE coordinates go to ``keyframe_idxs`` (pixel units; time = pixel frame ``n - 1`` ..
   ``n + 7``, no causal fix, as ltx-core) and a full-strength ``guide_attention_entries`` entry in both conds.
 
-Images pass the reference's preprocessing: an H.264 CRF round trip (``image_compression``, 33 = Lightricks'
-default; 0 = off) and a cover-resize + center crop to the latent's pixel size.
+Images pass the reference's preprocessing: an H.264 CRF round trip (``image_compression``; -1 = auto, the model
+version's CRF: 33 for LTX-2 / 2.3, 18 for LTX-2.5 (``ltx_model.modes.default_image_crf``); 0 = off) and a
+cover-resize + center crop to the latent's pixel size. Generated keyframe slots (LTX-2.5) are appended like guides
+(:func:`append_generated_slots`) and flagged in their ``guide_attention_entries`` entry.
 
 Node ids (inputs -> outputs):
 
-* ``LTX2NImageToVideo`` (vae, image, latent, strength, image_compression) -> latent
+* ``LTX2NImageToVideo`` (vae, image, latent, strength, image_compression, model?) -> latent
 * ``LTX2NFirstLastFrame`` (positive, negative, vae, latent, first_image, last_image, first_strength,
-  last_strength, image_compression) -> positive, negative, latent
+  last_strength, image_compression, model?) -> positive, negative, latent
 * ``LTX2NCropGuides`` (positive, negative, latent) -> positive, negative, latent
 """
 
@@ -32,9 +34,12 @@ import torch
 from comfy_api.latest import io
 
 from ..ltx_model.media import DEFAULT_IMAGE_CRF, crf_round_trip
-from ..ltx_model.modes import SCALE, guide_free_frames, pixel_frames, resize_and_center_crop
+from ..ltx_model.modes import SCALE, default_image_crf, guide_free_frames, pixel_frames, resize_and_center_crop
+from ..ltx_model.modes.keyframes_mask import slot_pixel_bounds
 from ..ltx_model.sampling import latent_bounds_to_pixels, video_latent_bounds
+from .keyframe_slots import GENERATED_SLOT_KEY
 from .latent_formats import nested_tensor_class
+from .model_loader import model_facts
 from .schema import make_schema
 
 
@@ -117,15 +122,20 @@ def guide_coordinates(encoded: torch.Tensor, frame_index: int) -> torch.Tensor:
 
 
 def append_guide(parts: AVParts, positive: Any, negative: Any, encoded: torch.Tensor, frame_index: int,
-                 strength: float) -> tuple[AVParts, Any, Any]:
-    """Append ``encoded`` as guide frames after the video latent; record its coordinates in both conds."""
+                 strength: float, *, generated: bool = False) -> tuple[AVParts, Any, Any]:
+    """Append ``encoded`` as guide frames after the video latent; record its coordinates in both conds.
+    ``generated``: a generated keyframe slot (LTX-2.5; ``encoded`` is one zero frame, ``strength`` 0): its time span
+    is the single pixel frame ``frame_index`` and its ``guide_attention_entries`` entry carries
+    :data:`GENERATED_SLOT_KEY`, which tells the model to flag its tokens for the keyframe embedding."""
     b = parts.video.shape[0]
     video = torch.cat([parts.video, encoded.expand(b, -1, -1, -1, -1)], dim=2)
     mask = parts.video_mask_or_ones()
     guide_mask = torch.full((b, mask.shape[1], encoded.shape[2], *mask.shape[3:]), 1.0 - strength, device=mask.device)
-    coords = guide_coordinates(encoded, frame_index)
+    _, _, _, h, w = encoded.shape
+    coords = slot_pixel_bounds(h, w, frame_index, device=encoded.device) if generated else \
+        guide_coordinates(encoded, frame_index)
     entry = {"pre_filter_count": coords.shape[2], "strength": 1.0, "pixel_mask": None,
-             "latent_shape": list(encoded.shape[2:])}
+             "latent_shape": list(encoded.shape[2:]), **({GENERATED_SLOT_KEY: True} if generated else {})}
     conds = []
     for cond in (positive, negative):
         old = cond_value(cond, "keyframe_idxs")
@@ -134,6 +144,18 @@ def append_guide(parts: AVParts, positive: Any, negative: Any, encoded: torch.Te
         conds.append(node_helpers.conditioning_set_values(cond, {"keyframe_idxs": idxs,
                                                                  "guide_attention_entries": entries}))
     return replace(parts, video=video, video_mask=torch.cat([mask, guide_mask], dim=2)), conds[0], conds[1]
+
+
+def append_generated_slots(parts: AVParts, positive: Any, negative: Any,
+                           frames: tuple[int, ...]) -> tuple[AVParts, Any, Any]:
+    """Append one empty, fully denoised slot (a zero latent frame, noise mask 1) per pixel frame of ``frames``
+    (``ltx_model.modes.keyframes_mask.generated_slot_frames``), after the guides already there; the model
+    generates their content (ltx-core HEAD ``VideoGeneratedKeyframeSlots``)."""
+    _, c, _, h, w = parts.video.shape
+    empty = parts.video.new_zeros(1, c, 1, h, w)
+    for frame in frames:
+        parts, positive, negative = append_guide(parts, positive, negative, empty, frame, 0.0, generated=True)
+    return parts, positive, negative
 
 
 def generated_geometry(parts: AVParts, positive: Any) -> tuple[int, int, int]:
@@ -173,10 +195,35 @@ def cond_value(conditioning: Any, key: str) -> Any:
     return next((entry[1][key] for entry in conditioning if entry[1].get(key) is not None), None)
 
 
-def _compression_input() -> io.Int.Input:
-    return io.Int.Input("image_compression", default=DEFAULT_IMAGE_CRF, min=0, max=51,
-                        tooltip="H.264 CRF of the image round trip the model was trained with (Lightricks: 33); "
-                                "0 = off.")
+AUTO_CRF = -1
+"""``image_compression`` value meaning "the model version's CRF" (:func:`image_crf`)."""
+CRF_TIP = ("H.264 CRF of the image round trip the model was trained with; 0 = off. -1 = auto: the model version's "
+           "(LTX-2 / LTX-2.3: 33, LTX-2.5: 18), read from the connected model (or, without one, the VAE's "
+           "file; 33 when neither says).")
+
+
+def compression_input() -> io.Int.Input:
+    """The ``image_compression`` widget of every image-conditioning node (default: auto)."""
+    return io.Int.Input("image_compression", default=AUTO_CRF, min=AUTO_CRF, max=51, tooltip=CRF_TIP)
+
+
+def model_input() -> io.Model.Input:
+    """Optional MODEL input of the image-conditioning nodes: only read for its version's defaults."""
+    return io.Model.Input("model", optional=True,
+                          tooltip="Optional: the model, for its version's image CRF when image_compression is -1.")
+
+
+def image_crf(crf: int, model: Any = None, vae: Any = None) -> int:
+    """The CRF to use: ``crf`` itself when set (>= 0); for :data:`AUTO_CRF` the model version's
+    (``ltx_model.modes.default_image_crf``), from the model's checkpoint facts, else a ``model_version`` the VAE
+    object carries (``ltx2n_model_version``), else Lightricks' default 33."""
+    if crf != AUTO_CRF:
+        return crf
+    facts = model_facts(model) if model is not None else None
+    if facts is not None:
+        return facts.image_crf()
+    version = getattr(vae, "ltx2n_model_version", None)
+    return default_image_crf(version) if version else DEFAULT_IMAGE_CRF
 
 
 def _strength_input(name: str, what: str) -> io.Float.Input:
@@ -198,15 +245,16 @@ class LTX2NImageToVideo(io.ComfyNode):
             inputs=[io.Vae.Input("vae", tooltip="The LTX-2 video VAE."),
                     io.Image.Input("image", tooltip="First frame (the first image of a batch is used)."),
                     io.Latent.Input("latent", tooltip="Empty (audio+)video latent; sets the size."),
-                    _strength_input("strength", "image"), _compression_input()],
+                    _strength_input("strength", "image"), compression_input(), model_input()],
             outputs=[io.Latent.Output(display_name="latent", tooltip="Latent with the conditioned first frame.")],
         )
 
     @classmethod
     def execute(cls, vae: Any, image: torch.Tensor, latent: dict, strength: float,
-                image_compression: int) -> io.NodeOutput:
+                image_compression: int, model: Any = None) -> io.NodeOutput:
         parts = AVParts.of(latent)
-        parts = replace_first_frame(parts, encode_frame(vae, image, parts, image_compression), strength)
+        crf = image_crf(image_compression, model, vae)
+        parts = replace_first_frame(parts, encode_frame(vae, image, parts, crf), strength)
         return io.NodeOutput(parts.to_latent(latent))
 
 
@@ -229,7 +277,7 @@ class LTX2NFirstLastFrame(io.ComfyNode):
                     io.Image.Input("first_image", tooltip="First frame."),
                     io.Image.Input("last_image", tooltip="Last frame."),
                     _strength_input("first_strength", "first image"), _strength_input("last_strength", "last image"),
-                    _compression_input()],
+                    compression_input(), model_input()],
             outputs=[io.Conditioning.Output(display_name="positive", tooltip="Positive prompt with the guide."),
                      io.Conditioning.Output(display_name="negative", tooltip="Negative prompt with the guide."),
                      io.Latent.Output(display_name="latent", tooltip="Latent with the conditioned frames.")],
@@ -238,13 +286,14 @@ class LTX2NFirstLastFrame(io.ComfyNode):
     @classmethod
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, first_image: torch.Tensor,
                 last_image: torch.Tensor, first_strength: float, last_strength: float,
-                image_compression: int) -> io.NodeOutput:
+                image_compression: int, model: Any = None) -> io.NodeOutput:
         parts = AVParts.of(latent)
         if parts.video.shape[2] < 2:
             raise ValueError("first-last frame needs at least 9 frames (2 latent frames)")
         last_frame = pixel_frames(parts.video.shape[2]) - 1  # pixel index of the final frame
-        first = encode_frame(vae, first_image, parts, image_compression)
-        last = encode_frame(vae, last_image, parts, image_compression)
+        crf = image_crf(image_compression, model, vae)
+        first = encode_frame(vae, first_image, parts, crf)
+        last = encode_frame(vae, last_image, parts, crf)
         parts = replace_first_frame(parts, first, first_strength)
         parts, positive, negative = append_guide(parts, positive, negative, last, last_frame, last_strength)
         return io.NodeOutput(positive, negative, parts.to_latent(latent))

@@ -63,6 +63,8 @@ from ..ltx_model.transformer import (
     TransformerOptions,
 )
 from .appended_tokens import VideoReferences, append_items
+from .dropped_tokens import keep_per_token, kept_tokens, scatter_kept, surviving_entries
+from .keyframe_slots import SLOTS_NEED_LTX25, generated_slot_spans
 
 PERTURBATIONS_KEY = "ltx2n_perturbations"
 """``transformer_options`` key holding the :class:`Perturbations` of one forward call."""
@@ -193,7 +195,8 @@ class HostTransformer(LTXTransformer):
                 frames) for the last N video tokens (guide latent frames appended to the video latent).
             guide_attention_entries: core's per-guide attention strengths (``pre_filter_count``, ``strength``,
                 ``pixel_mask``, ``latent_shape``), in the order the guides were appended.
-            denoise_mask: the video noise mask (only checked here; timesteps already carry it).
+            denoise_mask: the video noise mask ``(B, 1, F, H, W)``; guide tokens where it is negative are dropped
+                (``nodes/dropped_tokens.py``, the first sample's mask for the batch, as core) and output zeros.
             ltx2n_video_references: IC-LoRA reference tokens appended after the video tokens (outputs dropped).
             ref_audio: core ``LTXVReferenceAudio``'s ``{"tokens": (1|B, T_ref, C*M)}``: clean reference tokens
                 appended after the audio tokens (outputs dropped).
@@ -202,9 +205,6 @@ class HostTransformer(LTXTransformer):
         """
         if ref_audio is not None and (not isinstance(x, (list, tuple)) or len(x) < 2):  # never ignore it silently
             raise ValueError("reference audio (ID-LoRA) needs an audio+video or audio latent, not a video latent")
-        if denoise_mask is not None and keyframe_idxs is not None and bool((denoise_mask < 0).any()):
-            raise NotImplementedError("guides with negative noise-mask values (dropped guide tokens) are not "
-                                      "supported by LTX-2 Native")
         parts = list(x) if isinstance(x, (list, tuple)) else [x]
         video, audio = parts[0], (parts[1] if len(parts) > 1 else None)
         if not self.config.kind.has_video and (audio is None or video.shape[2] != 0):
@@ -215,19 +215,27 @@ class HostTransformer(LTXTransformer):
         v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
         options = transformer_options or {}
         v_ctx, a_ctx = self._split_context(context)
+        keep = kept_tokens(denoise_mask, keyframe_idxs)  # (T,) bool, None when no token is dropped
+        if keep is not None:
+            guide_attention_entries = surviving_entries(guide_attention_entries, keep[-keyframe_idxs.shape[2]:])
         v_in = self._video_modality(video, v_t, v_sigma, v_ctx, float(frame_rate), attention_mask,
-                                    keyframe_idxs, guide_attention_entries, enabled=options.get("run_vx", True))
+                                    keyframe_idxs, guide_attention_entries, keep, enabled=options.get("run_vx", True))
         if ltx2n_video_references is not None:
             v_in = ltx2n_video_references.append_to(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
+        grid = _generated_grid(video, keyframe_idxs, float(frame_rate))
+        slots = generated_slot_spans(guide_attention_entries, grid.token_count)
         if self.config.keyframes_embedding:  # LTX-2.5 only: the tokens its keyframe embedding goes to
-            v_in = _with_keyframes_mask(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
+            v_in = _with_keyframes_mask(v_in, grid, slots)
+        elif slots:
+            raise ValueError(SLOTS_NEED_LTX25)
         a_in = None
         if audio is not None:
             a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
                                         enabled=options.get("run_ax", True), ref_audio=ref_audio)
         v_out, a_out = self._transformer_pass(v_in, a_in, options)
         _, _, f, h, w = video.shape
-        out = [unpatchify_video(v_out[:, : f * h * w], frames=f, height=h, width=w)]  # reference tokens dropped
+        kept = f * h * w if keep is None else int(keep.sum())
+        out = [unpatchify_video(scatter_kept(v_out[:, :kept], keep), frames=f, height=h, width=w)]  # no references
         if audio is not None:
             out.append(_audio_output(a_out, audio))
         return out if len(parts) > 1 else out[0]
@@ -251,16 +259,24 @@ class HostTransformer(LTXTransformer):
     @torch.compiler.disable  # host-side input prep, run eagerly under torch.compile (Dynamo fails on the grid)
     def _video_modality(self, video: torch.Tensor, t: torch.Tensor, sigma: torch.Tensor, ctx: torch.Tensor,
                         fps: float, mask: torch.Tensor | None, keyframe_idxs: torch.Tensor | None,
-                        guide_entries: list[dict] | None, *, enabled: bool) -> Modality:
+                        guide_entries: list[dict] | None, keep: torch.Tensor | None, *, enabled: bool) -> Modality:
+        """The video stream's tokens; ``keep`` ``(T,)``: the tokens that enter (None: all), ``guide_entries`` then
+        counting surviving tokens."""
         b, _, f, h, w = video.shape
         positions = video_positions(VideoGrid(frames=f, height=h, width=w, fps=fps), batch=b, dtype=torch.float32,
                                     device=video.device)
         attention = None
         if keyframe_idxs is not None:
             positions = _with_guide_positions(positions, keyframe_idxs, fps)
-            attention = guide_attention_mask(guide_entries, total=positions.shape[2],
-                                             guides=keyframe_idxs.shape[2], batch=b, device=video.device)
-        return Modality(latent=patchify_video(video), sigma=sigma, timesteps=_per_token(t, b),
+        guides = 0 if keyframe_idxs is None else keyframe_idxs.shape[2]
+        latent = patchify_video(video)
+        if keep is not None:
+            guides = int(keep[-guides:].sum())
+            positions, latent = positions[:, :, keep.to(video.device)], latent[:, keep.to(video.device)]
+        if keyframe_idxs is not None:
+            attention = guide_attention_mask(guide_entries, total=positions.shape[2], guides=guides, batch=b,
+                                             device=video.device)
+        return Modality(latent=latent, sigma=sigma, timesteps=keep_per_token(_per_token(t, b), keep),
                         positions=positions.to(video.dtype), context=ctx, context_mask=mask, enabled=bool(enabled),
                         attention_mask=attention)
 
@@ -295,11 +311,13 @@ def _generated_grid(video: torch.Tensor, keyframe_idxs: torch.Tensor | None, fps
     return VideoGrid(frames=f - guides, height=h, width=w, fps=fps, channels=channels)
 
 
-def _with_keyframes_mask(video: Modality, grid: VideoGrid) -> Modality:
+def _with_keyframes_mask(video: Modality, grid: VideoGrid, slots: tuple[tuple[int, int], ...] = ()) -> Modality:
     """``video`` with its keyframes mask ``(B, T, 1)`` (:func:`ltx_model.modes.keyframes_mask`): the generated
-    grid's first latent frame; appended guide and reference tokens are not flagged."""
+    grid's first latent frame and the generated keyframe slots' tokens (``slots``: ``(first, count)`` spans);
+    appended guide and reference tokens are not flagged."""
     b, count, _ = video.latent.shape
-    return dataclasses.replace(video, keyframes_mask=keyframes_mask(grid, count, batch=b, device=video.latent.device))
+    return dataclasses.replace(video, keyframes_mask=keyframes_mask(grid, count, slots=slots, batch=b,
+                                                                    device=video.latent.device))
 
 
 def _perturbations(options: dict) -> Perturbations:

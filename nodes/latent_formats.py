@@ -58,3 +58,13 @@ def empty_av_latent(geometry: ClipGeometry, batch: int) -> dict:
     video = torch.zeros(geometry.video_shape(batch), device=device)
     audio = torch.zeros(geometry.audio_shape(batch), device=device)
     return {"samples": nested_tensor_class()((video, audio))}
+
+
+LATENT_VERSION_KEY = "ltx2_model_version"
+"""LATENT key recording the ``model_version`` of the model that sampled it (read by the decode nodes' VAE family
+check; core samplers copy the dict, so the tag survives them)."""
+
+
+def tag_latent(latent: dict, model_version: str | None) -> dict:
+    """A copy of LATENT ``latent`` recording ``model_version`` (for the VAE family check of the decode nodes)."""
+    return {**latent, LATENT_VERSION_KEY: model_version} if model_version else dict(latent)

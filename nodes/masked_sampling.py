@@ -19,8 +19,15 @@ import comfy.utils
 import torch
 
 from ..ltx_model.modes import ClipGeometry, WindowPlan, blend_overlap, pixel_frames, seam_report
-from .latent_formats import empty_av_latent
-from .sampling import default_guider, schedule_sigmas
+from .latent_formats import empty_av_latent, tag_latent
+from .sampling import (
+    default_guider,
+    default_sampler_object,
+    keep_unmasked,
+    model_version,
+    resolve_guidance,
+    schedule_sigmas,
+)
 from .source_clips import av_latent
 
 
@@ -63,31 +70,26 @@ class StepProgress:
         return step
 
 
-def keep_unmasked(sampled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """``sampled`` with every element whose noise mask is 0 replaced by ``source`` (bit-identical)."""
-    if mask is None:
-        return sampled
-    full = comfy.utils.reshape_mask(mask.to(sampled.device, torch.float32), sampled.shape)
-    return torch.where(full == 0, source.to(sampled), sampled)
-
-
 def sample_av(model: Any, positive: Any, negative: Any, latent: dict, choice: SamplingChoice,
               progress: StepProgress) -> dict:
-    """Denoise an audio+video LATENT (its noise masks honoured) with Euler steps; masked-out tokens come back
+    """Denoise an audio+video LATENT (its noise masks honoured) with the model version's steps (Euler; unguided
+    LTX-2.5: Euler-ancestral, ``sampling.default_sampler_object``); masked-out tokens come back
     exactly as they went in. Returns a LATENT of the sampled video and audio (no noise mask)."""
     sigmas = choice.sigmas(model)
     guider = choice.guider or default_guider(model, positive, negative, choice.guidance, choice.schedule)
     samples = latent["samples"]
     noise = comfy.sample.prepare_noise(samples, choice.seed)
     masks = latent.get("noise_mask")
-    out = guider.sample(noise, samples, comfy.samplers.sampler_object("euler"), sigmas, denoise_mask=masks,
+    guided = choice.guider is not None or resolve_guidance(model, choice.guidance, choice.schedule) != "none"
+    sampler = default_sampler_object(model, guided=guided, schedule=choice.schedule)  # the version's step
+    out = guider.sample(noise, samples, sampler, sigmas, denoise_mask=masks,
                         callback=progress.callback(), disable_pbar=True, seed=choice.seed)
     device = comfy.model_management.intermediate_device()
     parts = [p.to(device) for p in out.unbind()]
     sources = samples.unbind()
     mask_parts = masks.unbind() if masks is not None else (None,) * len(parts)
     kept = [keep_unmasked(p, s, m) for p, s, m in zip(parts, sources, mask_parts, strict=True)]
-    return av_latent(kept[0], kept[1])
+    return tag_latent(av_latent(kept[0], kept[1]), model_version(model))
 
 
 # ---------------------------------------------------------------------------------------------- long video

@@ -21,6 +21,7 @@ import torch
 from ..ltx_model.loading import Component, Family, FileKind, FilePart, Variant, detect, read_header
 from ..ltx_model.loading.build import ComponentSource, check_keys, component_source
 from ..ltx_model.loading.registry import make_config
+from ..ltx_model.modes import default_image_crf
 from ..ltx_model.sampling import SamplingDefaults, defaults_for_version
 from .base_model import LTX2ModelConfig
 from .model_folders import listed_files
@@ -53,9 +54,17 @@ class ModelFacts:
     model_version: str | None
     num_layers: int
 
+    def version(self) -> str | None:
+        """The ``model_version`` the per-version rules read (the family's generation when the file has none)."""
+        return self.model_version or _FAMILY_VERSIONS.get(self.family)
+
     def defaults(self) -> SamplingDefaults:
         """ltx-pipelines' defaults for this version (steps, per-modality guidance, STG blocks)."""
-        return defaults_for_version(self.model_version or _FAMILY_VERSIONS.get(self.family))
+        return defaults_for_version(self.version())
+
+    def image_crf(self) -> int:
+        """The image-conditioning CRF of this version (``ltx_model.modes.default_image_crf``: 18 from 2.4, else 33)."""
+        return default_image_crf(self.version())
 
     @property
     def distilled(self) -> bool:

@@ -1,8 +1,10 @@
 """Prompt tools: the Gemma prompt enhancer, and saved text encodings (so Gemma need not stay in memory).
 
-* Enhance Prompt rewrites a short prompt into the detailed style LTX-2 was trained on, with Gemma 3 and the
-  reference's system prompts (``ltx_model.pipelines.enhance``: text-to-video, or image-to-video when an image is
-  connected, which needs a Gemma folder with its vision tower). Gemma is loaded for the one generation and freed.
+* Enhance Prompt rewrites a short prompt into the detailed style LTX-2 was trained on, with Gemma 3 or a dense
+  Gemma 4 instruct folder (LTX-2.5; greedy, as ltx-core) and the reference's system prompts
+  (``ltx_model.pipelines.enhance``: text-to-video, or image-to-video when an image is connected, which needs a
+  Gemma folder with its vision tower). Gemma is loaded for the one generation and freed. The LTX-2.5 Gemma 4 text
+  encoder (``gemma4_unified``) only encodes and is refused here.
 * Save Text Encoding encodes a prompt and a negative prompt once and writes both contexts to
   ``output/text_encodings/<prefix>_NNNNN_.safetensors`` (the library's ``save_text_contexts`` format, readable by
   ``ltx_model.pipelines.load_text_contexts``); Load Text Encoding turns such a file back into CONDITIONING without
@@ -38,12 +40,15 @@ from ..ltx_model.pipelines.enhance import (
 )
 from ..ltx_model.pipelines.request import TextContexts
 from ..ltx_model.text import TextEncoding
+from ..ltx_model.text.gemma4 import GEMMA4_UNIFIED
 from .progress import HostProgress
 from .schema import make_schema
-from .text import GEMMA_DTYPE, TextEncoderType, conditioning, gemma_choices, gemma_problem, resolve_gemma
+from .text import GEMMA_DTYPE, TextEncoderType, conditioning
+from .text_files import gemma_choices, gemma_config_of, gemma_problem, resolve_gemma
 
 mm = comfy.model_management
 
+ENHANCER = "Enhance Prompt (LTX-2)"
 ENCODINGS_FOLDER = "text_encodings"
 NO_ENCODINGS = f"(no saved encodings in output/{ENCODINGS_FOLDER})"
 MEMORY_HEADROOM = 1.2  # Gemma weights x this must fit in free accelerator memory, else it runs on the CPU
@@ -69,6 +74,23 @@ def enhancer_device(path: Path) -> torch.device:
     return device if mm.get_free_memory(device) >= needed else torch.device("cpu")
 
 
+def enhancer_problem(gemma: str) -> str | None:
+    """What keeps Gemma entry ``gemma`` from rewriting prompts (missing files, or the encode-only LTX-2.5 text
+    encoder; from its config, no weight read), or None."""
+    problem = gemma_problem(gemma)
+    if problem is not None:
+        return problem
+    try:
+        config = gemma_config_of(resolve_gemma(gemma)) or {}
+    except (OSError, ValueError):
+        return None  # loading reports it
+    if str(config.get("model_type", "")).startswith(GEMMA4_UNIFIED):
+        return (f"{ENHANCER}: {gemma} is the LTX-2.5 Gemma 4 text encoder, which only encodes (no text-generation "
+                "head); pick a dense Gemma 4 instruct folder (model_type 'gemma4', e.g. gemma-4-E2B-it) or a Gemma 3 "
+                "12B folder in models/text_encoders")
+    return None
+
+
 def run_enhancer(path: Path, prompt: str, *, image: torch.Tensor | None, seed: int, max_new_tokens: int) -> str:
     """Load Gemma from ``path``, rewrite ``prompt`` (image-aware when ``image`` is given), free Gemma."""
     progress = HostProgress()
@@ -84,7 +106,7 @@ def run_enhancer(path: Path, prompt: str, *, image: torch.Tensor | None, seed: i
 
 
 class LTX2NEnhancePrompt(io.ComfyNode):
-    """Rewrite a prompt with Gemma 3 in the style LTX-2 expects (optional)."""
+    """Rewrite a prompt with Gemma 3 or a dense Gemma 4 in the style LTX-2 expects (optional)."""
 
     DISPLAY_NAME = "Enhance Prompt (LTX-2)"
 
@@ -93,19 +115,23 @@ class LTX2NEnhancePrompt(io.ComfyNode):
         return make_schema(
             cls, group="conditioning",
             description="Rewrites a short prompt into a detailed one (scene, motion, camera, sound) with Gemma 3 "
-                        "and Lightricks' system prompts; with an image connected it describes what happens after "
-                        "that first frame. Gemma is loaded for this and freed afterwards. Connect the output to "
-                        "Text Encode's text.",
+                        "or a dense Gemma 4 instruct folder (LTX-2.5: greedy, at most 600 new tokens, as "
+                        "Lightricks') and Lightricks' system prompts; with an image connected it describes what "
+                        "happens after that first frame. Gemma is loaded for this and freed afterwards. Connect the "
+                        "output to Text Encode's text.",
             inputs=[io.String.Input("prompt", multiline=True, tooltip="Your prompt."),
                     io.Boolean.Input("enhance", default=True,
                                      tooltip="Off: the prompt passes through unchanged and Gemma is not loaded."),
                     io.Combo.Input("gemma", options=gemma_choices(),
-                                   tooltip="Gemma 3 12B (it) in models/text_encoders; the image-aware rewrite needs "
-                                           "the full folder with its vision tower."),
+                                   tooltip="Gemma 3 12B (it), or a dense Gemma 4 instruct folder (e.g. "
+                                           "gemma-4-E2B-it) for LTX-2.5, in models/text_encoders; the image-aware "
+                                           "rewrite needs the full folder with its vision tower. The LTX-2.5 Gemma 4 "
+                                           "text encoder only encodes and cannot rewrite."),
                     io.Int.Input("seed", default=10, min=0, max=0xFFFFFFFFFFFFFFFF,
-                                 tooltip="Sampling seed of the rewrite (same seed, same text)."),
+                                 tooltip="Sampling seed of the rewrite (same seed, same text; Gemma 4 decodes "
+                                         "greedily)."),
                     io.Int.Input("max_new_tokens", default=512, min=16, max=2048,
-                                 tooltip="Longest rewrite in tokens (Lightricks: 512)."),
+                                 tooltip="Longest rewrite in tokens (Lightricks: 512; Gemma 4: always 600)."),
                     io.Image.Input("image", optional=True, tooltip="First frame, for an image-to-video prompt.")],
             outputs=[io.String.Output(display_name="prompt", tooltip="The rewritten (or unchanged) prompt.")],
         )
@@ -116,16 +142,16 @@ class LTX2NEnhancePrompt(io.ComfyNode):
             return True
         if gemma not in gemma_choices():  # declaring 'gemma' here skips ComfyUI's own list check
             return f"gemma {gemma!r} is not in models/text_encoders; pick one of the listed Gemma folders or files"
-        return gemma_problem(gemma) or True
+        return enhancer_problem(gemma) or True
 
     @classmethod
     def execute(cls, prompt: str, enhance: bool, gemma: str, seed: int, max_new_tokens: int,
                 image: torch.Tensor | None = None) -> io.NodeOutput:
         if not enhance:
             return io.NodeOutput(prompt)
-        problem = gemma_problem(gemma)
+        problem = enhancer_problem(gemma)
         if problem is not None:
-            raise FileNotFoundError(problem)
+            raise (ValueError if problem.startswith(ENHANCER) else FileNotFoundError)(problem)
         text = run_enhancer(resolve_gemma(gemma), prompt, image=image, seed=seed, max_new_tokens=max_new_tokens)
         logging.info("LTX-2 Native: enhanced prompt: %s", text)
         return io.NodeOutput(text, ui={"text": [text]})

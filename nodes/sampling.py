@@ -1,16 +1,18 @@
 """Sampling nodes: LTX-2 scheduler, multimodal guider and a one-node sampler.
 
 Defaults follow the detected model (``model_loader.model_facts``): distilled checkpoints get the fixed 8-step distilled
-sigmas and no guidance; dev checkpoints get the LTX-2 schedule with the version's step count (LTX-2: 40, LTX-2.3:
-30) and multimodal guidance with the version's STG block (LTX-2: 29, LTX-2.3: 28). A model this pack did not load
-is treated as LTX-2.3 dev.
+sigmas and no guidance; dev checkpoints get the LTX-2 schedule with the version's step count (LTX-2: 40, LTX-2.3 and
+LTX-2.5: 30) and multimodal guidance with the version's STG block (LTX-2: 29, LTX-2.3 and LTX-2.5: 28); unguided
+first-stage runs of LTX-2.5 step with Euler-ancestral (``nodes.ancestral``), everything else (guided runs, the
+stage-2 refinement) with Euler. Every default is read from the connected model's checkpoint, so swapping the model
+swaps them. A model this pack did not load is treated as LTX-2.3 dev.
 
 Node ids (inputs -> outputs):
 
 * ``LTX2NScheduler`` (schedule, steps, max_shift, base_shift, stretch, terminal, model?, latent?) -> sigmas
 * ``LTX2NMultimodalGuider`` (model, positive, negative, video_cfg, audio_cfg, video_stg, audio_stg, stg_blocks,
   video_rescale, audio_rescale, video_modality, audio_modality) -> guider
-* ``LTX2NSampler`` (model, positive, negative, latent, seed, schedule, steps, guidance, guider?) -> latent
+* ``LTX2NSampler`` (model, positive, negative, latent, seed, schedule, steps, guidance, guider?, sampler?) -> latent
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from typing import Any
 import comfy.model_management
 import comfy.sample
 import comfy.samplers
+import comfy.utils
 import torch
 from comfy_api.latest import io
 
+from ..ltx_model.pipelines.request import Sampler
+from ..ltx_model.pipelines.samplers import default_sampler
 from ..ltx_model.sampling import (
     LTX_2_3_PARAMS,
     GuiderParams,
@@ -33,7 +38,9 @@ from ..ltx_model.sampling import (
     ltx2_sigmas,
     stage2_distilled_sigmas,
 )
+from .ancestral import euler_ancestral_sampler
 from .guidance import LTX2MultimodalGuider, usable_blocks
+from .latent_formats import tag_latent
 from .model_loader import model_facts
 from .previews import preview_callback
 from .schema import make_schema
@@ -127,7 +134,7 @@ class LTX2NScheduler(io.ComfyNode):
                 io.Combo.Input("schedule", options=list(SCHEDULES), default="auto", tooltip=_SCHEDULE_TIP),
                 io.Int.Input("steps", default=0, min=0, max=1000,
                              tooltip="Steps of the LTX-2 schedule; 0 = the model version's default (LTX-2: 40, "
-                                     "LTX-2.3: 30). Ignored by the distilled tables."),
+                                     "LTX-2.3 / 2.5: 30). Ignored by the distilled tables."),
                 _float("max_shift", 2.05, "Shift at 4096 latent tokens (the shift without a latent)."),
                 _float("base_shift", 0.95, "Shift at 1024 latent tokens."),
                 io.Boolean.Input("stretch", default=True, tooltip="Stretch so the last non-zero sigma is terminal."),
@@ -170,7 +177,7 @@ class LTX2NMultimodalGuider(io.ComfyNode):
                 _float("audio_stg", 1.0, "Spatio-temporal guidance scale of the audio (0 = off)."),
                 io.String.Input("stg_blocks", default="auto",
                                 tooltip="Blocks perturbed by STG: 'auto' = the model version's (LTX-2: 29, "
-                                        "LTX-2.3: 28), or numbers like '28' or '27, 28'."),
+                                        "LTX-2.3 / 2.5: 28), or numbers like '28' or '27, 28'."),
                 _float("video_rescale", 0.7, "Std rescale of the guided video prediction (0 = off).", high=1.0),
                 _float("audio_rescale", 0.7, "Std rescale of the guided audio prediction (0 = off).", high=1.0),
                 _float("video_modality", 3.0, "Audio->video modality guidance scale (1 = off)."),
@@ -208,9 +215,10 @@ class LTX2NSampler(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return make_schema(
             cls, group="sampling",
-            description="Denoises an audio+video (or video) latent with Euler steps. 'auto' picks the right "
-                        "sigmas and guidance for the model: distilled -> 8 distilled steps without guidance, dev "
-                        "-> the LTX-2 schedule with Lightricks' multimodal guidance.",
+            description="Denoises an audio+video (or video) latent. 'auto' picks the right sigmas, guidance and "
+                        "step for the model: distilled -> 8 distilled steps without guidance (LTX-2.5: "
+                        "Euler-ancestral steps), dev -> the LTX-2 schedule with Lightricks' multimodal guidance "
+                        "(Euler steps).",
             inputs=[
                 io.Model.Input("model", tooltip="The LTX-2 model (optionally with LoRAs)."),
                 io.Conditioning.Input("positive", tooltip="Positive prompt."),
@@ -226,30 +234,84 @@ class LTX2NSampler(io.ComfyNode):
                                        "(Lightricks' defaults) otherwise; none: positive prompt only."),
                 io.Guider.Input("guider", optional=True,
                                 tooltip="Custom guider (e.g. Multimodal Guider (LTX-2)); overrides 'guidance'."),
+                io.Sampler.Input("sampler", optional=True,
+                                 tooltip="Custom sampler (e.g. Euler Ancestral Sampler (LTX-2) or core KSampler "
+                                         "Select). Unconnected: the model version's (Lightricks): Euler-ancestral "
+                                         "for unguided (distilled) LTX-2.5 first stages, Euler otherwise (guided "
+                                         "runs, 'distilled stage 2' refinement, LTX-2 / 2.3)."),
             ],
             outputs=[io.Latent.Output(display_name="latent", tooltip="The denoised latent.")],
         )
 
     @classmethod
     def execute(cls, model: Any, positive: Any, negative: Any, latent: dict, seed: int, schedule: str, steps: int,
-                guidance: str, guider: Any = None) -> io.NodeOutput:
+                guidance: str, guider: Any = None, sampler: Any = None) -> io.NodeOutput:
         sigmas = schedule_sigmas(schedule, steps, model=model)
+        guidance = resolve_guidance(model, guidance, schedule) if guider is None else "custom"
         if guider is None:
             guider = default_guider(model, positive, negative, guidance, schedule)
         samples = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
         noise = comfy.sample.prepare_noise(samples, seed)
-        sampler = comfy.samplers.sampler_object("euler")
+        if sampler is None:
+            sampler = default_sampler_object(model, guided=guidance != "none", schedule=schedule)
         total = len(sigmas) - 1
         out = guider.sample(noise, samples, sampler, sigmas, denoise_mask=latent.get("noise_mask"),
                             callback=preview_callback(model, total), disable_pbar=True, seed=seed)
         result = dict(latent)
-        result["samples"] = out.to(comfy.model_management.intermediate_device())
-        return io.NodeOutput(result)
+        out = out.to(comfy.model_management.intermediate_device())
+        result["samples"] = keep_unmasked_latent(out, samples, latent.get("noise_mask"))
+        return io.NodeOutput(tag_latent(result, model_version(model)))
+
+
+def keep_unmasked(sampled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``sampled`` with every element whose noise mask is 0 replaced by ``source`` (bit-identical)."""
+    if mask is None:
+        return sampled
+    full = comfy.utils.reshape_mask(mask.to(sampled.device, torch.float32), sampled.shape)
+    return torch.where(full == 0, source.to(sampled), sampled)
+
+
+def keep_unmasked_latent(sampled: Any, source: Any, mask: Any) -> Any:
+    """:func:`keep_unmasked` on a LATENT's samples, plain or nested (audio+video, one mask per part): what the
+    noise mask froze (mask 0: kept source frames, inpaint outside the mask, kept audio) comes back bit-identical
+    instead of within the sampler's float round-off."""
+    if mask is None:
+        return sampled
+    if not getattr(sampled, "is_nested", False):
+        return keep_unmasked(sampled, source, mask)
+    masks = mask.unbind() if getattr(mask, "is_nested", False) else (mask,) + (None,) * (len(sampled.unbind()) - 1)
+    parts = [keep_unmasked(p, s, m) for p, s, m in zip(sampled.unbind(), source.unbind(), masks, strict=True)]
+    return type(sampled)(parts)
+
+
+def model_version(model: Any) -> str | None:
+    """The ``model_version`` of a MODEL this pack loaded (its family's generation when the file has none), else
+    None (core's or another pack's model)."""
+    facts = model_facts(model) if model is not None else None
+    return facts.version() if facts is not None else None
+
+
+def default_sampler_object(model: Any, *, guided: bool, schedule: str = "auto") -> Any:
+    """The reference's sampler for the model (``ltx_model.pipelines.default_sampler``): Euler-ancestral for
+    unguided (distilled) first-stage runs of LTX-2.5 and later, Euler otherwise: guided runs, the stage-2
+    refinement (``schedule`` "distilled stage 2"; Lightricks' DistilledPipeline refines with Euler) and models this
+    pack did not load."""
+    facts = model_facts(model) if model is not None else None
+    version = facts.version() if facts is not None else None
+    if schedule != "distilled stage 2" and default_sampler(version, guided=guided) is Sampler.EULER_ANCESTRAL:
+        return euler_ancestral_sampler()
+    return comfy.samplers.sampler_object("euler")
+
+
+def resolve_guidance(model: Any, guidance: str, schedule: str) -> str:
+    """``auto`` -> none for distilled models and the distilled schedules, multimodal otherwise."""
+    if guidance == "auto":
+        return "none" if _is_distilled(model) or schedule.startswith("distilled") else "multimodal"
+    return guidance
 
 
 def default_guider(model: Any, positive: Any, negative: Any, guidance: str, schedule: str) -> Any:
-    if guidance == "auto":
-        guidance = "none" if _is_distilled(model) or schedule.startswith("distilled") else "multimodal"
+    guidance = resolve_guidance(model, guidance, schedule)
     if guidance == "multimodal":
         defaults = _defaults(model)
         return multimodal_guider(model, positive, negative, defaults.video, defaults.audio)

@@ -2,9 +2,11 @@
 ``generate_keyframes``, ``extend_clip``, ``retake`` and ``generate_long_video`` as ComfyUI nodes).
 
 * ``LTX2NKeyframes`` (positive, negative, vae, latent, image_compression, image_1..4, frame_idx_1..4,
-  strength_1..4) -> positive, negative, latent: every connected image becomes appended keyframe tokens at its
-  frame (core ``LTXVAddGuide``'s guide mechanism, ltx-pipelines ``KeyframeInterpolationPipeline`` semantics: frame
-  0 included); sample with the pack's sampler, then Crop Guides (LTX-2). Two stages: crop, upscale, apply again.
+  strength_1..4, generated_frames?, model?) -> positive, negative, latent: every connected image becomes appended
+  keyframe tokens at its frame (core ``LTXVAddGuide``'s guide mechanism, ltx-pipelines
+  ``KeyframeInterpolationPipeline`` semantics: frame 0 included); LTX-2.5: ``generated_frames`` adds empty slots
+  the model generates (ltx-core ``VideoGeneratedKeyframeSlots``; ``conditioning.append_generated_slots``); sample
+  with the pack's sampler, then Crop Guides (LTX-2). Two stages: crop, upscale, apply again.
 * ``LTX2NExtend`` (model, positive, negative, vae, audio_vae, video, width, height, frames, direction, sampling,
   image?, frame_idx, strength) -> latent: the clip continued forwards or backwards to ``frames`` frames, audio
   carried across; the source's latents are kept bit-identical.
@@ -25,7 +27,7 @@ from typing import Any
 import torch
 from comfy_api.latest import io
 
-from ..ltx_model.media import DEFAULT_IMAGE_CRF
+from ..ltx_model.loading import Family
 from ..ltx_model.modes import (
     extend_window,
     frames_problem,
@@ -37,8 +39,20 @@ from ..ltx_model.modes import (
     window_count_note,
     window_problem,
 )
-from .conditioning import AVParts, append_guides, crop_guides, generated_geometry
+from ..ltx_model.modes.keyframes_mask import generated_slot_frames
+from .conditioning import (
+    AVParts,
+    append_generated_slots,
+    append_guides,
+    compression_input,
+    crop_guides,
+    generated_geometry,
+    image_crf,
+    model_input,
+)
+from .keyframe_slots import SLOTS_NEED_LTX25, parse_generated_frames, resolve_generated_frames
 from .masked_sampling import SamplingChoice, StepProgress, empty_window_latent, run_long_video, sample_av
+from .model_loader import model_facts
 from .sampling import GUIDANCE, SCHEDULES
 from .schema import make_schema, not_a_number, number_problem
 from .source_clips import TARGETS, clip_from_video, conform_clip, masked_source, nearest_seam, padded_clip
@@ -129,21 +143,46 @@ class LTX2NKeyframes(io.ComfyNode):
                     io.Conditioning.Input("negative", tooltip="Negative prompt."),
                     io.Vae.Input("vae", tooltip="The LTX-2 video VAE."),
                     io.Latent.Input("latent", tooltip="Empty (audio+)video latent; sets size and length."),
-                    io.Int.Input("image_compression", default=DEFAULT_IMAGE_CRF, min=0, max=51,
-                                 tooltip="H.264 CRF of the images' round trip (Lightricks: 33); 0 = off."),
-                    *slots],
+                    compression_input(), *slots,
+                    io.String.Input("generated_frames", default="", optional=True,
+                                    tooltip="LTX-2.5: pixel frames whose keyframe the model GENERATES (no image), "
+                                            "e.g. '40' or '24, 72' (-1 = last frame); each adds one latent frame "
+                                            "of tokens. Empty = none. Crop Guides removes them after sampling."),
+                    model_input()],
             outputs=[io.Conditioning.Output(display_name="positive", tooltip="Positive prompt with the keyframes."),
                      io.Conditioning.Output(display_name="negative", tooltip="Negative prompt with the keyframes."),
                      io.Latent.Output(display_name="latent", tooltip="Latent with the keyframe frames appended.")],
         )
 
     @classmethod
+    def validate_inputs(cls, generated_frames: str | None = None) -> bool | str:
+        try:
+            parse_generated_frames(generated_frames)
+        except ValueError as exc:
+            return str(exc)
+        return True
+
+    @classmethod
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
-                **keyframes: Any) -> io.NodeOutput:
+                generated_frames: str = "", model: Any = None, **keyframes: Any) -> io.NodeOutput:
         parts = AVParts.of(latent)
-        plan = plan_keyframes(_slots(keyframes), generated_geometry(parts, positive)[0])  # all checked before encoding
-        parts, positive, negative = append_guides(parts, positive, negative, vae, plan, image_compression)
+        frames = generated_geometry(parts, positive)[0]
+        plan = plan_keyframes(_slots(keyframes), frames)  # all checked before encoding
+        generated = _generated_frames(generated_frames, frames, model)
+        crf = image_crf(image_compression, model, vae)
+        parts, positive, negative = append_guides(parts, positive, negative, vae, plan, crf)
+        parts, positive, negative = append_generated_slots(parts, positive, negative, generated)
         return io.NodeOutput(positive, negative, parts.to_latent(latent))
+
+
+def _generated_frames(text: str, frames: int, model: Any) -> tuple[int, ...]:
+    """The generated slots' pixel frames (library rule ``generated_slot_frames``); refused on a connected model
+    that is not LTX-2.5 (others would also refuse them when sampling)."""
+    chosen = generated_slot_frames(resolve_generated_frames(parse_generated_frames(text), frames), frames)
+    facts = model_facts(model) if model is not None else None
+    if chosen and facts is not None and facts.family is not Family.LTX25:
+        raise ValueError(f"Keyframes (LTX-2): {SLOTS_NEED_LTX25} (the model is {facts.family.value})")
+    return chosen
 
 
 def _slots(keyframes: dict[str, Any]) -> list[tuple[torch.Tensor, int, float] | None]:
@@ -203,7 +242,7 @@ class LTX2NExtend(io.ComfyNode):
         start, end = extend_window(clip.frames, new, clip.fps, forward=forward)
         latent = masked_source(vae, audio_vae, padded_clip(clip, new, forward), start, end, TARGETS[0])
         parts, positive, negative = append_guides(AVParts.of(latent), positive, negative, vae, guide,
-                                                  DEFAULT_IMAGE_CRF)
+                                                  image_crf(-1, model, vae))  # the model version's CRF
         choice = SamplingChoice(seed, schedule, steps, guidance, guider)
         sampled = sample_av(model, positive, negative, parts.to_latent(latent), choice,
                             StepProgress.over(choice, model))

@@ -1,4 +1,9 @@
-"""Text: the Gemma 3 text encoder + the checkpoint's text projection and connectors, and the prompt encode node.
+"""Text: the Gemma text encoder + the text projection and connectors, and the prompt encode node.
+
+Gemma 3 (LTX-2 / LTX-2.3): the projection and connectors come from the checkpoint. Gemma 4 (LTX-2.5): the text
+encoder file (or folder) bundles the projection, whose input widths come from its Gemma config; the connectors
+come from the 2.5 transformer file. The loader checks that the Gemma is the one the model needs
+(``gemma_version``, headers only) before any weight is read.
 
 The CONDITIONING it produces is what the pack's MODEL (``nodes/diffusion.py``) and core's LTXAV model consume as
 "fully processed" context: one tensor ``(B, 1024, D_video + D_audio)`` with the video context first and the audio
@@ -15,124 +20,81 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import comfy.model_management
-import folder_paths
 import torch
 from comfy_api.latest import io
 
-from ..ltx_model.loading import Component, load_component, read_header
+from ..ltx_model.loading import CheckpointError, Component, load_component, read_header
 from ..ltx_model.loading.registry import make_config
-from ..ltx_model.text import GemmaTextEncoder, TextEncoding, check_gemma_fits, encode_prompts
+from ..ltx_model.text import (
+    GemmaTextEncoder,
+    GemmaVersionError,
+    TextEncoding,
+    check_gemma_files,
+    check_gemma_fits,
+    check_split_text_encoder,
+    encode_prompts,
+    is_gemma4_config,
+    load_split_text_projection,
+)
 from ..ltx_model.text.encode import gemma_file_config
-from ..ltx_model.text.gemma_gguf import GemmaGGUFError, is_gguf
-from .model_folders import model_files, model_path
+from ..ltx_model.text.gemma_gguf import GemmaGGUFError
 from .progress import HostProgress
 from .schema import make_schema, not_listed
 from .text_clip import context_of, make_clip
+from .text_files import (  # noqa: F401  (NO_GEMMA, gemma_problem, resolve_gemma: also read from this module)
+    NO_GEMMA,
+    gemma_choices,
+    gemma_config_of,
+    gemma_problem,
+    resolve_gemma,
+    resolve_text_checkpoint,
+    text_checkpoint_choices,
+    tokenizer_for,
+)
 
 mm = comfy.model_management
 
 GEMMA_DTYPE = torch.bfloat16  # the reference inference dtype (fp8 files are up-cast to it)
-WEIGHT_SUFFIXES = (".safetensors", ".sft")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
-NO_GEMMA = "(no Gemma found in models/text_encoders)"
-GEMMA_HELP = ("put the complete google/gemma-3-12b-it folder (config.json, tokenizer.json or tokenizer.model and "
-              "the *.safetensors weights) as a sub-folder of models/text_encoders/, or ComfyUI's single-file "
-              "gemma_3_12B_it .safetensors (tokenizer embedded) directly in models/text_encoders/, or a llama.cpp "
-              "gemma-3-12b-it GGUF (e.g. gemma-3-12b-it-Q4_K_M.gguf) there")
-GGUF_FOLDER = "clip_gguf"  # city96's ComfyUI-GGUF key for text-encoder GGUFs (registered here when absent)
+LOADER = "Gemma Text Encoder Loader (LTX-2)"
 
 
-# ---------------------------------------------------------------------------------------------- Gemma files
-def _is_gemma_folder(folder: Path) -> bool:
-    return (folder / "config.json").is_file() or any((folder / name).is_file() for name in TOKENIZER_FILES)
+def check_pair(gemma_path: Path, checkpoint_path: str) -> dict | None:
+    """Headers only: the Gemma is the one the model of ``checkpoint_path`` needs (Gemma 3 for LTX-2 / 2.3, the
+    checkpoint's ``gemma_version`` of Gemma 4 for LTX-2.5) and, for Gemma 4, its bundled projection fits the
+    checkpoint's text config. Returns the Gemma config.
 
-
-def _folder_of(name: str) -> str | None:
-    """The top sub-folder (``"gemma-3-12b-it/"``) of a file listed in text_encoders, if it is a Gemma folder."""
-    parts = PurePath(name).parts
-    if len(parts) < 2:
-        return None
-    tail = PurePath(*parts[1:])
-    root = Path(str(model_path("text_encoders", name))[: -len(str(tail))])
-    return parts[0] + "/" if _is_gemma_folder(root) else None
-
-
-def _choices() -> tuple[list[str], list[str]]:
-    """(Gemma folders ``"name/"``, single weight files) in models/text_encoders."""
-    names = [n for n in model_files("text_encoders") if n.endswith(WEIGHT_SUFFIXES)]
-    folders = {n: _folder_of(n) for n in names}
-    return sorted({f for f in folders.values() if f}), sorted(n for n, f in folders.items() if not f)
-
-
-def gguf_gemma_files() -> list[str]:
-    """``*.gguf`` names in models/text_encoders (and models/clip), listed under the ``clip_gguf`` folder key
-    (registered over those folders here; the pack reads GGUF headers itself, no ``gguf`` package needed)."""
-    paths = list(folder_paths.get_folder_paths("text_encoders"))
-    known, extensions = folder_paths.folder_names_and_paths.get(GGUF_FOLDER, ([], set()))
-    folder_paths.folder_names_and_paths[GGUF_FOLDER] = (list(dict.fromkeys([*known, *paths])),
-                                                        set(extensions) | {".gguf"})
-    return [f for f in folder_paths.get_filename_list(GGUF_FOLDER) if is_gguf(f)]
-
-
-def gemma_choices() -> list[str]:
-    """Gemma folders, then single files (safetensors, then GGUF), in models/text_encoders (a placeholder when
-    there is none)."""
-    folders, files = _choices()
-    return folders + files + sorted(gguf_gemma_files()) or [NO_GEMMA]
-
-
-def resolve_gemma(name: str) -> Path:
-    """Full path of a :func:`gemma_choices` entry (a folder entry resolves to the folder)."""
-    if is_gguf(name):
-        gguf_gemma_files()  # registers the folder key
-        return Path(model_path(GGUF_FOLDER, name))
-    if not name.endswith("/"):
-        return Path(model_path("text_encoders", name))
-    member = next((n for n in model_files("text_encoders") if PurePath(n).parts[0] + "/" == name), None)
-    if member is None:
-        raise FileNotFoundError(f"Gemma folder {name} is not in models/text_encoders; {GEMMA_HELP}")
-    tail = PurePath(*PurePath(member).parts[1:])
-    return Path(str(model_path("text_encoders", member))[: -len(str(tail))])
-
-
-def _tokenizer_next_to(file: Path) -> Path | None:
-    return file.parent if any((file.parent / n).is_file() for n in TOKENIZER_FILES) else None
-
-
-def gemma_problem(name: str) -> str | None:
-    """What is missing for Gemma entry ``name`` (one message naming it and where to put it), or None."""
-    if name == NO_GEMMA:
-        return f"no Gemma text encoder was found: {GEMMA_HELP}"
-    if not isinstance(name, str):
-        return f"gemma {name!r} is not in models/text_encoders (not a folder or file name): {GEMMA_HELP}"
+    Raises:
+        GemmaVersionError: the wrong Gemma, one message naming the node, both files and the fix.
+        GemmaGGUFError / CheckpointError: an unusable GGUF; a Gemma 4 without a fitting projection.
+    """
+    config = gemma_config_of(gemma_path)
     try:
-        path = resolve_gemma(name)
-    except (FileNotFoundError, OSError) as exc:
-        return str(exc)
-    if is_gguf(path):  # its vocabulary (or a tokenizer beside it) and contents are checked when it loads
-        return None
-    if path.is_dir():
-        missing = [] if any(path.rglob("*.safetensors")) else ["the *.safetensors weights"]
-        missing += [] if any(p for n in TOKENIZER_FILES for p in path.rglob(n)) else ["tokenizer.json or "
-                                                                                      "tokenizer.model"]
-    else:
-        embedded = "spiece_model" in read_header(path).tensors
-        missing = [] if embedded or _tokenizer_next_to(path) else ["a tokenizer (no embedded 'spiece_model' and no "
-                                                                   "tokenizer.json / tokenizer.model beside it)"]
-    return f"Gemma text encoder {name} lacks {' and '.join(missing)}: {GEMMA_HELP}" if missing else None
+        check_gemma_files(checkpoint_path, gemma_path, config)
+    except GemmaVersionError as exc:
+        raise GemmaVersionError(f"{LOADER}: {exc}; pick the text encoder and the model file (ckpt_name) of one "
+                                "LTX version") from None
+    if is_gemma4_config(config):
+        check_split_text_encoder(checkpoint_path, gemma_path)
+    return config
 
 
 def fit_problem(gemma: str, ckpt_name: str) -> str | None:
     """Why Gemma entry ``gemma`` cannot feed the text projection of ``ckpt_name``, from both files' metadata (no
-    weight is read): a GGUF that is not a Gemma 3 language model, or a Gemma of the wrong size; None otherwise,
-    also when a file cannot be read here (loading reports that). ``ckpt_name`` must be a listed choice (checked
-    first by ``validate_inputs`` with ``not_listed``)."""
+    weight is read): the wrong Gemma for the model (:func:`check_pair`), a GGUF that is not a Gemma 3 language
+    model, a Gemma 4 whose projection does not fit, or a Gemma of the wrong size; None otherwise, also when a file
+    cannot be read here (loading reports that). ``ckpt_name`` must be a listed choice (checked first by
+    ``validate_inputs`` with ``not_listed``)."""
     try:
-        header = read_header(resolve_text_checkpoint(ckpt_name))
+        checkpoint, gemma_path = resolve_text_checkpoint(ckpt_name), resolve_gemma(gemma)
+        if is_gemma4_config(check_pair(gemma_path, checkpoint)):
+            return None
+        header = read_header(checkpoint)
         text_config = make_config(Component.TEXT_PROJECTION, header.config(), set(header.keys()))
-        gemma_config = gemma_file_config(resolve_gemma(gemma))
+        gemma_config = gemma_file_config(gemma_path)
     except GemmaGGUFError as exc:
         return f"Gemma text encoder {gemma}: {exc}"
+    except (GemmaVersionError, CheckpointError) as exc:
+        return str(exc)
     except (OSError, KeyError, ValueError):
         return None
     try:
@@ -142,36 +104,17 @@ def fit_problem(gemma: str, ckpt_name: str) -> str | None:
     return None
 
 
-def text_checkpoint_choices() -> list[str]:
-    """Files that may hold the text projection + connectors: checkpoints, and single files in text_encoders."""
-    return sorted(set(model_files("checkpoints")) | set(_choices()[1]))
-
-
-def resolve_text_checkpoint(name: str) -> str:
-    """Full path of a :func:`text_checkpoint_choices` entry (checkpoints first)."""
-    kind = "checkpoints" if name in model_files("checkpoints") else "text_encoders"
-    return model_path(kind, name)
-
-
 # ---------------------------------------------------------------------------------------------- the encoder
-def _tokenizer_for(gemma_path: Path) -> Path | None:
-    """Tokenizer folder of a single Gemma file, None when it comes from ``gemma_path`` itself (a folder, a file
-    with an embedded ``spiece_model``, or a GGUF file with no tokenizer beside it: its own vocabulary)."""
-    if gemma_path.is_dir():
-        return None
-    if is_gguf(gemma_path):
-        return _tokenizer_next_to(gemma_path)
-    return None if "spiece_model" in read_header(gemma_path).tensors else _tokenizer_next_to(gemma_path)
-
-
 class LTX2TextEncoder:
-    """Prompt encoder of the ``LTX2N_TEXT_ENCODER`` socket: Gemma + the checkpoint's projection and connectors."""
+    """Prompt encoder of the ``LTX2N_TEXT_ENCODER`` socket: Gemma + the text projection (the checkpoint's, or the one
+    bundled with Gemma 4) + the checkpoint's connectors."""
 
     def __init__(self, gemma_path: Path, checkpoint_path: str) -> None:
         abort = HostProgress().check_interrupt  # Cancel stops the loads between tensors
-        projection = load_component(checkpoint_path, Component.TEXT_PROJECTION, should_abort=abort)
+        self.gemma4 = is_gemma4_config(check_pair(gemma_path, checkpoint_path))  # headers: before any weight
+        projection = _projection(gemma_path, checkpoint_path, gemma4=self.gemma4, abort=abort)
         # text_config: a Gemma that does not fit the projection is refused from its metadata, before any weight
-        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=_tokenizer_for(gemma_path),
+        self.gemma = GemmaTextEncoder.from_pretrained(gemma_path, tokenizer_path=tokenizer_for(gemma_path),
                                                       dtype=GEMMA_DTYPE, should_abort=abort,
                                                       text_config=projection.config)
         connectors = load_component(checkpoint_path, Component.CONNECTORS, should_abort=abort)
@@ -198,6 +141,18 @@ class LTX2TextEncoder:
             unload(self.patcher)
 
 
+def _projection(gemma_path: Path, checkpoint_path: str, *, gemma4: bool, abort: Any) -> torch.nn.Module:
+    """The text projection: bundled with Gemma 4 (LTX-2.5; input widths from its Gemma config, output widths from
+    the transformer's config), else the checkpoint's. Stored dtype; float8 is up-cast to bf16."""
+    if not gemma4:
+        return load_component(checkpoint_path, Component.TEXT_PROJECTION, should_abort=abort)
+    abort()
+    projection = load_split_text_projection(checkpoint_path, gemma_path, dtype=None)
+    if any(p.dtype.itemsize == 1 for p in projection.parameters()):
+        projection = projection.to(GEMMA_DTYPE)
+    return projection
+
+
 def unload(patcher: Any) -> None:
     """Move one model back to its offload device and drop it from ComfyUI's loaded-model list."""
     loaded = getattr(mm, "current_loaded_models", [])
@@ -218,7 +173,8 @@ TextEncoderType = io.Custom("LTX2N_TEXT_ENCODER")
 
 # ---------------------------------------------------------------------------------------------- nodes
 class LTX2NTextEncoderLoader(io.ComfyNode):
-    """Gemma 3 + the LTX checkpoint's text projection and connectors."""
+    """Gemma 3 + the LTX checkpoint's text projection and connectors, or Gemma 4 + its bundled projection + the
+    LTX-2.5 transformer's connectors."""
 
     DISPLAY_NAME = "Gemma Text Encoder Loader (LTX-2)"
 
@@ -227,19 +183,25 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
         return make_schema(
             cls,
             group="loaders",
-            description="Loads the Gemma 3 12B text encoder (a Hugging Face folder, a single .safetensors file "
-                        "or a llama.cpp GGUF in models/text_encoders) and the text projection + connectors of an "
-                        "LTX-2 / LTX-2.3 checkpoint. GGUF matrices stay quantised and are de-quantised per layer.",
+            description="Loads the Gemma text encoder and the text projection + connectors. LTX-2 / LTX-2.3: Gemma 3 "
+                        "12B (a Hugging Face folder, a single .safetensors file or a llama.cpp GGUF in "
+                        "models/text_encoders) with the checkpoint's projection and connectors; GGUF matrices stay "
+                        "quantised and are de-quantised per layer. LTX-2.5: the Gemma 4 text encoder "
+                        "(gemma4-12b-with-proj-ltx-2.5 .safetensors, or its folder), whose projection is bundled, "
+                        "with the 2.5 transformer's connectors. A Gemma that does not match the model is refused.",
             inputs=[
                 io.Combo.Input("gemma", options=gemma_choices(),
-                               tooltip="Gemma 3 12B (it): a folder (name/) with config.json, tokenizer and weights, "
-                                       "ComfyUI's single-file gemma_3_12B_it .safetensors, or a GGUF such as "
-                                       "gemma-3-12b-it-Q4_K_M.gguf (its tokenizer: tokenizer.json / "
-                                       "tokenizer.model beside it, else the GGUF's own vocabulary), in "
-                                       "models/text_encoders."),
+                               tooltip="LTX-2 / 2.3: Gemma 3 12B (it): a folder (name/) with config.json, tokenizer "
+                                       "and weights, ComfyUI's single-file gemma_3_12B_it .safetensors, or a GGUF "
+                                       "such as gemma-3-12b-it-Q4_K_M.gguf (its tokenizer: tokenizer.json / "
+                                       "tokenizer.model beside it, else the GGUF's own vocabulary). LTX-2.5: the "
+                                       "Gemma 4 text encoder gemma4-12b-with-proj-ltx-2.5-*.safetensors (or its "
+                                       "folder; no GGUF). In models/text_encoders."),
                 io.Combo.Input("ckpt_name", options=text_checkpoint_choices(),
-                               tooltip="LTX-2 / LTX-2.3 checkpoint (or standalone text projection + connectors "
-                                       "file) whose text projection and connectors to use; must match the model."),
+                               tooltip="The model file whose text connectors (and, for LTX-2 / 2.3, projection) to "
+                                       "use: an LTX-2 / LTX-2.3 checkpoint (or standalone text projection + "
+                                       "connectors file), or the LTX-2.5 transformer in models/diffusion_models; "
+                                       "must be the model you sample with."),
             ],
             outputs=[TextEncoderType.Output(display_name="text_encoder",
                                             tooltip="Prompt encoder for Text Encode (LTX-2)."),
@@ -269,6 +231,8 @@ class LTX2NTextEncoderLoader(io.ComfyNode):
             raise FileNotFoundError(problem)
         try:
             encoder = LTX2TextEncoder(resolve_gemma(gemma), resolve_text_checkpoint(ckpt_name))
+        except GemmaVersionError as exc:  # already names the node, both files and the fix
+            raise ValueError(str(exc)) from None
         except (ValueError, RuntimeError) as exc:  # CheckpointError / ConfigError; Gemma state-dict mismatches
             raise ValueError(f"cannot load the text encoder ({gemma} + {ckpt_name}): {exc}") from None
         return io.NodeOutput(encoder, encoder.clip)

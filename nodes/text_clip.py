@@ -12,7 +12,8 @@ uses the CLIP's patcher for its own encodes too, so both sockets share one set o
   ``model_lora_keys_clip`` maps Gemma LoRA keys (``text_encoders.gemma3_12b.transformer.model.layers.N...`` and
   ``text_encoders.model.layers.N...``) onto them and ComfyUI's patcher applies them.
 * Generation (``generate``) wraps the loaded Gemma language model in a ``Gemma3ForCausalLM`` with the output head
-  tied to the embeddings (as the pack's prompt enhancer does) and samples with transformers' ``generate``.
+  tied to the embeddings (as the pack's prompt enhancer does) and samples with transformers' ``generate``. The
+  LTX-2.5 Gemma 4 text encoder (``gemma4_unified``) encodes only: generating with it is refused.
 
 Token format: ``{"gemma3_12b": [[(id, 1.0), ...]]}`` without padding. Like core's Gemma tokenizer, a call with a
 ``min_length`` (core's TextGenerate passes one) tokenizes a generation prompt (text as given, optional chat
@@ -185,6 +186,10 @@ class GemmaClipModel(nn.Module):
         is given (the global RNG state is restored)."""
         from transformers import LogitsProcessorList
 
+        if str(getattr(self.gemma.config, "model_type", "")).startswith("gemma4"):
+            raise ValueError("the LTX-2.5 Gemma 4 text encoder only encodes (it has no text-generation head): "
+                             "rewrite prompts with Enhance Prompt (LTX-2) and a dense Gemma 4 instruct folder "
+                             "(e.g. gemma-4-E2B-it) or Gemma 3")
         device = self.check_placement()
         ids = torch.tensor([[pair[0] for pair in tokens[KEY][0]]], dtype=torch.int64, device=device)
         processors = LogitsProcessorList([PresencePenalty(presence_penalty, ids.shape[1])] if presence_penalty else [])

@@ -1,12 +1,15 @@
 """The main job: headless text-to-video+audio through ComfyUI (in-process), writing an mp4 to ``<repo>/output/``.
 
-Runs ``workflows/t2v-distilled*.json`` with the prompt from the command line. Model files:
+Runs a text-to-video workflow with the prompt from the command line: ``workflows/ltx25-t2v-distilled.json``
+(LTX-2.5 split files) or ``workflows/t2v-distilled.json`` (a single-file LTX-2.3 / LTX-2 checkpoint). ``--model``
+picks one; ``auto`` (the default) takes LTX-2.5 when its files are found, else LTX-2.3. Model files:
 
 * real weights when ComfyUI's model folders (plus its ``extra_model_paths.yaml``) hold the files the workflow names,
-  or else any ``ltx-2*.safetensors`` checkpoint plus a Gemma folder in ``text_encoders``;
-* otherwise tiny random demo weights (``ltx_model.demo``), written once to a cache folder
-  (``~/.cache/comfyui-ltx2/demo-models``); a NOTICE then says that the output is noise from random weights, and the
-  clip is made smaller unless a size is given.
+  or else files of the same kind (``scripts/model_resolution.py``: any ``ltx-2*.safetensors`` checkpoint plus a Gemma
+  folder in ``text_encoders``; for 2.5, one file of each part in its folder);
+* otherwise tiny random demo weights (``ltx_model.demo``; the LTX-2.3 form unless ``--model ltx-2.5``), written once
+  to a cache folder (``~/.cache/comfyui-ltx2/demo-models``); a NOTICE then says that the output is noise from random
+  weights, and the clip is made smaller unless a size is given.
 
 Usage: ``scripts/demo.sh "a red fox runs through snow, wind howling"`` (``--help`` lists the options). Bad sizes
 are refused before ComfyUI starts, one line each, exit status 2; a prompt ComfyUI refuses prints the node's message
@@ -30,7 +33,7 @@ if not __package__:  # run as a file: the repository root makes `scripts` an imp
 
 from ltx_model.modes.geometry import fps_problem, frames_problem, size_multiple
 from scripts.comfy_headless import REPO_ROOT, PromptRejected, boot
-from scripts.model_resolution import resolve_models
+from scripts.model_resolution import Resolution, resolve_models, resolve_real
 from scripts.workflow_api import load_workflow, nodes_titled, override_inputs, saved_files
 from scripts.workflow_specs import PROMPT_TITLE
 
@@ -39,8 +42,11 @@ PROMPT_INPUT = "text"
 DEMO_SIZE = {"width": 384, "height": 256, "frames": 49}
 """Clip size with demo weights when none is given (random weights make noise; keep it quick)."""
 NOTICE = ("NOTICE: no LTX-2 weights found in ComfyUI's model folders; this run uses tiny RANDOM demo weights, so the "
-          "video and audio are noise. Put a checkpoint in models/checkpoints and the Gemma folder in "
+          "video and audio are noise. Put the LTX-2.5 files in their folders (models/diffusion_models, "
+          "models/text_encoders, models/vae), or an LTX-2.3 checkpoint in models/checkpoints and the Gemma folder in "
           "models/text_encoders (see the Note in {workflow}) for real output.")
+MODEL_WORKFLOWS = {"ltx-2.5": "ltx25-t2v-distilled.json", "ltx-2.3": "t2v-distilled.json"}
+"""``--model`` -> its text-to-video workflow in ``workflows/``; ``auto`` tries them in this order (2.5 first)."""
 
 
 PROG_ENV = "LTX2_PROG"
@@ -62,7 +68,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--height", type=int, help="video height in pixels (multiple of 32)")
     parser.add_argument("--frames", type=int, help="number of frames, 1 + 8k")
     parser.add_argument("--fps", type=float, help="frame rate")
-    parser.add_argument("--workflow", type=Path, help="UI-format workflow (default: workflows/t2v-distilled*.json)")
+    parser.add_argument("--model", choices=("auto", *MODEL_WORKFLOWS), default="auto",
+                        help="auto: LTX-2.5 when its split files are found, else an LTX-2.3 (or LTX-2) checkpoint, "
+                             "else LTX-2.3 demo weights; ltx-2.5 / ltx-2.3: that model (its demo weights when its "
+                             "files are missing)")
+    parser.add_argument("--workflow", type=Path,
+                        help="UI-format workflow (default: the --model's, workflows/ltx25-t2v-distilled.json or "
+                             "workflows/t2v-distilled.json)")
     parser.add_argument("--demo", action="store_true", help="use demo weights even when real ones are found")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="auto: a GPU when torch sees one, else the CPU")
@@ -72,12 +84,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_workflow() -> Path:
-    """The first ``workflows/t2v-distilled*.json``."""
-    found = sorted((REPO_ROOT / "workflows").glob("t2v-distilled*.json"))
-    if not found:
-        raise SystemExit("no workflows/t2v-distilled*.json in the repository")
-    return found[0]
+def candidate_workflows(args: argparse.Namespace) -> list[Path]:
+    """The workflows to try, preferred first: ``--workflow``, else the ``--model``'s (``auto``: 2.5, then 2.3).
+    Demo weights, when no candidate's files are found, go with the last one."""
+    if args.workflow is not None:
+        return [args.workflow]
+    models = list(MODEL_WORKFLOWS) if args.model == "auto" else [args.model]
+    paths = [REPO_ROOT / "workflows" / MODEL_WORKFLOWS[m] for m in models]
+    found = [p for p in paths if p.is_file()]
+    if not found or (args.model != "auto" and found != paths):
+        raise SystemExit(f"missing in the repository: {', '.join(str(p) for p in paths if not p.is_file())}")
+    return found
+
+
+def choose_workflow(host: object, candidates: list[Path], *, force_demo: bool,
+                    cache: Path | None = None) -> tuple[Path, dict, Resolution]:
+    """The first candidate whose model files are all found (real weights), else the last one on demo weights
+    (written to ``cache``, default: the demo cache); returns its path, its API prompt (model inputs renamed to the
+    files used) and how the files were resolved."""
+    for path in [] if force_demo else candidates:
+        prompt = host.ui_to_api(load_workflow(path))
+        real = resolve_real(prompt)
+        if real is not None:
+            return path, prompt, real
+    prompt = host.ui_to_api(load_workflow(candidates[-1]))
+    return candidates[-1], prompt, resolve_models(prompt, force_demo=True, cache=cache)
 
 
 def is_two_stage(workflow: dict) -> bool:
@@ -154,9 +185,9 @@ def apply_overrides(prompt: dict, args: argparse.Namespace, *, demo: bool) -> No
     override_inputs(prompt, sizes)
 
 
-def refuse_bad_sizes(args: argparse.Namespace, workflow_path: Path) -> bool:
+def refuse_bad_sizes(args: argparse.Namespace, workflows: list[Path]) -> bool:
     """Print one line per bad size option (before ComfyUI starts); True when there was any."""
-    problems = size_problems(args, two_stage=is_two_stage(load_workflow(workflow_path)))
+    problems = size_problems(args, two_stage=any(is_two_stage(load_workflow(p)) for p in workflows))
     for problem in problems:
         print(f"{prog()}: error: {problem}", file=sys.stderr)
     return bool(problems)
@@ -174,16 +205,16 @@ def quiet_comfy_errors() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workflow_path = args.workflow or default_workflow()
-    args.workflow_name = workflow_path.name
-    if refuse_bad_sizes(args, workflow_path):
+    candidates = candidate_workflows(args)
+    if refuse_bad_sizes(args, candidates):
         return USAGE_ERROR
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="ltx2n-headless-"))
     host = boot(workdir, isolated_models=False, output_dir=args.output.resolve(), cpu=use_cpu(args.device),
                 extra_model_paths=tuple(args.extra_model_paths_config))
-    prompt = host.ui_to_api(load_workflow(workflow_path))
-    resolution = resolve_models(prompt, force_demo=args.demo)
+    workflow_path, prompt, resolution = choose_workflow(host, candidates, force_demo=args.demo)
+    args.workflow_name = workflow_path.name
+    print(f"workflow: {workflow_path.name}", flush=True)
     if resolution.demo:
         print(NOTICE.format(workflow=workflow_path.name), flush=True)
     for line in resolution.report:

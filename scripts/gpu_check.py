@@ -12,13 +12,17 @@ budget and in its own ``try``: a failure writes an ``error`` line and the next o
    ``torch._scaled_mm`` (``ltx_model.quant.fp8``), core through ``comfy.ops.fp8_ops``; ``config`` has the bf16
    time and the speed-up;
 4. ``pass_peak_vram_bytes`` and ``vae_tiled_decode_peak_vram_bytes`` at 1216x704x121, ours vs core;
-5. ``consumer_card_step_s``: 24 GB and 32 GB cards emulated with ``torch.cuda.set_per_process_memory_fraction``,
-   fp8 weights streamed block by block (ours: ``ltx_model.quant``; core: ComfyUI's lowvram weight patcher) — fits
-   or not, peak VRAM, seconds per step;
-6. ``transformer_pass_compiled_s``: ours with Inductor-compiled blocks (``ltx_model.compilation``).
+5. ``consumer_card_step_s`` and ``consumer_card_gguf_q4_k_m_step_s``: 24 GB and 32 GB cards emulated with
+   ``torch.cuda.set_per_process_memory_fraction`` (``gpu_check_consumer``): ours with fp8 blocks streamed from the
+   host vs core's LTX-2 through ComfyUI's memory manager (``load_models_gpu``, lowvram ``partially_load``), and
+   ours with Q4_K GGUF blocks (core has no GGUF loader) — fits or not, peak VRAM, seconds per step;
+6. ``gemma3_12b_encode_s``: Gemma-3-12B (random weights) through core's LTX-2 text-encoder Gemma and ours, one
+   prompt: seconds, peak, max abs difference (``gpu_check_gemma``);
+7. ``transformer_pass_compiled_s``: ours with Inductor-compiled blocks (``ltx_model.compilation``).
 
 ``--dry-run``: the same code path at the quick size (``bench_common.QUICK_*``) on the CPU, float32, one or two
-repetitions (CUDA-only parts write a ``skipped`` line with the reason). A test runs it in CI.
+repetitions (CUDA-only parts write a ``skipped`` line with the reason; the consumer-card lines force a partial
+load instead of a memory budget). A test runs it in CI.
 
 Usage: python scripts/gpu_check.py --out DIR [--dry-run] [--budget-s 450] [--only a,b,...]
 """
@@ -42,7 +46,7 @@ import torch  # noqa: E402
 from bench_common import MANIFEST, BenchConfig, PassShape, make_config  # noqa: E402
 from bench_impls import ensure_comfy  # noqa: E402
 
-STEPS = ("matmul_peak", "transformer_pass", "fp8_pass", "peak_vram", "consumer_cards", "compiled")
+STEPS = ("matmul_peak", "transformer_pass", "fp8_pass", "peak_vram", "consumer_cards", "gemma_encode", "compiled")
 LINE_KEYS = ("metric", "ours", "comfy_core", "ltx_core", "device", "shape", "dtype", "unit", "status", "error")
 
 

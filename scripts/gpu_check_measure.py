@@ -27,7 +27,6 @@ DENSE_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "B200": 2250.0, "A100": 312.0
 REAL_PASSES = (PassShape(768, 512, 121), PassShape(1216, 704, 121))
 LARGE_PASS = PassShape(1920, 1088, 121)
 MEMORY_PASS = PassShape(1216, 704, 121)
-CONSUMER_CARDS_GB = (24, 32)
 
 
 @dataclass
@@ -209,37 +208,18 @@ def peak_vram(ctx: Context) -> None:
 
 
 def consumer_cards(ctx: Context) -> None:
-    """24 / 32 GB cards emulated with ``set_per_process_memory_fraction``: ours with fp8 block matrices streamed
-    from pinned host memory one block at a time; one step at each real pass size. Core (ComfyUI's lowvram patcher)
-    and GGUF Q4_K_M are recorded as not measured yet."""
-    if not ctx.cuda:
-        ctx.recorder.add("consumer_card_step_s", status="skipped", error="CUDA only (set_per_process_memory_fraction)")
-        return
-    from gpu_check_stream import streamed_model, streamed_pass
+    """24 / 32 GB cards emulated: ours fp8-streamed vs core's lowvram ModelPatcher, and GGUF Q4_K_M
+    (``gpu_check_consumer``)."""
+    from gpu_check_consumer import consumer_cards as measure
 
-    total = torch.cuda.get_device_properties(0).total_memory
-    model = streamed_model(ctx.cfg, ctx.state())  # empties the shared GPU weights (made again when needed)
-    ctx.release()
-    for card in CONSUMER_CARDS_GB:
-        for shape in REAL_PASSES:
-            metric = Metric("consumer_card_step_s", config={"card_gb": card, "weights": "fp8 e4m3, streamed"})
-            torch.cuda.set_per_process_memory_fraction(min(1.0, card * 2**30 / total))
-            try:
-                with bm.guarded(metric, "ours"):
-                    seconds, peak = streamed_pass(ctx.cfg, {}, shape, model)
-                    metric.set("ours", round(seconds, 4))
-                    metric.config.update(ours_fits=True, ours_peak_bytes=peak)
-                if metric.ours is None:
-                    metric.config["ours_fits"] = "OutOfMemory" not in metric.config.get("ours_null_reason", "")
-            finally:
-                torch.cuda.set_per_process_memory_fraction(1.0)
-                ctx.release()
-            metric.set("comfy_core", None, reason="not implemented yet (needs core's ModelPatcher lowvram path)")
-            ctx.line(metric, shape=f"{shape.label()}@{card}GB")
-    ctx.recorder.add("consumer_card_gguf_q4_k_m_step_s", status="not_implemented",
-                     error="GGUF Q4_K_M emulation not implemented yet")
-    ctx.recorder.add("gemma3_12b_encode_s", status="not_implemented",
-                     error="Gemma-3-12B real-size core-vs-ours check not implemented yet")
+    measure(ctx)
+
+
+def gemma_encode(ctx: Context) -> None:
+    """Gemma-3-12B (random weights) through core's LTX-2 text-encoder Gemma and ours (``gpu_check_gemma``)."""
+    from gpu_check_gemma import gemma_encode as measure
+
+    measure(ctx)
 
 
 def compiled(ctx: Context) -> None:
@@ -252,4 +232,5 @@ def compiled(ctx: Context) -> None:
     ctx.line(metric, shape=shape.label())
 
 
-__all__ = ["Context", "compiled", "consumer_cards", "fp8_pass", "matmul_peak", "peak_vram", "transformer_pass"]
+__all__ = ["Context", "compiled", "consumer_cards", "fp8_pass", "gemma_encode", "matmul_peak", "peak_vram",
+           "transformer_pass"]

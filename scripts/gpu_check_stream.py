@@ -1,4 +1,5 @@
-"""Block streaming for the consumer-card emulation of ``scripts/gpu_check.py`` (CUDA only).
+"""Block streaming for the consumer-card emulation of ``scripts/gpu_check.py`` (on the CPU of a dry run the host
+copies are plain, not pinned, and the "device" is the CPU itself: the same code runs).
 
 Our transformer with fp8 block matrices (``ltx_model.quant.fp8``) whose blocks live in pinned host memory and are
 copied to the GPU just before they run (and dropped after): the resident part is the small non-block modules plus
@@ -9,6 +10,7 @@ moved to the host, so the GPU copy can be freed before the memory fraction is lo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -27,7 +29,10 @@ class HostBlocks:
         self.host: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         for index, block in enumerate(blocks):
             tensors = [*block.parameters(), *block.buffers()]
-            self.host[index] = [(t, t.detach().to("cpu").pin_memory()) for t in tensors]
+            host = [t.detach().to("cpu") for t in tensors]
+            if device.type == "cuda":
+                host = [h.pin_memory() for h in host]
+            self.host[index] = list(zip(tensors, host, strict=True))
             for tensor, pinned in self.host[index]:
                 tensor.data = pinned
             block.register_forward_pre_hook(lambda m, a, i=index: self._load(i))
@@ -48,21 +53,29 @@ def streamed_model(cfg: BenchConfig, state: dict[str, torch.Tensor]) -> nn.Modul
     quantize_linears(model)
     state.clear()  # the bf16 GPU copy goes; fp8 blocks move to the host below
     HostBlocks(model.transformer_blocks, torch.device(cfg.device))
-    torch.cuda.empty_cache()
+    if cfg.device.startswith("cuda"):
+        torch.cuda.empty_cache()
     return model
 
 
-def streamed_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: PassShape, model: Any = None
-                  ) -> tuple[float, int]:
-    """(seconds of one pass after a warm-up, peak allocated bytes) of the streamed model at ``shape``."""
-    model = model or streamed_model(cfg, state)
-    inputs = make_pass_inputs(cfg.section, shape, dtype=cfg.dtype, device=cfg.device)
-    fn = ADAPTERS["ours"].pass_fn(model, inputs)
+def timed_step(fn: Callable[[], Any], device: str) -> tuple[float, int | None]:
+    """(seconds of one call of ``fn`` after a warm-up call, peak allocated bytes on CUDA, else None)."""
+    cuda = device.startswith("cuda")
     with torch.inference_mode():
         fn()
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, torch.cuda.max_memory_allocated()
+        if cuda:
+            torch.cuda.synchronize()
+    return time.perf_counter() - start, (torch.cuda.max_memory_allocated() if cuda else None)
+
+
+def streamed_pass(cfg: BenchConfig, state: dict[str, torch.Tensor], shape: PassShape, model: Any = None
+                  ) -> tuple[float, int | None]:
+    """(seconds of one pass after a warm-up, peak allocated bytes or None) of the streamed model at ``shape``."""
+    model = model or streamed_model(cfg, state)
+    inputs = make_pass_inputs(cfg.section, shape, dtype=cfg.dtype, device=cfg.device)
+    return timed_step(ADAPTERS["ours"].pass_fn(model, inputs), cfg.device)

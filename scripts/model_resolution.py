@@ -2,7 +2,8 @@
 
 Real weights: every file the workflow names is found in its ComfyUI folder (``folder_paths``, so
 ``extra_model_paths.yaml`` counts), or else a stand-in of the same kind is (any ``ltx-2*.safetensors`` checkpoint,
-preferring the workflow's variant; any Gemma folder in ``text_encoders``; an x2 spatial upscaler; a distilled LoRA).
+preferring the workflow's variant; any Gemma folder in ``text_encoders``; an x2 spatial upscaler; a distilled LoRA;
+for an LTX-2.5 split file, any file of the same part, e.g. another ``ltx-2.5-*-video-vae*``, preferring the variant).
 Otherwise every referenced file is replaced by a tiny demo file written once into a cache folder and registered with
 ComfyUI; demo names carry the prefix :data:`DEMO_PREFIX` so they never shadow (or get shadowed by) real files.
 Must run after the host has booted (it imports ``folder_paths``).
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.workflow_models import MODEL_INPUTS, ModelKind, ModelRef, demo_family, model_refs, write_demo_file
+from scripts.workflow_models import ModelKind, ModelRef, demo_family, input_spec, model_refs, write_demo_file
+from scripts.workflow_models_ltx25 import ltx25_part
 
 DEMO_PREFIX = "ltx2n-demo-"
 DEMO_CACHE = Path(os.environ.get("LTX2_DEMO_CACHE", Path.home() / ".cache" / "comfyui-ltx2" / "demo-models"))
@@ -40,26 +42,35 @@ class Resolution:
 
 
 def demo_cache_dir(root: Path = DEMO_CACHE) -> Path:
-    """``root/<hash>``: a new folder whenever ``ltx_model/demo/*.py`` or the released configs they shrink
-    (``ltx_model/loading/released.py``) change, so stale demo files (another tiny config) are never reused."""
+    """``root/<hash>``: a new folder whenever ``ltx_model/demo/*.py``, the released configs they shrink
+    (``ltx_model/loading/released.py``) or the writers that call them (``scripts/workflow_models*.py``) change, so
+    stale demo files (another tiny config) are never reused."""
     library = Path(__file__).resolve().parents[1] / "ltx_model"
-    sources = [*sorted((library / "demo").glob("*.py")), library / "loading" / "released.py"]
+    sources = [*sorted((library / "demo").glob("*.py")), library / "loading" / "released.py",
+               *sorted(Path(__file__).resolve().parent.glob("workflow_models*.py"))]
     return root / hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest()[:12]
 
 
 def resolve_models(prompt: dict[str, Any], *, force_demo: bool = False, cache: Path | None = None) -> Resolution:
     """Point the prompt's model inputs at real files when all are found, else at demo files (in place)."""
     cache = cache or demo_cache_dir()
+    real = None if force_demo else resolve_real(prompt)
+    if real is not None:
+        return real
     refs = [r for r in model_refs(prompt) if r.kind is not ModelKind.IMAGE]
-    if not force_demo:
-        found = {ref: find_real(ref) for ref in refs}
-        if all(found.values()):
-            report = []
-            for ref, name in found.items():
-                rename(prompt, ref, name)
-                report.append(f"using {ref.folder}/{name}")
-            return Resolution(False, report)
     return Resolution(True, [f"demo {ref.folder}/{use_demo(prompt, ref, cache)}" for ref in refs])
+
+
+def resolve_real(prompt: dict[str, Any]) -> Resolution | None:
+    """Point the prompt's model inputs at real files when all are found (in place); None (prompt unchanged) when
+    any is missing."""
+    refs = [r for r in model_refs(prompt) if r.kind is not ModelKind.IMAGE]
+    found = {ref: find_real(ref) for ref in refs}
+    if not all(found.values()):
+        return None
+    for ref, name in found.items():
+        rename(prompt, ref, name)
+    return Resolution(False, [f"using {ref.folder}/{name}" for ref, name in found.items()])
 
 
 def find_real(ref: ModelRef) -> str | None:
@@ -71,11 +82,18 @@ def find_real(ref: ModelRef) -> str | None:
     names = [n for n in folder_paths.get_filename_list(ref.folder) if not n.startswith(DEMO_PREFIX)]
     if ref.name in names:
         return ref.name
-    pattern = _PATTERNS.get(ref.kind)
-    candidates = sorted(n for n in names if pattern is not None and pattern.search(n))
+    candidates = sorted(n for n in names if _same_kind(ref, n))
     variant = next((w for w in _VARIANT_WORDS if w in ref.name.lower()), None)
     preferred = [n for n in candidates if variant and variant in n.lower()]
     return (preferred or candidates or [None])[0]
+
+
+def _same_kind(ref: ModelRef, name: str) -> bool:
+    """Whether the listed file ``name`` can stand in for ``ref``: the same 2.5 part, or the name pattern of its kind."""
+    if ref.kind is ModelKind.LTX25:
+        return ltx25_part(name) == ltx25_part(ref.name)
+    pattern = _PATTERNS.get(ref.kind)
+    return pattern is not None and pattern.search(name) is not None and ltx25_part(name) is None
 
 
 def _find_gemma(name: str) -> str | None:
@@ -115,6 +133,6 @@ def rename(prompt: dict[str, Any], ref: ModelRef, new_name: str) -> None:
     """Replace the value ``ref.name`` of every model input of folder ``ref.folder`` with ``new_name``."""
     for node in prompt.values():
         for input_name, value in node.get("inputs", {}).items():
-            spec = MODEL_INPUTS.get((node["class_type"], input_name))
+            spec = input_spec(node["class_type"], input_name, value)
             if spec is not None and spec.folder == ref.folder and value == ref.name:
                 node["inputs"][input_name] = new_name

@@ -33,7 +33,32 @@ def _file(repo: str, name: str, size: str = "") -> Download:
 
 LTX2 = "Lightricks/LTX-2"
 LTX23 = "Lightricks/LTX-2.3"
+LTX25 = "Lightricks/LTX-2.5"
 GEMMA_REPO = "google/gemma-3-12b-it-qat-q4_0-unquantized"
+
+
+def _ltx25(folder: str, name: str) -> tuple[str, Download]:
+    """A file of the LTX-2.5 repository, which keeps each part in the subfolder named like its ComfyUI folder."""
+    return name, _file(LTX25, f"{folder}/{name}")
+
+
+LTX25_DOWNLOADS: dict[str, Download] = dict([
+    # LTX-2.5 (split files, Lightricks/LTX-2 README @400fd31): no sizes published offline
+    _ltx25("diffusion_models", "ltx-2.5-22b-dev-transformer-bf16.safetensors"),
+    _ltx25("diffusion_models", "ltx-2.5-22b-distilled-transformer-bf16.safetensors"),
+    _ltx25("text_encoders", "gemma4-12b-with-proj-ltx-2.5-bf16.safetensors"),
+    _ltx25("vae", "ltx-2.5-video-vae-bf16.safetensors"),
+    _ltx25("vae", "ltx-2.5-video-vae-conv-bf16.safetensors"),
+    _ltx25("vae", "ltx-2.5-audio-vae-bf16.safetensors"),
+    _ltx25("latent_upscale_models", "ltx-2.5-latent-spatial-upscaler-x2-bf16-1.0.safetensors"),
+    _ltx25("latent_upscale_models", "ltx-2.5-latent-temporal-upscaler-x2-bf16-1.0.safetensors"),
+    _ltx25("loras", "ltx-2.5-22b-distilled-lora-450-bf16.safetensors"),
+    _ltx25("model_patches", "ltx-2.5-duration-head-bf16.safetensors"),
+    ("ltx-2.5-22b-ic-lora-pixel-spatial-upscaler-x2-1.0.safetensors",
+     _file("Lightricks/LTX-2.5-22b-IC-LoRA-Pixel-Spatial-Upscaler",
+           "ltx-2.5-22b-ic-lora-pixel-spatial-upscaler-x2-1.0.safetensors")),
+])
+"""LTX-2.5 name -> official source (the repository's subfolder is part of the URL)."""
 
 DOWNLOADS: dict[str, Download] = {
     # LTX-2.3 (22B): published sizes 46,149,344,974 / 46,149,345,038 bytes
@@ -50,6 +75,10 @@ DOWNLOADS: dict[str, Download] = {
     "ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors": _file(
         "Lightricks/LTX-2.3-22b-IC-LoRA-Motion-Track-Control",
         "ltx-2.3-22b-ic-lora-motion-track-control-ref0.5.safetensors"),
+    "ltx-2.3-22b-ic-lora-in-outpainting-0.9.safetensors": _file(  # official pack README (ComfyUI-LTXVideo @aceeae96)
+        "Lightricks/LTX-2.3-22b-IC-LoRA-In-Outpainting", "ltx-2.3-22b-ic-lora-in-outpainting-0.9.safetensors"),
+    "ltx-2.3-22b-ic-lora-deblur-0.9.safetensors": _file(
+        "Lightricks/LTX-2.3-22b-IC-LoRA-Deblur", "ltx-2.3-22b-ic-lora-deblur-0.9.safetensors"),
     # LTX-2 (19B): no published size; the manifest's tensors give about 43.3 GB
     "ltx-2-19b-dev.safetensors": _file(LTX2, "ltx-2-19b-dev.safetensors", "about 43.3 GB"),
     "ltx-2-19b-distilled.safetensors": _file(LTX2, "ltx-2-19b-distilled.safetensors", "about 43.3 GB"),
@@ -60,6 +89,7 @@ DOWNLOADS: dict[str, Download] = {
         "Lightricks/LTX-2-19b-LoRA-Camera-Control-Dolly-Left", "ltx-2-19b-lora-camera-control-dolly-left.safetensors"),
     # Gemma 3 12B (it, QAT q4_0 unquantized, bf16): the whole folder, about 24 GB of weights
     "gemma-3-12b-it-qat-q4_0-unquantized/": Download(f"{HF}/{GEMMA_REPO}", "about 24 GB"),
+    **LTX25_DOWNLOADS,
 }
 """Referenced name (as the workflows spell it) -> official source."""
 

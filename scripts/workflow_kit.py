@@ -17,7 +17,7 @@ from typing import Any
 
 from scripts.workflow_downloads import download_for, model_entry
 from scripts.workflow_layout import NOTE_SIZE, layout, node_size
-from scripts.workflow_models import FOLDER_HELP, MODEL_INPUTS, ModelKind, ModelRef, model_refs
+from scripts.workflow_models import FOLDER_HELP, MODEL_INPUTS, ModelKind, ModelRef, input_spec, model_refs
 
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
@@ -246,7 +246,7 @@ def _models_property(spec_node: Node) -> dict[str, list[dict[str, str]]]:
     missing-models dialog reads (``workflow_downloads``); empty when the node names none."""
     entries = []
     for name, value in spec_node.inputs.items():
-        spec = MODEL_INPUTS.get((spec_node.type, name))
+        spec = input_spec(spec_node.type, name, value)
         entry = model_entry(value, spec.folder) if spec and isinstance(value, str) else None
         if entry and entry not in entries:
             entries.append(entry)

@@ -7,6 +7,8 @@ falls back to demo files when the real ones are missing).
 
 Demo files come from ``ltx_model.demo`` (random weights in the official formats; nothing is downloaded).
 The family of a demo checkpoint / LoRA follows the referenced name (``ltx-2.3`` -> the 2.3 form, else the 19B form).
+An LTX-2.5 split file (``scripts/workflow_models_ltx25.py``) is recognised by its published name wherever it is
+referenced: its folder (``diffusion_models``, ``text_encoders``, ``vae``...) and its tiny stand-in follow from it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from scripts.workflow_models_ltx25 import ltx25_part, write_ltx25_file
 
 
 class ModelKind(str, Enum):
@@ -28,6 +32,7 @@ class ModelKind(str, Enum):
     IMAGE = "image"  # picture in ComfyUI's input folder
     AUDIO = "audio"  # sound file in ComfyUI's input folder (audio-to-video)
     VIDEO = "video"  # video file in ComfyUI's input folder (video-to-audio)
+    LTX25 = "ltx25"  # an LTX-2.5 split file: its folder and part follow from its name (workflow_models_ltx25)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ MODEL_INPUTS: dict[tuple[str, str], ModelInput] = {
 
 FOLDER_HELP: dict[str, str] = {
     "checkpoints": "ComfyUI/models/checkpoints",
+    "diffusion_models": "ComfyUI/models/diffusion_models",
+    "vae": "ComfyUI/models/vae",
+    "model_patches": "ComfyUI/models/model_patches",
     "text_encoders": "ComfyUI/models/text_encoders",
     "latent_upscale_models": "ComfyUI/models/latent_upscale_models",
     "loras": "ComfyUI/models/loras",
@@ -82,12 +90,22 @@ def register_model_input(node_id: str, input_name: str, folder: str, kind: Model
     MODEL_INPUTS[(node_id, input_name)] = ModelInput(folder, ModelKind(kind))
 
 
+def input_spec(node_type: str, input_name: str, value: Any) -> ModelInput | None:
+    """Folder and kind of the file ``value`` names through this node input (:data:`MODEL_INPUTS`), or None. An
+    LTX-2.5 file name (``workflow_models_ltx25.ltx25_part``) gives its own folder and the kind ``LTX25``."""
+    spec = MODEL_INPUTS.get((node_type, input_name))
+    if spec is None or not isinstance(value, str) or spec.folder == "input":
+        return spec
+    part = ltx25_part(value)
+    return spec if part is None else ModelInput(part.folder, ModelKind.LTX25)
+
+
 def model_refs(prompt: dict[str, Any]) -> list[ModelRef]:
     """Every distinct file an API prompt names through :data:`MODEL_INPUTS`, in node order."""
     refs: dict[tuple[str, str], ModelRef] = {}
     for node in prompt.values():
         for input_name, value in node.get("inputs", {}).items():
-            spec = MODEL_INPUTS.get((node["class_type"], input_name))
+            spec = input_spec(node["class_type"], input_name, value)
             if spec is not None and isinstance(value, str):
                 refs.setdefault((spec.folder, value), ModelRef(spec.folder, value, spec.kind))
     return list(refs.values())
@@ -119,6 +137,8 @@ def write_demo_file(ref: ModelRef, folder: Path, *, family: Any = None, seed: in
     path = folder / ref.name
     if path.exists():
         return path
+    if ref.kind is ModelKind.LTX25:
+        return write_ltx25_file(path, seed=seed)
     family = family if family is not None else demo_family(ref.name)
     if ref.kind is ModelKind.CHECKPOINT:
         return demo.write_demo_checkpoint(path, family, seed=seed)

@@ -154,7 +154,7 @@ def i2v() -> Workflow:
         *model_nodes(CKPT_DISTILLED, I2V_PROMPT), latent_node(),
         node("image", "LoadImage", column=1, image=FIRST_FRAME),
         node("image_to_video", "LTX2NImageToVideo", column=2, vae=Ref("vae"), image=Ref("image"),
-             latent=Ref("latent"), strength=1.0, image_compression=33),
+             latent=Ref("latent"), strength=1.0, image_compression=-1, model=Ref("model")),
         sampler_node("sampler", Ref("image_to_video"), schedule="distilled stage 1", guidance="none"),
         *output_nodes(Ref("sampler"), stem),
     ]
@@ -171,7 +171,7 @@ def flf() -> Workflow:
         node("last_image", "LoadImage", column=1, image=LAST_FRAME),
         node("first_last", "LTX2NFirstLastFrame", column=2, positive=Ref("positive"), negative=Ref("negative"),
              vae=Ref("vae"), latent=Ref("latent"), first_image=Ref("first_image"), last_image=Ref("last_image"),
-             first_strength=1.0, last_strength=1.0, image_compression=33),
+             first_strength=1.0, last_strength=1.0, image_compression=-1, model=Ref("model")),
         *sample_and_crop("sampler", "crop_guides", "first_last", schedule="distilled stage 1", column=3),
         *output_nodes(Ref("crop_guides", "latent"), stem),
     ]

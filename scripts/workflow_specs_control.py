@@ -110,7 +110,7 @@ def iclora_motion() -> Workflow:
         node("tracks", "LTX2NMotionTracks", column=1, tracks=MOTION_TRACKS, width=768, height=512,
              frames=FRAMES, radius=6.0, trail=8, image=Ref("image")),
         node("image_to_video", "LTX2NImageToVideo", column=2, vae=Ref("vae"), image=Ref("image"),
-             latent=Ref("latent"), strength=1.0, image_compression=33),
+             latent=Ref("latent"), strength=1.0, image_compression=-1, model=Ref("model")),
         *_ic_sampler(MOTION_LORA, Ref("tracks"), Ref("image_to_video")),
         *output_nodes(Ref("sampler"), stem),
     ]

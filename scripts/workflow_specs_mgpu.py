@@ -7,7 +7,9 @@ Sampler Custom Advanced, its transformer run on every GPU of the machine by Mult
 
 from __future__ import annotations
 
-from scripts.workflow_kit import Ref, Workflow, node
+from dataclasses import replace
+
+from scripts.workflow_kit import Node, Ref, Workflow, node
 from scripts.workflow_specs import (
     CKPT_DEV,
     DOWNLOAD_TIP,
@@ -21,7 +23,8 @@ from scripts.workflow_specs import (
 
 MGPU_TIP = ("Multi-GPU: devices 'auto' uses every GPU (or list them: cuda:0,cuda:1); strategy 'auto' runs the "
             "guided passes on separate GPUs first, then splits the video tokens. With one GPU the model runs as "
-            "usual. ckpt_name must be the file Load LTX-2 Model loaded (the workers read their weights from it).")
+            "usual. ckpt_name must be the file Load LTX-2 Model loaded (the workers read their weights from it). "
+            "Decode Video's devices 'auto' spreads the decode tiles over the same GPUs.")
 
 
 def t2v_multi_gpu() -> Workflow:
@@ -37,12 +40,18 @@ def t2v_multi_gpu() -> Workflow:
         node("sampler_select", "KSamplerSelect", column=2, sampler_name="euler"),
         node("sampler", "SamplerCustomAdvanced", column=3, noise=Ref("noise"), guider=Ref("guider"),
              sampler=Ref("sampler_select"), sigmas=Ref("scheduler"), latent_image=Ref("latent")),
-        *output_nodes(Ref("sampler", "output"), stem),
+        *_decode_on_the_gpus(output_nodes(Ref("sampler", "output"), stem)),
     ]
     summary = ("Text to video + audio with the LTX-2.3 dev model on several GPUs: Multi-GPU (LTX-2) runs the "
                "transformer passes on one worker per GPU (guided passes in parallel, video tokens split), core "
                "Sampler Custom Advanced and the multimodal guider unchanged; same result as one GPU.")
     return Workflow(stem, summary, nodes, [MGPU_TIP, SIZE_TIP, DOWNLOAD_TIP])
+
+
+def _decode_on_the_gpus(outputs: list[Node]) -> list[Node]:
+    """``outputs`` with Decode Video's tiles spread over the same GPUs (``devices`` "auto"; one GPU: unchanged)."""
+    return [replace(n, inputs={**n.inputs, "devices": "auto"}) if n.type == "LTX2NDecodeVideo" else n
+            for n in outputs]
 
 
 def mgpu_workflows() -> list[Workflow]:

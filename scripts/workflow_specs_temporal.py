@@ -52,7 +52,8 @@ def keyframes() -> Workflow:
 
     def pin(key: str, latent: Ref, positive: Ref, negative: Ref) -> Node:
         return node(key, "LTX2NKeyframes", column=2, positive=positive, negative=negative, vae=Ref("vae"),
-                    latent=latent, image_compression=33, image_1=Ref("image_1"), frame_idx_1=0, strength_1=1.0,
+                    latent=latent, image_compression=-1, model=Ref("model"), image_1=Ref("image_1"), frame_idx_1=0,
+                    strength_1=1.0,
                     image_2=Ref("image_2"), frame_idx_2=60, strength_2=1.0, image_3=Ref("image_3"),
                     frame_idx_3=-1, strength_3=1.0)
 

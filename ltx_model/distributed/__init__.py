@@ -10,7 +10,10 @@ Public API:
 * persistent workers driven from the host: :class:`WorkerPool`, :class:`PoolSpec`, :class:`JobControl`,
   :class:`WorkerError`, :class:`WorkerInterrupted`;
 * a host's batched passes on the workers: :class:`PoolPass`, :class:`TransformerSetup`, :class:`PassState`,
-  :func:`guidance_groups` (strategies :data:`STRATEGIES`), :func:`host_pass`, :func:`host_decode`.
+  :func:`guidance_groups` (strategies :data:`STRATEGIES`), :func:`host_pass`, :func:`host_decode`,
+  :func:`host_load_vae` (decode-only pools: :class:`DecoderSetup`), :func:`host_loras`;
+* LoRAs on the workers' weights (each worker reads the files itself): :class:`LoraApplication`, :data:`LoraSet`,
+  :class:`WeightState`, :func:`apply_loras`.
 """
 
 from .comms import sequence_pass_bytes
@@ -18,14 +21,29 @@ from .exchange import head_split
 from .groups import Rank, Traffic, backend_for, close_group, free_port, init_group, launch, rank_devices
 from .guidance import GuidanceParallel, ParallelLayout, parallel_layout
 from .sequence import SequenceParallel, shard_length, shard_modality
-from .service import STRATEGIES, PassState, PoolPass, TransformerSetup, guidance_groups, host_decode, host_pass
+from .service import (
+    STRATEGIES,
+    DecoderSetup,
+    PassState,
+    PoolPass,
+    TransformerSetup,
+    guidance_groups,
+    host_decode,
+    host_load_vae,
+    host_loras,
+    host_pass,
+)
 from .vae import decode_tiled_distributed
+from .weights import LoraApplication, LoraSet, WeightState, apply_loras
 from .workers import JobControl, PoolSpec, WorkerError, WorkerInterrupted, WorkerPool
 
 __all__ = [
     "STRATEGIES",
+    "DecoderSetup",
     "GuidanceParallel",
     "JobControl",
+    "LoraApplication",
+    "LoraSet",
     "ParallelLayout",
     "PassState",
     "PoolPass",
@@ -34,9 +52,11 @@ __all__ = [
     "SequenceParallel",
     "Traffic",
     "TransformerSetup",
+    "WeightState",
     "WorkerError",
     "WorkerInterrupted",
     "WorkerPool",
+    "apply_loras",
     "backend_for",
     "close_group",
     "decode_tiled_distributed",
@@ -44,6 +64,8 @@ __all__ = [
     "guidance_groups",
     "head_split",
     "host_decode",
+    "host_load_vae",
+    "host_loras",
     "host_pass",
     "init_group",
     "launch",

@@ -14,17 +14,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
+from ..loading.safetensors_io import SafetensorsHeader
 from ..transformer import LTXTransformer, Modality, Perturbation, Perturbations
 from ..video_vae import TilingConfig, VideoVAE
 from .groups import Rank
 from .guidance import ParallelLayout, parallel_layout
 from .sequence import SequenceParallel
 from .vae import decode_tiled_distributed
+from .weights import LoraSet, WeightState, apply_loras
 from .workers import JobControl, WorkerPool
 
 STRATEGIES = ("auto", "sequence", "guidance")
@@ -44,17 +47,29 @@ class TransformerSetup:
 
         model = load_component(self.path, "transformer", dtype=self.dtype, device=rank.device)
         vae = load_component(self.path, "video_vae", dtype=self.dtype, device=rank.device) if self.vae else None
-        return PassState(model, vae)
+        weights = WeightState(self.path, self.dtype, events=[f"load {Path(self.path).name}"])
+        return PassState(model, vae, weights=weights)
+
+
+@dataclass(frozen=True)
+class DecoderSetup:
+    """Worker setup of a decode-only pool: nothing is loaded up front (:func:`host_load_vae` brings the VAE)."""
+
+    def __call__(self, rank: Rank) -> PassState:
+        return PassState(None)
 
 
 @dataclass
 class PassState:
-    """A worker's loaded transformer (and video VAE, when set up with one) plus its process-group layouts (one
-    per guidance-group count)."""
+    """A worker's loaded transformer (None in a decode-only pool) and video VAE (``vae_source``: the file or header
+    and dtype it came from), what the transformer's weights hold (checkpoint, LoRA set, event log) and the
+    process-group layouts (one per guidance-group count)."""
 
-    model: LTXTransformer
+    model: LTXTransformer | None
     vae: VideoVAE | None = None
     layouts: dict[int, ParallelLayout] = field(default_factory=dict)
+    weights: WeightState | None = None
+    vae_source: tuple | None = None
 
     def layout(self, rank: Rank, guidance_size: int) -> ParallelLayout:
         """The layout for ``guidance_size`` groups, created (collectively) on first use."""
@@ -159,11 +174,39 @@ def host_decode(rank: Rank, state: PassState, control: JobControl, latent: torch
                 tiling: TilingConfig | None) -> torch.Tensor | None:
     """Worker job: a tiled decode with the tiles spread over every rank; rank 0 returns the video on the CPU."""
     if state.vae is None:
-        raise RuntimeError("these workers were set up without the video VAE (TransformerSetup(vae=True))")
+        raise RuntimeError("these workers have no video VAE (TransformerSetup(vae=True) or PoolPass.load_vae)")
     control.check()
+    latent = latent.to(rank.device, next(state.vae.parameters()).dtype)  # the VAE's compute dtype
     with torch.no_grad():
-        video = decode_tiled_distributed(state.vae, latent.to(rank.device), tiling, rank)
+        video = decode_tiled_distributed(state.vae, latent, tiling, rank, progress=control.progress)
     return None if video is None else video.cpu()
+
+
+def host_load_vae(rank: Rank, state: PassState, control: JobControl, source: str | SafetensorsHeader,
+                  dtype: torch.dtype | None) -> bool:
+    """Worker job: load the video VAE of ``source`` (a path, or a header naming its tensors) in ``dtype`` on this
+    rank, by byte range, unless it is already there; returns whether it was loaded now."""
+    from ..loading import load_component  # late: the loaders are heavy and only the workers need them
+
+    control.check()
+    key = (source.path if isinstance(source, SafetensorsHeader) else source, dtype)
+    if state.vae is not None and state.vae_source == key:
+        return False
+    state.vae = None  # the old VAE's memory is freed before the new one is read
+    state.vae = load_component(source, "video_vae", dtype=dtype, device=rank.device)
+    state.vae_source = key
+    return True
+
+
+def host_loras(rank: Rank, state: PassState, control: JobControl, loras: LoraSet) -> list[str]:
+    """Worker job: make this rank's transformer carry exactly ``loras`` (each rank reads the files itself); returns
+    the weight event log (``load ...``, ``restore ...``, ``lora ...``)."""
+    control.check()
+    if state.weights is None:
+        raise RuntimeError("these workers were set up without a checkpoint path (TransformerSetup), so LoRAs cannot "
+                           "be applied or removed")
+    state.model = apply_loras(state.model, state.weights, loras, rank.device)
+    return list(state.weights.events)
 
 
 class PoolPass:
@@ -187,8 +230,20 @@ class PoolPass:
         back = first.latent.device
         return (None if v_out is None else v_out.to(back)), (None if a_out is None else a_out.to(back))
 
-    def decode(self, latent: torch.Tensor, tiling: TilingConfig | None) -> torch.Tensor:
-        """Tiled video decode on the workers (``TransformerSetup(vae=True)``): latent ``(B, C, F, h, w)`` ->
-        video ``(B, 3, 1+8(F-1), 32h, 32w)`` on the latent's device, bitwise the single-device tiled decode."""
-        video = self.pool.run(host_decode, latent.cpu(), tiling, interrupted=self.interrupted)
+    def set_loras(self, loras: LoraSet) -> list[str]:
+        """Make every worker's transformer carry exactly ``loras`` (paths + strengths; each worker reads the files
+        by byte range, nothing is sent but the names); a set equal to the current one costs one round trip.
+        Returns rank 0's weight event log."""
+        return self.pool.run(host_loras, tuple(loras), interrupted=self.interrupted)
+
+    def load_vae(self, source: str | SafetensorsHeader, dtype: torch.dtype | None = None) -> bool:
+        """Load the video VAE of ``source`` on every worker (by byte range; kept while it stays the same)."""
+        return self.pool.run(host_load_vae, source, dtype, interrupted=self.interrupted)
+
+    def decode(self, latent: torch.Tensor, tiling: TilingConfig | None,
+               progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """Tiled video decode on the workers (``TransformerSetup(vae=True)`` or :meth:`load_vae`): latent
+        ``(B, C, F, h, w)`` -> video ``(B, 3, 1+8(F-1), 32h, 32w)`` (the VAE's dtype) on the latent's device,
+        bitwise the single-device tiled decode; ``progress(done, total)`` after each tile."""
+        video = self.pool.run(host_decode, latent.cpu(), tiling, progress=progress, interrupted=self.interrupted)
         return video.to(latent.device)

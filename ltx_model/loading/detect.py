@@ -8,6 +8,7 @@ alone (no tensor data), so it works on a 46 GB file instantly.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -97,6 +98,9 @@ class FamilySignature:
         shape_markers: ``(module path, out features)`` of Linear layers that differ between families.
         includes: older families whose evidence this family's files carry too (an LTX-2.5 file has every
             LTX-2.3 marker): their votes are not conflicts when this family wins.
+        gemma_types: ``model_type`` prefixes of the Gemma config a text-encoder file stores in its
+            ``gemma_config`` metadata (the LTX-2.5 file bundles Gemma 4 with the projection, whose keys alone
+            look like LTX-2.3's).
     """
 
     family: Family
@@ -105,6 +109,7 @@ class FamilySignature:
     module_markers: tuple[str, ...]
     shape_markers: tuple[tuple[str, int], ...]
     includes: tuple[Family, ...] = ()
+    gemma_types: tuple[str, ...] = ()
 
 
 FAMILY_SIGNATURES: tuple[FamilySignature, ...] = (
@@ -115,6 +120,7 @@ FAMILY_SIGNATURES: tuple[FamilySignature, ...] = (
         module_markers=("keyframes_abs_pos_embedding",),
         shape_markers=(),
         includes=(Family.LTX23_22B,),
+        gemma_types=("gemma4",),
     ),
     FamilySignature(
         Family.LTX23_22B,
@@ -226,6 +232,20 @@ def linear_shapes(header: SafetensorsHeader) -> dict[str, tuple[int, int]]:
     return shapes
 
 
+def _gemma_model_type(header: SafetensorsHeader) -> str | None:
+    """``model_type`` of the ``gemma_config`` metadata JSON (a split text-encoder file), None when absent or
+    unreadable."""
+    raw = header.metadata.get("gemma_config")
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    return model_type if isinstance(model_type, str) else None
+
+
 def _family_votes(header: SafetensorsHeader, shapes: Mapping[str, tuple[int, int]]) -> list[tuple[Family, str]]:
     """All evidence, strongest first, as ``(family, reason)``."""
     votes: list[tuple[Family, str]] = []
@@ -234,6 +254,10 @@ def _family_votes(header: SafetensorsHeader, shapes: Mapping[str, tuple[int, int
     for sig in FAMILY_SIGNATURES:
         if version and version.startswith(sig.version_prefixes):
             votes.append((sig.family, f"metadata model_version {version}"))
+    gemma_type = _gemma_model_type(header)
+    for sig in FAMILY_SIGNATURES:
+        if gemma_type and gemma_type.startswith(sig.gemma_types):
+            votes.append((sig.family, f"metadata gemma_config model_type {gemma_type}"))
     for sig in FAMILY_SIGNATURES:
         flags = [k for k in sig.config_flags if isinstance(transformer_cfg, dict) and transformer_cfg.get(k) is True]
         if flags:

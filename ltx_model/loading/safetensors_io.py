@@ -114,7 +114,17 @@ def _refuse_pickle(path: Path, head: bytes) -> None:
         raise NotSafetensorsError(
             f"{path}: '{path.suffix}' is a pickle checkpoint format; refused (safetensors only: pickle can run code)"
         )
-    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+    if head.startswith(b"PK\x03\x04"):
+        raise NotSafetensorsError(
+            f"{path}: file is a zip/pickle (torch.save) checkpoint; refused (safetensors only: pickle can run code)"
+        )
+
+
+def _refuse_bare_pickle(path: Path, head: bytes) -> None:
+    """Raise NotSafetensorsError when ``head`` starts like a pickle (protocol 2-5: ``0x80 <proto>``). Only asked once
+    the bytes are known not to be a safetensors header: a valid header length can begin with the same two bytes
+    (640 = ``80 02 00 ..``)."""
+    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
         raise NotSafetensorsError(
             f"{path}: file is a zip/pickle (torch.save) checkpoint; refused (safetensors only: pickle can run code)"
         )
@@ -188,11 +198,14 @@ def read_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
             raise CheckpointError(f"{path}: truncated or empty file ({file_size} bytes), not a safetensors checkpoint")
         length = int.from_bytes(head, "little")
         if length > MAX_HEADER_BYTES or length < 2:
+            _refuse_bare_pickle(path, head)
             raise NotSafetensorsError(f"{path}: not a safetensors file (implausible header length {length})")
         if 8 + length > file_size:
+            _refuse_bare_pickle(path, head)
             raise CheckpointError(f"{path}: truncated file: header needs {8 + length} bytes, file has {file_size}")
         raw = f.read(length)
     if not raw.lstrip().startswith(b"{"):
+        _refuse_bare_pickle(path, head)
         raise NotSafetensorsError(f"{path}: not a safetensors file (header is not a JSON object)")
     return _decode_header(path, raw, 8 + length, file_size)
 

@@ -14,6 +14,8 @@ carries its own copy of a rule.
 * :mod:`.keyframes_mask` — which video tokens get LTX-2.5's keyframe embedding (first latent frame + generated
   keyframe slots).
 * :mod:`.references` — IC-LoRA reference size, frames, notes and attention mask.
+* :mod:`.masks` — inpaint / outpaint: mask checks and dilation, the flat-colour reference, the outpaint canvas.
+* :mod:`.pyramid` — the Laplacian pyramid blend of a generated clip back into its source.
 """
 
 from .clips import (

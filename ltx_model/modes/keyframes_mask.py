@@ -16,11 +16,12 @@ only when its config sets ``use_keyframes_abs_pos_embedding`` (19B / 2.3 models 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
-from ..sampling import LatentState, VideoGrid
+from ..sampling import LatentState, VideoGrid, latent_bounds_to_pixels, video_latent_bounds
+from .geometry import SCALE
 
 TokenSpan = tuple[int, int]
 """``(first token, token count)`` of one run of tokens in a stream's token sequence."""
@@ -69,3 +70,34 @@ def state_keyframes_mask(state: LatentState | None) -> torch.Tensor | None:
         return None
     return keyframes_mask(state.grid, state.num_tokens, slots=state.generated_slots, batch=state.latent.shape[0],
                           device=state.latent.device)
+
+
+def generated_slot_frames(frames: Iterable[int], num_frames: int) -> tuple[int, ...]:
+    """Pixel frames of generated keyframe slots, sorted and each once (ltx-pipelines HEAD
+    ``resolve_generated_keyframes`` for explicit positions); empty = the feature is off.
+
+    Raises:
+        ValueError: a frame outside ``[0, num_frames)``.
+    """
+    chosen = tuple(sorted({int(f) for f in frames}))
+    if chosen and (chosen[0] < 0 or chosen[-1] >= num_frames):
+        raise ValueError(f"generated keyframe frames must lie in [0, {num_frames}), got {list(chosen)}")
+    return chosen
+
+
+def slot_pixel_bounds(height: int, width: int, pixel_frame: int, *, device: torch.device | str | None = None
+                      ) -> torch.Tensor:
+    """RoPE pixel bounds of ONE generated keyframe slot of a ``height x width`` latent grid: the full spatial grid,
+    time exactly ``[pixel_frame, pixel_frame + 1)`` in pixel frames (not divided by fps). A slot's single-frame time
+    span is what tells it apart from a latent frame (8 pixel frames) in RoPE space (ltx-core HEAD
+    ``VideoGeneratedKeyframeSlots._slot_positions``, which divides by fps afterwards).
+
+    Returns:
+        float32 ``(1, 3, height * width, 2)`` ``[start, end)`` per axis (frame, row, column), token order of
+        :func:`~ltx_model.sampling.patchify_video`.
+    """
+    bounds = video_latent_bounds(1, height, width, device=device)
+    pixels = latent_bounds_to_pixels(bounds, SCALE, causal_fix=False).float()
+    pixels[:, 0, :, 0] = float(pixel_frame)
+    pixels[:, 0, :, 1] = float(pixel_frame) + 1.0
+    return pixels

@@ -10,8 +10,8 @@ Typical use::
 Modes (each a plain function taking models, tensors/paths and text contexts): :func:`generate_keyframes`,
 :func:`generate_audio_to_video`, :func:`generate_audio` (text-to-audio), :func:`generate_audio_for_video`
 (Foley), :func:`extend_clip`, :func:`retake`, :func:`generate_ic_lora`, :func:`upscale_clip` (temporal x2 /
-spatial x1.5), :func:`generate_long_video`, :func:`enhance_prompt` and :func:`save_text_contexts` /
-:func:`load_text_contexts`.
+spatial x1.5), :func:`generate_long_video`, :func:`inpaint` / :func:`outpaint` / :func:`video_to_video` (IC-LoRA edits),
+:func:`enhance_prompt` and :func:`save_text_contexts` / :func:`load_text_contexts`.
 
 LTX-2.5 ships split files: ``load_pipeline_models(folder)`` (or :func:`model_files` with explicit paths) loads the
 transformer, the Gemma 4 text encoder's projection, the video VAE (diffusion decoder), the audio VAE + vocoder and
@@ -41,6 +41,7 @@ from .enhance import (
 from .generate import Frozen, Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
 from .ic_lora import ICReference, generate_ic_lora, lora_reference_downscale_factor, reference_conditionings
 from .images import image_conditionings, image_pixels
+from .inpaint import MaskSettings, inpaint, outpaint, video_to_video
 from .keyframes import generate_keyframes, keyframe_conditionings
 from .latents import LatentSetup, audio_grid, noised_states, video_grid
 from .long_video import LongVideoRequest, LongVideoResult, generate_long_video
@@ -96,6 +97,10 @@ __all__ = [
     "Frozen",
     "ICReference",
     "generate_ic_lora",
+    "MaskSettings",
+    "inpaint",
+    "outpaint",
+    "video_to_video",
     "lora_reference_downscale_factor",
     "reference_conditionings",
     "generate_keyframes",

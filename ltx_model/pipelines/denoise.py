@@ -8,6 +8,7 @@ audio<->video cross-attention skipped), then combines them per stream with :func
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -54,12 +55,38 @@ def modality(
         latent=state.latent,
         sigma=modality_sigma(state, sigma),
         timesteps=timesteps_from_mask(state.denoise_mask, sigma),
+        timestep_levels=timesteps_from_mask(mask_levels(state.denoise_mask), sigma),
         positions=state.positions,
         context=context,
         enabled=enabled,
         attention_mask=state.attention_mask,
         keyframes_mask=state_keyframes_mask(state),
     )
+
+
+_MASK_LEVELS: dict[int, tuple[weakref.ref, int, torch.Tensor]] = {}
+
+
+def mask_levels(denoise_mask: torch.Tensor) -> torch.Tensor:
+    """``(B, U, 1)`` ascending distinct values of each sample's ``(B, T, 1)`` denoise mask (a sample with fewer
+    distinct values repeats its largest), for :attr:`Modality.timestep_levels`.
+
+    Found once per mask tensor (one host sync per stream and generation: the loop keeps the same mask object from
+    step to step) and remembered while that tensor lives and is not written in place (its version counter; an
+    inference-mode tensor has none, and the pipelines never write a mask in place), so the per-step path never
+    reads the device.
+    """
+    version = -1 if denoise_mask.is_inference() else denoise_mask._version  # inference tensors have no counter
+    hit = _MASK_LEVELS.get(id(denoise_mask))
+    if hit is not None and hit[0]() is denoise_mask and hit[1] == version:
+        return hit[2]
+    for key in [key for key, (ref, _, _) in _MASK_LEVELS.items() if ref() is None]:
+        del _MASK_LEVELS[key]
+    distinct = [torch.unique(sample.reshape(-1)) for sample in denoise_mask]  # (U_b,) each, ascending
+    width = max(d.shape[0] for d in distinct)
+    levels = torch.stack([torch.cat([d, d[-1:].expand(width - d.shape[0])]) for d in distinct]).unsqueeze(-1)
+    _MASK_LEVELS[id(denoise_mask)] = (weakref.ref(denoise_mask), version, levels)
+    return levels
 
 
 def predict_x0(

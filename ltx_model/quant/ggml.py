@@ -153,3 +153,41 @@ def dequantize(
                          f"got {raw.numel()} of {raw.dtype}")
     blocks = raw.reshape(-1, BLOCK_SIZES[qtype][1])
     return _BLOCK_DEQUANT[qtype](blocks).reshape(shape).to(dtype)
+
+
+def quantize_q4_k(values: torch.Tensor) -> torch.Tensor:
+    """Quantise ``values`` ``(..., K)`` (K a multiple of 256) to Q4_K blocks on its own device, in PyTorch.
+
+    A plain min/max fit (not llama.cpp's iterative search, so its error is somewhat larger; the layout is exact):
+    per sub-block j of 32, ``scale_j = (max - min(min, 0)) / 15`` and ``min_j = -min(min, 0)``; the block's ``d`` /
+    ``dmin`` are the largest of these over 63; scales, mins and values are rounded to 6 and 4 bits.
+    Returns uint8 ``(rows, K / 256 * 144)`` that :func:`dequantize` (and ``gguf.quants.dequantize``) read back.
+    """
+    shape = values.shape
+    if shape[-1] % QK_K:
+        raise ValueError(f"last dimension {shape[-1]} is not a multiple of the Q4_K block ({QK_K})")
+    x = values.detach().reshape(-1, 8, 32).to(torch.float32)  # (n blocks, 8 sub-blocks, 32)
+    low = x.amin(dim=-1).clamp(max=0.0)  # (n, 8)
+    scale, minimum = (x.amax(dim=-1) - low) / 15.0, -low
+    d = (scale.amax(dim=-1, keepdim=True) / 63.0).to(torch.float16)  # (n, 1)
+    dmin = (minimum.amax(dim=-1, keepdim=True) / 63.0).to(torch.float16)
+    sc = _round_6bit(scale, d)
+    mn = _round_6bit(minimum, dmin)
+    step = (d.float() * sc.float()).unsqueeze(-1)  # (n, 8, 1), what dequantize multiplies by
+    offset = (dmin.float() * mn.float()).unsqueeze(-1)
+    q = torch.where(step > 0, torch.round((x + offset) / step.clamp(min=1e-30)), 0.0).clamp(0, 15).to(torch.uint8)
+    packed = torch.cat([sc[:, :4] | ((sc[:, 4:] >> 4) << 6), mn[:, :4] | ((mn[:, 4:] >> 4) << 6),
+                        (sc[:, 4:] & 0x0F) | ((mn[:, 4:] & 0x0F) << 4)], dim=-1)  # (n, 12)
+    pairs = q.reshape(-1, 4, 2, 32)  # sub-blocks (2g, 2g+1) share 32 bytes: low and high nibbles
+    nibbles = (pairs[:, :, 0] | (pairs[:, :, 1] << 4)).reshape(-1, 128)
+    raw = torch.cat([d.view(torch.uint8), dmin.view(torch.uint8), packed, nibbles], dim=-1)  # (n, 144)
+    rows = 1
+    for s in shape[:-1]:
+        rows *= int(s)
+    return raw.reshape(rows, -1)
+
+
+def _round_6bit(value: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
+    """``round(value / unit)`` in ``[0, 63]`` as uint8 (0 where the unit is 0)."""
+    unit = unit.float()
+    return torch.where(unit > 0, torch.round(value / unit.clamp(min=1e-30)), 0.0).clamp(0, 63).to(torch.uint8)

@@ -140,6 +140,9 @@ def encode_hidden_states(
     mask = attention_mask.to(weight.device)
     with torch.no_grad():
         video, audio = projection(hidden_states, mask)
+        target = next(connectors.parameters()).dtype  # a projection file of another precision than the connectors'
+        if target.itemsize > 1:  # (e.g. an fp32 Gemma 4 projection, bf16 transformer): compute in the connectors'
+            video, audio = video.to(target), (None if audio is None else audio.to(target))
         out = connectors(video, audio, mask)
     return TextEncoding(out.video, out.audio, out.mask)
 

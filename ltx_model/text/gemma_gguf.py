@@ -119,6 +119,11 @@ def open_gemma_gguf(path: str | os.PathLike[str]) -> GGUFFile:
     except CheckpointError as exc:
         raise GemmaGGUFError(str(exc)) from None
     arch = file.field("general.architecture")
+    if isinstance(arch, str) and arch.startswith("gemma4"):
+        raise GemmaGGUFError(f"{name} is a Gemma 4 GGUF ({arch!r}), which this pack cannot load: use the LTX-2.5 "
+                             "Gemma 4 text encoder as its .safetensors file "
+                             "(gemma4-12b-with-proj-ltx-2.5-*.safetensors) or a Hugging Face folder in "
+                             "models/text_encoders; GGUF works for Gemma 3 (LTX-2 / LTX-2.3) only")
     if arch != ARCHITECTURE:
         what = OTHER_ARCHITECTURES.get(arch, f"architecture {arch!r}, not Gemma 3 ({ARCHITECTURE!r})")
         raise GemmaGGUFError(f"{name} is {what}; pick the Gemma 3 12B language-model GGUF "

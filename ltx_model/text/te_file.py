@@ -20,7 +20,7 @@ from ..loading.keymaps import DIFFUSION_PREFIX, TEXT_PROJECTION_PREFIX
 from ..loading.safetensors_io import CheckpointError, SafetensorsHeader, SafetensorsReader, read_header
 from .config import ConnectorLayout, TextConfig
 from .encode import GemmaTextEncoder
-from .gemma import read_gemma_config
+from .gemma import gemma_weight_files, read_gemma_config
 from .gemma_version import check_gemma_files
 from .projection import TextProjection
 from .tokenizer import MAX_TOKENS
@@ -96,6 +96,23 @@ def load_text_projection(
     return model.eval()
 
 
+def projection_file(text_encoder: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """The file that bundles the text projection: a single text-encoder file itself, or the first ``*.safetensors``
+    shard of a Gemma folder holding ``text_embedding_projection.*`` tensors (headers only).
+
+    Raises:
+        CheckpointError: a folder none of whose shards holds the projection (names the folder).
+    """
+    if not os.path.isdir(text_encoder):
+        return text_encoder
+    for shard in gemma_weight_files(text_encoder):
+        if has_text_projection(read_header(shard).tensors):
+            return shard
+    raise CheckpointError(f"{text_encoder}: no shard holds the LTX text projection ('{TEXT_PROJECTION_PREFIX}*'); "
+                          "use the text-encoder file released with the model (e.g. "
+                          "gemma4-12b-with-proj-ltx-2.5-bf16.safetensors), which bundles it")
+
+
 def split_text_config(transformer: str | os.PathLike[str], text_encoder: str | os.PathLike[str]) -> TextConfig:
     """The text config of a split model: connector / V2 keys from the transformer file's ``config.transformer``
     section, feature-extractor input dims from the text encoder's Gemma config (headers only)."""
@@ -114,7 +131,7 @@ def check_split_text_encoder(transformer: str | os.PathLike[str], text_encoder: 
     ``GemmaVersionError`` naming both files) and its bundled projection fits the transformer's text config
     (:func:`split_text_config`; one ``CheckpointError`` naming the file)."""
     check_gemma_files(transformer, text_encoder)
-    check_text_projection(read_header(text_encoder), split_text_config(transformer, text_encoder))
+    check_text_projection(read_header(projection_file(text_encoder)), split_text_config(transformer, text_encoder))
 
 
 def load_split_text_projection(
@@ -125,11 +142,12 @@ def load_split_text_projection(
     device: str | torch.device = "cpu",
 ) -> TextProjection:
     """The TEXT_PROJECTION component of a split model: the ``gemma_version`` check, then the projection bundled
-    in the text-encoder file, built with the text config of :func:`split_text_config` (connector
-    keys from the transformer file, feature-extractor input widths from the Gemma config)."""
+    in the text-encoder file (or Gemma folder, :func:`projection_file`), built with the text config of
+    :func:`split_text_config` (connector keys from the transformer file, feature-extractor input widths from the
+    Gemma config)."""
     check_gemma_files(transformer, text_encoder)
-    return load_text_projection(text_encoder, split_text_config(transformer, text_encoder), dtype=dtype,
-                                device=device)
+    return load_text_projection(projection_file(text_encoder), split_text_config(transformer, text_encoder),
+                                dtype=dtype, device=device)
 
 
 def load_split_text_encoder(
@@ -151,7 +169,7 @@ def load_split_text_encoder(
     """
     check_gemma_files(transformer, text_encoder)
     config = split_text_config(transformer, text_encoder)
-    projection = load_text_projection(text_encoder, config, dtype=dtype, device=device)
+    projection = load_text_projection(projection_file(text_encoder), config, dtype=dtype, device=device)
     encoder = GemmaTextEncoder.from_pretrained(text_encoder, dtype=dtype, device=device, max_length=max_length,
                                                text_config=config)
     return encoder, projection

@@ -111,21 +111,34 @@ class TimestepValues:
 
 
 def embed_timesteps(
-    adaln: AdaLayerNormSingle, timesteps: torch.Tensor, *, batch_size: int, hidden_dtype: torch.dtype
+    adaln: AdaLayerNormSingle, timesteps: torch.Tensor, *, batch_size: int, hidden_dtype: torch.dtype,
+    levels: torch.Tensor | None = None,
 ) -> tuple[TimestepValues, TimestepValues]:
     """Run ``adaln`` on the distinct values of ``timesteps`` (``(B,)``, ``(B, T)`` or ``(B, T, 1)``, already
     scaled): returns the ``coefficient·D`` modulation values and the ``D``-wide embedded timestep, each as
-    :class:`TimestepValues` with a ``(B, T')`` index (T' = T or 1)."""
+    :class:`TimestepValues` with a ``(B, T')`` index (T' = T or 1).
+
+    ``levels``: optional ``(B, U)`` (or ``(B, U, 1)``) ascending values that contain every per-token timestep of
+    their sample exactly (e.g. the denoise mask's distinct values · sigma, scaled by the same multiplications as
+    ``timesteps``). With them the rows are found by ``searchsorted`` and nothing is read back to the host; without
+    them ``torch.unique`` finds the distinct values (one host sync per sample). Both give the same rows when the
+    levels are exactly the distinct values.
+    """
     per_sample = timesteps.reshape(batch_size, -1)  # (B, T')
     if per_sample.shape[1] == 1:  # one timestep per sample: no de-duplication (and no device sync)
         values, embedded = adaln(per_sample[:, 0], hidden_dtype=hidden_dtype)
         index = torch.arange(batch_size, device=timesteps.device).unsqueeze(1)  # (B, 1)
         return TimestepValues(values, index, per_sample=True), TimestepValues(embedded, index, per_sample=True)
-    # Per-token timesteps: de-duplicated sample by sample (a loop over the batch, not over tokens), so a sample's
-    # values never depend on another sample's timesteps (not even through the row count of the MLP's matmuls).
+    if levels is not None:
+        levels = levels.reshape(batch_size, -1)  # (B, U)
+        rows = [(distinct, torch.searchsorted(distinct, sample)) for distinct, sample in zip(levels, per_sample,
+                                                                                               strict=True)]
+    else:
+        rows = [torch.unique(sample, return_inverse=True) for sample in per_sample]  # (U_b,), (T,) each
+    # Per-token timesteps: embedded sample by sample (a loop over the batch, not over tokens), so a sample's values
+    # never depend on another sample's timesteps (not even through the row count of the MLP's matmuls).
     values, embedded, index, offset = [], [], [], 0
-    for sample in per_sample:
-        distinct, inverse = torch.unique(sample, return_inverse=True)  # (U_b,), (T,)
+    for distinct, inverse in rows:
         sample_values, sample_embedded = adaln(distinct, hidden_dtype=hidden_dtype)
         values.append(sample_values)
         embedded.append(sample_embedded)

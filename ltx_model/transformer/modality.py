@@ -32,6 +32,10 @@ class Modality:
         keyframes_mask: optional ``(B, T, 1)`` (or ``(B, T)``) marker, non-zero on the video tokens whose latent
             encodes one standalone pixel frame (the first latent frame and generated keyframe slots). Those tokens
             get the model's ``keyframes_abs_pos_embedding`` (LTX-2.5); ignored by models without it and by audio.
+        timestep_levels: optional ``(B, U)`` or ``(B, U, 1)`` ascending values containing every per-token timestep
+            of the sample exactly (the denoise mask's distinct values · sigma, computed by the same multiplication
+            as ``timesteps``): the AdaLN then finds its rows without reading ``timesteps`` back to the host (no
+            ``torch.unique`` sync per pass). ``None``: found from ``timesteps``.
     """
 
     latent: torch.Tensor
@@ -43,3 +47,4 @@ class Modality:
     context_mask: torch.Tensor | None = None
     attention_mask: torch.Tensor | None = None
     keyframes_mask: torch.Tensor | None = None
+    timestep_levels: torch.Tensor | None = None

@@ -106,7 +106,8 @@ def prepare_stream(parts: StreamParts, modality: Modality, other: Modality | Non
     latent = modality.latent  # (B, T, C_in)
     batch, dtype = latent.shape[0], latent.dtype
     ada, embedded = embed_timesteps(
-        parts.adaln, modality.timesteps * parts.timestep_multiplier, batch_size=batch, hidden_dtype=dtype
+        parts.adaln, modality.timesteps * parts.timestep_multiplier, batch_size=batch, hidden_dtype=dtype,
+        levels=_scaled_levels(modality, parts.timestep_multiplier),
     )
     prompt_ada = None
     if parts.prompt_adaln is not None:
@@ -132,6 +133,11 @@ def prepare_stream(parts: StreamParts, modality: Modality, other: Modality | Non
     return _with_cross_modal(state, parts, modality, other)
 
 
+def _scaled_levels(modality: Modality, multiplier: float) -> torch.Tensor | None:
+    """``modality.timestep_levels`` scaled like its timesteps (same multiplication, so the values stay exact)."""
+    return None if modality.timestep_levels is None else modality.timestep_levels * multiplier
+
+
 def _embed_tokens(parts: StreamParts, modality: Modality) -> torch.Tensor:
     """``patchify_proj(latent)`` ``(B, T, D)``, plus the keyframe embedding on the tokens ``keyframes_mask`` flags
     (mask > 0, cast to the hidden dtype as in ltx-core HEAD); a no-op without the embedding or the mask."""
@@ -152,7 +158,8 @@ def _with_cross_modal(state: StreamState, parts: StreamParts, modality: Modality
     # scalar sigma); the gate AdaLN keeps the other stream's sigma. Both agree when every token of both streams
     # is at the same sigma.
     scale_shift, _ = embed_timesteps(
-        parts.cross_scale_shift_adaln, modality.timesteps * multiplier, batch_size=batch, hidden_dtype=dtype
+        parts.cross_scale_shift_adaln, modality.timesteps * multiplier, batch_size=batch, hidden_dtype=dtype,
+        levels=_scaled_levels(modality, multiplier),
     )
     gate_timestep = batch_sigma(other.sigma, batch) * multiplier * (parts.cross_gate_multiplier / multiplier)
     gate, _ = embed_timesteps(parts.cross_gate_adaln, gate_timestep, batch_size=batch, hidden_dtype=dtype)

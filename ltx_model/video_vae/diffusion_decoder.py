@@ -20,6 +20,7 @@ generator, in the latent's dtype, so a seed reproduces ltx-core's and diffusers'
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -146,13 +147,18 @@ class DiffusionDecoder(nn.Module):
         velocity = out32 if self.config.model_output_type == "v" else (x32 - out32) / t_now.float().view(-1, 1, 1, 1, 1)
         return (x32 - (t_now - t_next).float().view(-1, 1, 1, 1, 1) * velocity).to(x_t.dtype)
 
-    def denoise(self, context: torch.Tensor, x_t: torch.Tensor, steps: int | None = None) -> torch.Tensor:
-        """Run the stage-5 Euler loop from noise ``x_t`` (B, 3, T5, H, W) to pixels (same shape)."""
+    def denoise(self, context: torch.Tensor, x_t: torch.Tensor, steps: int | None = None,
+                on_step: Callable[[], None] | None = None) -> torch.Tensor:
+        """Run the stage-5 Euler loop from noise ``x_t`` (B, 3, T5, H, W) to pixels (same shape).
+
+        ``on_step()`` is called after every step (a host's progress bar / interrupt check; it may raise)."""
         steps = steps or self.config.default_num_inference_steps
         timesteps = torch.linspace(1.0, 1.0 / steps, steps, device=x_t.device).unsqueeze(0).expand(x_t.shape[0], -1)
         for i in range(steps):
             t_now = timesteps[:, i]
             out = self.diffusion_step(context, x_t, t_now)
+            if on_step is not None:
+                on_step()
             if i == steps - 1 and self.config.model_output_type == "x0":
                 return out
             t_next = timesteps[:, i + 1] if i + 1 < steps else torch.zeros_like(t_now)
@@ -168,11 +174,13 @@ class DiffusionDecoder(nn.Module):
         work, w_before = edge_pad(work, 4, min_w, symmetric=True)
         return work, (h_before, w_before)
 
-    def noise(self, work: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Gaussian noise over the whole floor-padded video (B, 3, F, H, W), drawn on the generator's device."""
+    def noise(self, work: torch.Tensor, generator: torch.Generator | None,
+              store: torch.device | None = None) -> torch.Tensor:
+        """Gaussian noise over the whole floor-padded video (B, 3, F, H, W), drawn on the generator's device and
+        kept on ``store`` (default: the latent's device)."""
         shape = self.pixel_shape(work.shape)
         device = generator.device if generator is not None else work.device
-        return torch.randn(shape, generator=generator, device=device, dtype=work.dtype).to(work.device)
+        return torch.randn(shape, generator=generator, device=device, dtype=work.dtype).to(store or work.device)
 
     def with_ghost(self, work: torch.Tensor) -> torch.Tensor:
         """Append ``trailing_pad_frames`` copies of the last latent frame."""

@@ -21,6 +21,7 @@ reproduces the untiled reference exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -126,31 +127,56 @@ def _axis_pixels(span: AxisSpan, axis: int, stride: int, scale: int) -> tuple[sl
     return src, keep, _ramp(keep.stop - keep.start, span.ramp, ramps)
 
 
+def stage4_grid(decoder: DiffusionDecoder, latent_shape: tuple[int, ...] | torch.Size) -> tuple[int, int, int]:
+    """The stage-4 input grid (frames without ghost frames, rows, columns) of a latent ``(B, C, T, h, w)``: what
+    :func:`decode_tiled` tiles, computed from the shape alone (size floor, ghost frames, stage 1-3 upsamples)."""
+    cfg = decoder.config
+    decoder.pixel_shape(latent_shape)
+    t, h, w = (max(n, m) for n, m in zip(latent_shape[2:], decoder.min_latent_size(), strict=True))
+    t, ghost = t + cfg.trailing_pad_frames, cfg.trailing_pad_frames
+    for stride, _ in cfg.upsamples[:-1]:
+        t = stride[0] * t - (1 if stride[0] == 2 else 0)  # drop_leading_frame after a 2x temporal upsample
+        ghost, h, w = ghost * stride[0], h * stride[1], w * stride[2]
+    return t - ghost, h, w
+
+
+def tile_count(plan: list[list[AxisSpan]]) -> int:
+    """Number of tiles of a plan."""
+    return math.prod(len(spans) for spans in plan)
+
+
 def decode_tiled(
     decoder: DiffusionDecoder, latent: torch.Tensor, tiling: DiffusionTiling,
-    generator: torch.Generator | None = None, steps: int | None = None,
+    generator: torch.Generator | None = None, steps: int | None = None, *,
+    on_step: Callable[[], None] | None = None, store: torch.device | None = None,
 ) -> torch.Tensor:
-    """Raw latent ``(B, C, T, h, w)`` -> pixels, stages 4-5 per tile (see the module docstring)."""
+    """Raw latent ``(B, C, T, h, w)`` -> pixels, stages 4-5 per tile (see the module docstring).
+
+    ``on_step()`` runs after every decode step of every tile (``tile_count x steps`` calls; it may raise to abort).
+    ``store``: device of the whole-video tensors (noise canvas, stage-1-3 features, blended output; default: the
+    latent's); each tile is moved to the latent's device for stages 4-5, so that device holds one tile at a time.
+    """
     cfg = decoder.config
     steps = steps or cfg.default_num_inference_steps
+    compute = latent.device
     work, before = decoder.prepare(latent)
-    noise = None if decoder.single_step_x0(steps) else decoder.noise(work, generator)
-    feat = decoder.stages_1_to_3(decoder.with_ghost(work))  # (B, T4 + ghost, H4, W4, C4)
-    ghost = cfg.trailing_pad_frames * math.prod(s[0] for s, _ in cfg.upsamples[:-1])
-    grid = (feat.shape[1] - ghost, feat.shape[2], feat.shape[3])
+    noise = None if decoder.single_step_x0(steps) else decoder.noise(work, generator, store)
+    feat = decoder.stages_1_to_3(decoder.with_ghost(work)).to(store or compute)  # (B, T4 + ghost, H4, W4, C4)
+    grid = stage4_grid(decoder, latent.shape)
     plan = plan_tiles(decoder, grid, tiling, steps)
-    if all(len(spans) == 1 for spans in plan):
-        context = decoder.stage_4(feat, drop_leading_frame=True, crop_ghost=True)
-        pixels = decoder.denoise(context, decoder.initial_x(context, noise, generator), steps)
-        return decoder.crop(pixels, latent.shape, before)
+    if tile_count(plan) == 1:
+        context = decoder.stage_4(feat.to(compute), drop_leading_frame=True, crop_ghost=True)
+        x_t = decoder.initial_x(context, noise, generator).to(compute)
+        return decoder.crop(decoder.denoise(context, x_t, steps, on_step), latent.shape, before).to(store or compute)
     full = decoder.pixel_shape(work.shape)
-    out = torch.zeros(full, dtype=torch.promote_types(work.dtype, torch.float32), device=work.device)
+    out = torch.zeros(full, dtype=torch.promote_types(work.dtype, torch.float32), device=store or compute)
     totals = [torch.zeros(n, dtype=out.dtype, device=out.device) for n in full[2:]]
     stride, scale = cfg.upsamples[-1][0], cfg.upsamples[-1][0][1] * cfg.patch_size
     for t in plan[0]:
         for h in plan[1]:
             for w in plan[2]:
-                _decode_one(decoder, feat, (noise, generator), out, totals, (t, h, w), grid, stride, scale, steps)
+                _decode_one(decoder, feat, (noise, generator), out, totals, (t, h, w), grid,
+                            (stride, scale, steps, compute), on_step)
     for axis, total in enumerate(totals):
         shape = [1, 1, 1, 1, 1]
         shape[2 + axis] = -1
@@ -161,12 +187,14 @@ def decode_tiled(
 def _decode_one(
     decoder: DiffusionDecoder, feat: torch.Tensor, noise: tuple[torch.Tensor | None, torch.Generator | None],
     out: torch.Tensor, totals: list[torch.Tensor], spans: tuple[AxisSpan, ...], grid: tuple[int, int, int],
-    stride: tuple[int, int, int], scale: int, steps: int,
+    run: tuple[tuple[int, int, int], int, int, torch.device], on_step: Callable[[], None] | None,
 ) -> None:
-    """Decode one tile's source region and add its weighted kept pixels into ``out``."""
+    """Decode one tile's source region and add its weighted kept pixels into ``out``; ``run`` is (stage-4 stride,
+    pixels per stage-4 cell, steps, compute device)."""
+    stride, scale, steps, compute = run
     t, h, w = spans
     t_stop = feat.shape[1] if t.src[1] >= grid[0] else t.src[1]  # the last tile carries the ghost frames
-    src = feat[:, t.src[0] : t_stop, h.src[0] : h.src[1], w.src[0] : w.src[1]]
+    src = feat[:, t.src[0] : t_stop, h.src[0] : h.src[1], w.src[0] : w.src[1]].to(compute)
     context = decoder.stage_4(src, drop_leading_frame=t.src[0] == 0, crop_ghost=t_stop == feat.shape[1])
     pixel = [_axis_pixels(span, a, stride[a], scale) for a, span in enumerate(spans)]
     starts = [p[0].start for p in pixel]
@@ -177,7 +205,7 @@ def _decode_one(
         x_t = decoder.initial_x(context, None, generator)
     else:
         x_t = video_noise[(slice(None), slice(None), *(slice(s, s + n) for s, n in zip(starts, sizes, strict=True)))]
-    pixels = decoder.denoise(context, x_t, steps)
+    pixels = decoder.denoise(context, x_t.to(compute), steps, on_step).to(out.device)
     local = [slice(p[1].start - s, p[1].stop - s) for p, s in zip(pixel, starts, strict=True)]
     weight = pixel[0][2].view(-1, 1, 1) * pixel[1][2].view(1, -1, 1) * pixel[2][2].view(1, 1, -1)
     kept = pixels[:, :, local[0], local[1], local[2]].to(out.dtype) * weight.to(out)

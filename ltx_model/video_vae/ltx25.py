@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -127,13 +127,16 @@ class LTX25VideoVAE(nn.Module):
         return self.per_channel_statistics.normalize(self.encoder(pixels))
 
     def decode(self, latent: torch.Tensor, *, generator: torch.Generator | None = None, steps: int | None = None,
-               tiling: DiffusionTiling | None = None) -> torch.Tensor:
-        """Normalised latent (B, 128, T, h, w) -> pixels (B, 3, 1+8(T-1), 32h, 32w), tiled when ``tiling``."""
+               tiling: DiffusionTiling | None = None, on_step: Callable[[], None] | None = None,
+               store: torch.device | None = None) -> torch.Tensor:
+        """Normalised latent (B, 128, T, h, w) -> pixels (B, 3, 1+8(T-1), 32h, 32w), tiled when ``tiling``.
+
+        ``on_step`` / ``store``: see :func:`~.diffusion_tiling.decode_tiled` (tiled decodes only)."""
         self.decoder.pixel_shape(latent.shape)
         raw = self.per_channel_statistics.un_normalize(latent)
         if tiling is None:
             return self.decoder(raw, generator=generator, steps=steps)
-        return decode_tiled(self.decoder, raw, tiling, generator=generator, steps=steps)
+        return decode_tiled(self.decoder, raw, tiling, generator=generator, steps=steps, on_step=on_step, store=store)
 
 
 def _fold_gates(state: dict[str, torch.Tensor], path: str) -> None:

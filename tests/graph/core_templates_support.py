@@ -8,20 +8,27 @@ converted to API prompts with the harness's converter and then changed only as f
   put ``video_ltx2_i2v_lora``'s prompt text into a width). :func:`template_workflow` runs comfy-cli's own port of
   that migration first, so the prompt holds what the UI would run.
 * **Model loaders** (:data:`MODEL_LOADERS`) — a core ``CheckpointLoaderSimple`` / ``UNETLoader`` / ``VAELoader`` of an
-  LTX-2 19B / LTX-2.3 22B file becomes ``LTX2NCheckpointLoader`` (MODEL) and ``LTX2NVideoVAELoader`` (VAE) on the
-  same file; a use of another output (the checkpoint's CLIP) or an LTX-2.5 file fails the rewrite. Loaders of other
-  models (the Lotus depth estimator, its SD VAE) stay core and read random stand-ins (:data:`CORE_MODELS`).
-* **Text encoder** — core ``LTXAVTextEncoderLoader`` becomes ``LTX2NTextEncoderLoader`` and the template's CLIP
-  links take its ``clip`` output (a core ``comfy.sd.CLIP``): core's loader always builds a full Gemma-3-12B (fixed
-  sizes in ``comfy/text_encoders``), which no tiny test file can stand in for. ``CLIPTextEncode``, the Gemma
-  ``LoraLoader`` (a tiny Gemma LoRA is written under the template's name) and the prompt enhancer stay core's.
+  LTX-2 19B / LTX-2.3 22B file or of an LTX-2.5 transformer / video VAE split file becomes ``LTX2NCheckpointLoader``
+  (MODEL) and ``LTX2NVideoVAELoader`` (VAE) on the same file; a use of another output (the checkpoint's CLIP) fails
+  the rewrite. Loaders of other models (the 2.5 audio VAE, the Lotus depth estimator and its SD VAE, MoGe) stay
+  core and read stand-ins (``core_template_files``).
+* **Text encoder** — core ``LTXAVTextEncoderLoader`` (2 / 2.3) and ``CLIPLoader`` type ``ltxv`` (2.5, Gemma 4) become
+  ``LTX2NTextEncoderLoader`` and the template's CLIP links take its ``clip`` output (a core ``comfy.sd.CLIP``):
+  core's loaders always build the full-size Gemma (fixed sizes in ``comfy/text_encoders``), which no tiny test file
+  can stand in for. ``CLIPTextEncode``, the Gemma ``LoraLoader`` (a tiny Gemma LoRA is written under the template's
+  name) and the prompt enhancer stay core's (:func:`swap_text_encoders`).
 * **Sizes** (:func:`shrink_template`) — by structure, not titles: the size inputs of ``EmptyLTXVLatentVideo``,
   ``LTXVEmptyLatentAudio``, ``LTXVConditioning`` and ``CreateVideo`` (:data:`SIZE_SINKS`) are traced upstream
   (:data:`TRACE`, :data:`OUTPUT_QUANTITY`, :data:`MATH`) to the literals that decide them (primitives, resize
-  targets, empty images), which get :data:`TINY` values; ``ManualSigmas`` keep their first, last-nonzero and last
-  value, ``LTXVScheduler`` gets 2 steps, a longer-edge resize the tiny longer edge.
+  targets, empty images, a video trim), which get :data:`TINY` values; ``ManualSigmas`` keep their first,
+  last-nonzero and last value, ``LTXVScheduler`` gets 2 steps, a longer-edge resize the tiny longer edge, MoGe its
+  coarsest level.
 
-Which templates run, and what the others lack, is :data:`RUNNING` / :data:`NOT_YET`, per template package.
+The tiny files carry the official (Lightricks) key layout under the templates' names; the 2.5 templates name
+Comfy-Org's ``comfy-int8-convrot`` requantisations (ComfyUI's own quantised layout), which these tests do not
+reproduce.
+
+Which templates run is :data:`RUNNING`, per template package: every installed LTX-2 template.
 """
 
 from __future__ import annotations
@@ -31,15 +38,14 @@ import importlib.resources
 import json
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from graph_support import ExpectedVideo
 
 from scripts.workflow_api import is_link, nodes_of_type
-from scripts.workflow_models import ModelKind, ModelRef, write_demo_file
+from scripts.workflow_models import EXAMPLE_VIDEO_FPS
+from scripts.workflow_models_ltx25 import ltx25_part
 
 TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO = "comfyui_workflow_templates_json", "comfyui_workflow_templates_media_video"
 TEMPLATE_PACKAGES = (TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO)
@@ -49,45 +55,24 @@ TEMPLATE_PREFIXES = ("video_ltx2", "template_ltx2")
 """LTX-2 family templates (``ltxv_*`` are the older LTX-Video model; ``api_*`` run on a cloud API)."""
 
 
-@dataclass(frozen=True)
-class Gap:
-    """Why a template cannot run on our model yet, and where the attempt must stop.
-
-    ``stage`` "prepare": the rewiring stops with an AssertionError matching ``errors[0]``; "validate": core's
-    prompt validation rejects the rewired prompt, every node error matches one of ``errors`` and each pattern
-    matches one (patterns over ``"<class_type>.<input>: <type>: <details>"`` lines)."""
-
-    reason: str
-    stage: str
-    errors: tuple[str, ...]
-
-
-LTX25 = Gap("LTX-2.5: UNETLoader / CLIPLoader (Gemma 4) / VAELoader split files and LTXVDualCFGGuider; the pack loads "
-            "LTX-2 19B / LTX-2.3 22B only", "prepare", (r"UNETLoader \S+ loads 'ltx-2\.5-.*LTX-2\.5",))
-MOGE = Gap("core's MoGe depth pass (LoadMoGeModel -> MoGeInference -> MoGeRender) has no stand-in model file here "
-           "(a ViT-L model core builds from the file); the rewrite stops where the size tracing meets MoGeRender",
-           "prepare", (r"cannot trace the frames through MoGeRender",))
-NOT_YET: dict[str, dict[str, Gap]] = {
-    TEMPLATES_MEDIA_VIDEO: {},
-    TEMPLATES_JSON: {
-        "video_ltx2_5_t2v": LTX25, "video_ltx2_5_i2v": LTX25, "video_ltx2_5_flf2v": LTX25,
-        "video_ltx2_3_ic_lora": MOGE,
-    },
-}
-"""Per template package: templates that cannot run on our model yet; each is checked to still fail as documented."""
 RUNNING: dict[str, tuple[str, ...]] = {
     TEMPLATES_MEDIA_VIDEO: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",
                             "video_ltx2_3_id_lora", "video_ltx2_i2v_lora"),
     TEMPLATES_JSON: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v", "video_ltx2_3_flf2v",
                      "video_ltx2_3_id_lora", "template_ltx2_3_style_transition", "template_ltx2_3_ic_lora_ingredients",
+                     "video_ltx2_3_ic_lora",
                      "video_ltx2_t2v", "video_ltx2_i2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v_distilled",
-                     "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video"),
+                     "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video",
+                     "video_ltx2_5_t2v", "video_ltx2_5_i2v", "video_ltx2_5_flf2v"),
 }
 """Per template package: templates that run on our model."""
 
-TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2, "tokens": 8}
+TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2, "tokens": 8, "detail": 0,
+        "size": 128, "clip_s": 8.5 / EXAMPLE_VIDEO_FPS}
 """Output size (two-stage templates sample at half of it), 1 s at 8 fps = 9 frames, 2 steps per stage, 8 tokens
-from the prompt enhancer."""
+from the prompt enhancer, MoGe's coarsest resolution level (1200 tokens), the longer edge of a longer-edge resize,
+and the seconds of the input video (the example clip, :data:`EXAMPLE_VIDEO_FPS`) that hold 9 frames (frames whose
+timestamp is below the trim end are kept: 8.5 frame periods keep frames 0..8, clear of rounding)."""
 SIZE_SINKS = {("EmptyLTXVLatentVideo", "width"): "width", ("EmptyLTXVLatentVideo", "height"): "height",
               ("EmptyLTXVLatentVideo", "length"): "frames", ("LTXVEmptyLatentAudio", "frames_number"): "frames",
               ("LTXVEmptyLatentAudio", "frame_rate"): "fps", ("LTXVConditioning", "frame_rate"): "fps",
@@ -102,18 +87,24 @@ TRACE = {("PrimitiveInt", ANY): "value", ("PrimitiveFloat", ANY): "value", ("Get
          ("EmptyImage", "height"): "height", ("ImageFromBatch", "frames"): "length",
          ("ResizeAndPadImage", "width"): "target_width", ("ResizeAndPadImage", "height"): "target_height",
          ("ResizeAndPadImage", "frames"): "image", ("RepeatImageBatch", "frames"): "amount",
-         ("RepeatImageBatch", ANY): "image"}
-"""(node, quantity or :data:`ANY`) -> the input that decides that quantity of the node's output."""
+         ("RepeatImageBatch", ANY): "image", ("MoGeRender", ANY): "moge_geometry", ("MoGeInference", ANY): "image",
+         ("GetVideoComponents", ANY): "video", ("ResizeImagesByLongerEdge", "frames"): "images",
+         ("Video Slice", "frames"): ("duration", "clip_s")}
+"""(node, quantity or :data:`ANY`) -> the input that decides that quantity of the node's output, or (input, the
+quantity that input is) where it differs (a trim's seconds decide the frames). ``ComfySwitchNode`` follows its
+branch (both while the switch is linked)."""
 OUTPUT_QUANTITY = {("GetImageSize", 0): "width", ("GetImageSize", 1): "height", ("GetImageSize", 2): "frames"}
 """(node, output slot) -> the quantity that output is (of the node's traced input)."""
 MATH = {"a": {"values.a": None}, "a/2": {"values.a": None}, "a*b+1": {"values.a": "duration", "values.b": "fps"}}
 """``ComfyMathExpression`` (spaces removed) -> operand -> its quantity (None: the one asked for; ``a/2`` is the
 first-stage half of a two-stage size, whose primitive holds the output size)."""
-CUT = {("RepeatImageBatch", "amount")}
+CUT = {("RepeatImageBatch", "amount"), ("PrimitiveInt", "value")}
 """Linked inputs on a size path that become a literal of the traced quantity: the Ingredients template repeats its
-reference sheet duration x fps times (``a * b``), which no integer tiny duration turns into 1 + 8k frames."""
+reference sheet duration x fps times (``a * b``), which no integer tiny duration turns into 1 + 8k frames; the 2.5
+templates' width / height primitives take a ``ResolutionSelector``'s (aspect ratio, megapixels) output."""
 DIRECT = {"ResizeImagesByLongerEdge": ("longer_edge", "size"), "LTXVScheduler": ("steps", "steps"),
-          "TextGenerateLTX2Prompt": ("max_length", "tokens"), "KSampler": ("steps", "steps")}
+          "TextGenerateLTX2Prompt": ("max_length", "tokens"), "KSampler": ("steps", "steps"),
+          "MoGeInference": ("resolution_level", "detail")}
 """Node -> (literal input, quantity) set wherever it occurs (``ManualSigmas`` is shortened instead)."""
 
 
@@ -124,29 +115,14 @@ OUR_LOADERS = {"model": ("LTX2NCheckpointLoader", "ckpt_name", "Load LTX-2 Model
                "vae": ("LTX2NVideoVAELoader", "vae_name", "Load Video VAE (LTX-2)")}
 """Output kind -> (pack node, its file input, title)."""
 OUR_FILES = re.compile(r"^ltx-2-19b|^ltx-2\.3-22b", re.IGNORECASE)
-"""Files of the families this pack loads (LTX-2 19B, LTX-2.3 22B), by the released names."""
-UNSUPPORTED_FILES = {"LTX-2.5": re.compile(r"^ltx-2\.5", re.IGNORECASE)}
+"""Single files of the families this pack loads (LTX-2 19B, LTX-2.3 22B), by the released names."""
+OUR_LTX25_PARTS = ("transformer", "video_vae")
+"""LTX-2.5 split parts (``workflow_models_ltx25.ltx25_part``) whose core loader becomes ours. The 2.5 audio VAE stays
+on core's ``VAELoader`` (as the 2.3 audio VAE stays on ``LTXVAudioVAELoader``)."""
 GEMMA = "gemma-3-12b-it/"
 """The Gemma folder our text encoder loader reads (a tiny demo Gemma is written there)."""
 CLIP_SLOT = 1
 """``LTX2NTextEncoderLoader``'s core CLIP output."""
-GEMMA_LORA_FILES = re.compile(r"^gemma-3-12b-it", re.IGNORECASE)
-"""``LoraLoader`` files that are Gemma LoRAs (the prompt enhancer's abliterated Gemma); a tiny one is written."""
-CORE_LOADER_INPUTS = {("LTXVAudioVAELoader", "ckpt_name"): ("checkpoints", ModelKind.CHECKPOINT),
-                      ("LatentUpscaleModelLoader", "model_name"): ("latent_upscale_models", ModelKind.UPSAMPLER),
-                      ("UNETLoader", "unet_name"): ("diffusion_models", None), ("VAELoader", "vae_name"): ("vae", None)}
-"""Core loaders left in the templates: (node, input) -> folder and the kind of demo file (None: a core model of
-:data:`CORE_MODELS`, by name)."""
-LOTUS_UNET = {"image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 320, "num_res_blocks": [1],
-              "channel_mult": [1], "transformer_depth": [1], "transformer_depth_output": [1, 1],
-              "transformer_depth_middle": -2, "context_dim": 1024, "num_head_channels": 64, "adm_in_channels": 4,
-              "use_linear_in_transformer": True, "num_classes": "sequential", "use_spatial_transformer": True,
-              "legacy": False, "use_temporal_attention": False}
-"""Core's Lotus-D UNet (the SD2 layout core detects as ``LotusD``: 320 channels, 1024 context, 4 ADM inputs) with
-one level, one block and no middle block: 21 M parameters instead of 865 M."""
-SD_VAE = {"double_z": True, "z_channels": 4, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 128,
-          "ch_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_resolutions": [], "dropout": 0.0}
-"""Core's SD VAE (its encoder width is fixed; the decoder's is read from the file: 32 channels here)."""
 
 
 # ------------------------------------------------------------------------------------------------ templates
@@ -182,15 +158,10 @@ def installed_ltx2_templates() -> list[str]:
 
 
 def collected_templates(table: dict[str, Any]) -> list[str]:
-    """The installed templates that ``table`` (:data:`RUNNING` or :data:`NOT_YET`) lists for the host's package,
+    """The installed templates that ``table`` (:data:`RUNNING`) lists for the host's package,
     for test parametrisation (empty without a package: the coverage test then fails or skips)."""
     package = template_package()
     return [stem for stem in _ltx2_stems(package) if stem in table[package]] if package else []
-
-
-def not_yet_gap(stem: str) -> Gap:
-    """The documented gap of ``stem`` on this host."""
-    return NOT_YET[template_package()][stem]
 
 
 def template_workflow(stem: str, object_info: dict[str, dict]) -> dict[str, Any]:
@@ -267,11 +238,10 @@ def _node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:
     return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
 
-def _our_file(loader: str, node_id: str, name: str) -> bool:
-    """True for a file of a family we load; raises for a known unsupported family."""
-    for family, pattern in UNSUPPORTED_FILES.items():
-        assert not pattern.search(name), f"{loader} {node_id} loads {name!r}: {family} has no loader in this pack"
-    return bool(OUR_FILES.search(name))
+def _our_file(name: str) -> bool:
+    """True for a file our loaders take in place of core's: an LTX-2 / 2.3 single file or a 2.5 model part."""
+    part = ltx25_part(name)
+    return bool(OUR_FILES.search(name)) or (part is not None and part.part in OUR_LTX25_PARTS)
 
 
 def swap_model_loaders(prompt: dict[str, Any]) -> list[str]:
@@ -280,7 +250,7 @@ def swap_model_loaders(prompt: dict[str, Any]) -> list[str]:
     names = []
     for node_id, node in list(prompt.items()):
         file_input, slots = MODEL_LOADERS.get(node["class_type"], (None, {}))
-        if file_input is None or not _our_file(node["class_type"], node_id, node["inputs"][file_input]):
+        if file_input is None or not _our_file(node["inputs"][file_input]):
             continue
         extra = _used_slots(prompt, node_id) - set(slots.values())
         assert not extra, f"{node_id}: the template uses {node['class_type']} output(s) {sorted(extra)}"
@@ -294,17 +264,43 @@ def swap_model_loaders(prompt: dict[str, Any]) -> list[str]:
 
 
 def swap_text_encoders(prompt: dict[str, Any]) -> int:
-    """``LTXAVTextEncoderLoader`` -> ``LTX2NTextEncoderLoader`` (Gemma folder :data:`GEMMA`, the template's
-    checkpoint), its CLIP links moved to our loader's ``clip`` output (a core ``comfy.sd.CLIP``); in place. The
-    template's ``CLIPTextEncode``, ``LoraLoader`` (Gemma LoRA) and ``TextGenerateLTX2Prompt`` nodes stay core's.
-    Returns the number of ``CLIPTextEncode`` nodes fed by our encoder."""
+    """Core's LTX text-encoder loaders -> ``LTX2NTextEncoderLoader``, their CLIP links moved to our loader's ``clip``
+    output (a core ``comfy.sd.CLIP``); in place. The template's ``CLIPTextEncode``, ``LoraLoader`` (Gemma LoRA) and
+    ``TextGenerateLTX2Prompt`` nodes stay core's. Returns the number of ``CLIPTextEncode`` nodes fed by our encoder.
+
+    * ``LTXAVTextEncoderLoader`` (2 / 2.3): the Gemma 3 folder :data:`GEMMA` and the template's checkpoint.
+    * ``CLIPLoader`` type ``ltxv`` on the 2.5 text encoder (``gemma4-…-ltx-2.5``, Gemma 4 12B + projection): that
+      file and the template's 2.5 transformer (its connectors).
+    * ``CLIPLoader`` type ``ltxv`` on another Gemma 4 (the 2.5 prompt enhancer's ``gemma4_e2b_it``; core builds the
+      full-size E2B, and our loader reads the 12B text encoder only): its links take the 2.5 encoder's CLIP, so the
+      enhancer, when switched on, writes with the tiny Gemma 4 (the shipped templates leave it off)."""
     loaders = nodes_of_type(prompt, "LTXAVTextEncoderLoader")
     for loader in loaders:
-        checkpoint = prompt[loader]["inputs"]["ckpt_name"]
-        prompt[loader] = _node("LTX2NTextEncoderLoader", "Gemma Text Encoder Loader (LTX-2)", gemma=GEMMA,
-                               ckpt_name=checkpoint)
-        replace_links(prompt, [loader, 0], [loader, CLIP_SLOT])
-    return sum(_clip_source(prompt, node_id) in loaders for node_id in nodes_of_type(prompt, "CLIPTextEncode"))
+        _swap_text_encoder(prompt, loader, gemma=GEMMA, checkpoint=prompt[loader]["inputs"]["ckpt_name"])
+    clip_loaders = [i for i in nodes_of_type(prompt, "CLIPLoader") if prompt[i]["inputs"].get("type") == "ltxv"]
+    encoders = [i for i in clip_loaders if _ltx25_part(prompt[i]["inputs"]["clip_name"]) == "text_encoder"]
+    transformers = [prompt[i]["inputs"]["ckpt_name"] for i in nodes_of_type(prompt, OUR_LOADERS["model"][0])]
+    assert len(set(transformers)) == 1 or not encoders, f"2.5 text encoder with transformers {transformers}"
+    for loader in encoders:
+        _swap_text_encoder(prompt, loader, gemma=prompt[loader]["inputs"]["clip_name"], checkpoint=transformers[0])
+    for loader in set(clip_loaders) - set(encoders):
+        assert encoders, f"{loader}: an LTX CLIPLoader on {prompt[loader]['inputs']['clip_name']!r} without the 2.5 " \
+                         "text encoder"
+        del prompt[loader]
+        replace_links(prompt, [loader, 0], [encoders[0], CLIP_SLOT])
+    ours = [*loaders, *encoders]
+    return sum(_clip_source(prompt, node_id) in ours for node_id in nodes_of_type(prompt, "CLIPTextEncode"))
+
+
+def _swap_text_encoder(prompt: dict[str, Any], loader: str, *, gemma: str, checkpoint: str) -> None:
+    prompt[loader] = _node("LTX2NTextEncoderLoader", "Gemma Text Encoder Loader (LTX-2)", gemma=gemma,
+                           ckpt_name=checkpoint)
+    replace_links(prompt, [loader, 0], [loader, CLIP_SLOT])
+
+
+def _ltx25_part(name: str) -> str | None:
+    part = ltx25_part(name)
+    return None if part is None else part.part
 
 
 def _clip_source(prompt: dict[str, Any], node_id: str) -> str:
@@ -329,9 +325,12 @@ def _operands(node: dict[str, Any], node_id: str, quantity: str) -> dict[str, st
         expression = node["inputs"]["expression"].replace(" ", "")
         assert expression in MATH, f"{node_id}: unknown expression {expression!r} on the {quantity} path (add to MATH)"
         return MATH[expression]
+    if kind == "ComfySwitchNode":
+        switch = node["inputs"]["switch"]
+        return dict.fromkeys(("on_false", "on_true") if is_link(switch) else ("on_true" if switch else "on_false",))
     name = TRACE.get((kind, quantity)) or TRACE.get((kind, ANY))
     assert name, f"{node_id}: cannot trace the {quantity} through {kind} (template layout changed? add to TRACE)"
-    return {name: None}
+    return {name[0]: name[1]} if isinstance(name, tuple) else {name: None}
 
 
 def size_literals(prompt: dict[str, Any], node_id: str, name: str, quantity: str) -> list[tuple[str, str, str]]:
@@ -348,9 +347,9 @@ def size_literals(prompt: dict[str, Any], node_id: str, name: str, quantity: str
 
 
 def _tiny(quantity: str, old: Any) -> Any:
-    value = max(TINY["width"], TINY["height"]) if quantity == "size" else TINY[quantity]
+    value = TINY[quantity]
     assert isinstance(old, (int, float)) and not isinstance(old, bool), f"{quantity} literal {old!r}"
-    return type(old)(value)
+    return value if isinstance(value, float) else type(old)(value)  # a trim's seconds stay fractional
 
 
 def shrink_template(prompt: dict[str, Any]) -> ExpectedVideo:
@@ -370,7 +369,7 @@ def shrink_template(prompt: dict[str, Any]) -> ExpectedVideo:
         prompt[node_id]["inputs"]["sigmas"] = shorter_sigmas(prompt[node_id]["inputs"]["sigmas"])
     shrunk = {quantity for *_, quantity in literals} | ({"steps"} if sigmas else set())
     missing = {"width", "height", "fps", "steps"} - shrunk
-    assert not missing and shrunk & {"frames", "duration"}, f"nothing sets {sorted(missing) or 'frames'}"
+    assert not missing and shrunk & {"frames", "duration", "clip_s"}, f"nothing sets {sorted(missing) or 'frames'}"
     return ExpectedVideo(TINY["width"], TINY["height"], TINY["frames"], float(TINY["fps"]))
 
 
@@ -383,60 +382,3 @@ up to whole 1024-sample frames. (The template makes Duration x fps + 1 video fra
 def expected_audio_s(prompt: dict[str, Any]) -> float | None:
     """The saved audio's length when it is an input sound (``LTXVAudioVAEEncode`` in the prompt), else None."""
     return float(TINY["duration"]) if nodes_of_type(prompt, "LTXVAudioVAEEncode") else None
-
-
-# ------------------------------------------------------------------------------------------------ model files
-def _lotus_unet() -> Any:
-    import comfy.ops
-    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
-
-    return UNetModel(**LOTUS_UNET, operations=comfy.ops.disable_weight_init, device="meta")
-
-
-def _sd_vae() -> Any:
-    import torch
-    from comfy.ldm.models.autoencoder import AutoencoderKL
-
-    with torch.device("meta"):
-        return AutoencoderKL(ddconfig=SD_VAE, embed_dim=4, decoder_ddconfig={**SD_VAE, "ch": 32})
-
-
-CORE_MODELS = {"lotus-depth-d-": _lotus_unet, "vae-ft-mse-": _sd_vae}
-"""File name prefix -> the (meta-device) core module whose random weights stand in for it."""
-
-
-def write_core_model(path: Path, module: Any, *, seed: int = 0) -> Path:
-    """Random fp16 weights for every tensor of ``module``: N(0, 1 / fan-in) matrices, unit norm scales, zero
-    biases."""
-    import torch
-
-    from ltx_model.loading import write_safetensors
-
-    generator = torch.Generator().manual_seed(seed)
-    tensors = {name: (torch.randn(value.shape, generator=generator) / value[0].numel() ** 0.5 if value.dim() >= 2
-                      else torch.full(value.shape, float(name.endswith("weight")))).to(torch.float16)
-               for name, value in module.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_safetensors(path, tensors)
-    return path
-
-
-def write_core_loader_files(prompt: dict[str, Any], store: Any) -> list[Path]:
-    """Write the files the template's remaining core loaders (:data:`CORE_LOADER_INPUTS`) name; a core model no
-    stand-in is known for is left out (core's validation then names it)."""
-    written = []
-    for node in prompt.values():
-        for name, value in node["inputs"].items():
-            folder, kind = CORE_LOADER_INPUTS.get((node["class_type"], name), (None, None))
-            if (node["class_type"], name) == ("LoraLoader", "lora_name") and GEMMA_LORA_FILES.search(str(value)):
-                folder, kind = "loras", ModelKind.GEMMA_LORA
-            if folder is None or not isinstance(value, str):
-                continue
-            path = store.folder(folder) / value
-            if kind is not None:
-                written.append(write_demo_file(ModelRef(folder, value, kind), store.folder(folder)))
-                continue
-            build = next((b for prefix, b in CORE_MODELS.items() if value.startswith(prefix)), None)
-            if build is not None:
-                written.append(path if path.exists() else write_core_model(path, build()))
-    return written

@@ -18,14 +18,17 @@ import pytest
 from graph_support import ExpectedVideo, check_mp4
 from harness import REPO_ROOT
 
+from scripts import generate
 from scripts.model_resolution import DEMO_PREFIX, resolve_models
 from scripts.workflow_api import load_workflow
 from scripts.workflow_models import ModelKind, model_refs
 from scripts.workflow_specs import CKPT_DISTILLED, GEMMA
+from scripts.workflow_specs_ltx25 import TEXT_ENCODER, TRANSFORMER_DISTILLED
 
 pytestmark = pytest.mark.graph
 
 T2V = sorted((REPO_ROOT / "workflows").glob("t2v-distilled*.json"))[0]
+T2V_25 = REPO_ROOT / "workflows" / "ltx25-t2v-distilled.json"
 
 
 @pytest.fixture
@@ -71,13 +74,64 @@ def test_generate_demo_files_under_prefixed_names(t2v_prompt, tmp_path):
     assert (tmp_path / "text_encoders" / (DEMO_PREFIX + GEMMA) / "config.json").is_file()
 
 
-def test_generate_headless_demo_run_writes_mp4(tmp_path):
-    command = [sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "a small test clip", "--demo",
+@pytest.fixture
+def both_models(graph_host, model_store, t2v_prompt) -> None:
+    """The LTX-2.3 files of t2v-distilled and the LTX-2.5 split files of ltx25-t2v-distilled, under their names."""
+    model_store.ensure(graph_host.ui_to_api(load_workflow(T2V_25)))
+
+
+def _choose(graph_host, *options: str, cache=None):
+    args = generate.parse_args(["a prompt", *options])
+    return generate.choose_workflow(graph_host, generate.candidate_workflows(args), force_demo=args.demo,
+                                    cache=cache)
+
+
+def test_generate_prefers_ltx25_when_both_are_present(graph_host, both_models):
+    path, prompt, resolution = _choose(graph_host)
+    assert path == T2V_25 and not resolution.demo
+    assert f"using diffusion_models/{TRANSFORMER_DISTILLED}" in resolution.report
+    assert f"using text_encoders/{TEXT_ENCODER}" in resolution.report
+    assert {r.folder for r in model_refs(prompt)} == {"diffusion_models", "text_encoders", "vae"}
+
+
+def test_generate_model_option_picks_ltx23(graph_host, both_models):
+    path, prompt, resolution = _choose(graph_host, "--model", "ltx-2.3")
+    assert path == T2V and not resolution.demo
+    assert _checkpoint_names(prompt) == {CKPT_DISTILLED}
+
+
+def test_generate_ltx25_parts_found_under_other_names(graph_host, both_models):
+    prompt = graph_host.ui_to_api(load_workflow(T2V_25))
+    for node in prompt.values():  # the published names of another precision, not on disk
+        for name, value in node["inputs"].items():
+            if isinstance(value, str) and value.endswith("-bf16.safetensors"):
+                node["inputs"][name] = value.replace("-bf16", "-fp8")
+    resolution = resolve_models(prompt)
+    assert not resolution.demo
+    assert f"using diffusion_models/{TRANSFORMER_DISTILLED}" in resolution.report
+
+
+def test_generate_ltx25_demo_files_are_25_parts(graph_host, tmp_path):
+    import folder_paths
+
+    path, prompt, resolution = _choose(graph_host, "--model", "ltx-2.5", "--demo", cache=tmp_path)
+    assert path == T2V_25 and resolution.demo
+    refs = model_refs(prompt)
+    assert refs and all(r.kind is ModelKind.LTX25 and r.name.startswith(DEMO_PREFIX) for r in refs)
+    name = DEMO_PREFIX + TRANSFORMER_DISTILLED
+    assert folder_paths.get_full_path("diffusion_models", name) == str(tmp_path / "diffusion_models" / name)
+
+
+@pytest.mark.parametrize(("model", "workflow"), [([], "t2v-distilled.json"),
+                                               (["--model", "ltx-2.5"], "ltx25-t2v-distilled.json")])
+def test_generate_headless_demo_run_writes_mp4(tmp_path, model, workflow):
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "a small test clip", "--demo", *model,
                "--device", "cpu", "--width", "64", "--height", "64", "--frames", "9", "--output", str(tmp_path)]
     env = {**os.environ, "LTX2_DEMO_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stdout.count("NOTICE: ") == 2 and "RANDOM demo weights" in run.stdout
+    assert f"workflow: {workflow}" in run.stdout
     written = [Path(line.removeprefix("wrote ")) for line in run.stdout.splitlines() if line.startswith("wrote ")]
     assert len(written) == 1 and written[0].parent.parent == tmp_path
     check_mp4(written[0], ExpectedVideo(64, 64, 9, 24.0))

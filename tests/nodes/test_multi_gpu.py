@@ -1,6 +1,8 @@
 """Multi-GPU (LTX-2) in the real host: one device degrades with a message, bad device lists are refused, and core
 KSampler on the multi-device MODEL (two gloo workers on the CPU, started the production way: spawn, library booted
-under the pack's own module prefix) gives the single-device result for each strategy."""
+under the pack's own module prefix) gives the single-device result for each strategy, also with LoRAs loaded before
+(core LoraLoaderModelOnly) or after (Load LoRA (LTX-2)) the node, which the workers read from models/loras
+themselves; a weight patch that is no LoRA file is refused."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import logging
 import pytest
 import torch
 from tiny_weights import write_tiny_checkpoint
+
+from ltx_model.loading import write_safetensors
 
 pytestmark = pytest.mark.comfy
 
@@ -62,22 +66,59 @@ def test_multi_gpu_guidance_parallel_and_sequence_parallel_core_ksampler_equal_o
             got = sample(multi)
             for g, w in zip(got.unbind(), want.unbind(), strict=True):  # video, audio
                 assert float((g - w).abs().max()) <= 1e-5, strategy
-        _check_lora_after_the_node_is_refused(sample, multi)
         pool = next(iter(pack_nodes.multi_gpu._POOLS.values()))  # noqa: SLF001 - the test closes what it started
-        assert pool.running and len(pool.pids()) == 2  # one pool, kept between the two prompts
+        pids = pool.pids()
+        _check_loras_on_the_workers(comfy_host, pack_nodes, model, sample, multi)
+        _check_a_patch_that_is_no_file_is_refused(sample, multi)
+        assert pool.running and pool.pids() == pids and len(pids) == 2  # one pool, kept between the prompts
         _check_cancel_stops_the_workers(multi, pool)
     finally:
         for pool in list(pack_nodes.multi_gpu._POOLS.values()):  # noqa: SLF001
             pool.close()
 
 
-def _check_lora_after_the_node_is_refused(sample, multi) -> None:
-    """A weight patch added after the node (what a LoRA loader does) stops the sampling run with a clear message
-    instead of running the workers' unpatched weights."""
+def _write_lora(comfy_host, model, name: str, modules: tuple[str, ...], seed: int) -> str:
+    """A Lightricks-format LoRA (rank 2) on ``modules`` of the tiny model, in the host's models/loras."""
+    params, gen, tensors = dict(model.model.diffusion_model.named_parameters()), torch.Generator().manual_seed(seed), {}
+    for module in modules:
+        out, inp = params[f"{module}.weight"].shape
+        tensors[f"diffusion_model.{module}.lora_A.weight"] = torch.randn(2, inp, generator=gen) * 0.5
+        tensors[f"diffusion_model.{module}.lora_B.weight"] = torch.randn(out, 2, generator=gen) * 0.5
+    write_safetensors(comfy_host.model_dir("loras") / name, tensors)
+    return name
+
+
+def _close(got, want) -> bool:
+    return all(float((g - w).abs().max()) <= 1e-5 for g, w in zip(got.unbind(), want.unbind(), strict=True))
+
+
+def _check_loras_on_the_workers(comfy_host, pack_nodes, model, sample, multi) -> None:
+    """LoRAs after the node (Load LoRA (LTX-2)) and before it (core LoraLoaderModelOnly) run on the workers and give
+    the single-device result; switching LoRAs restores tensors, never reloads the checkpoint."""
+    ours = pack_nodes.lora.LTX2NLoraLoader
+    core = comfy_host.node_class("LoraLoaderModelOnly")()
+    first = _write_lora(comfy_host, model, "ltx2n_mgpu_a.safetensors",
+                        ("transformer_blocks.0.attn1.to_q", "transformer_blocks.0.ff.net.0.proj"), 5)
+    second = _write_lora(comfy_host, model, "ltx2n_mgpu_b.safetensors", ("transformer_blocks.0.attn1.to_q",), 6)
+    plain = sample(model)
+    want = sample(ours.execute(ours.execute(model, first, 0.7).result[0], second, -1.5).result[0])
+    assert not _close(want, plain)  # the LoRAs change the result
+    assert _close(sample(ours.execute(ours.execute(multi, first, 0.7).result[0], second, -1.5).result[0]), want)
+    before = core.load_lora_model_only(model, second, 1.2)[0]
+    node = pack_nodes.multi_gpu.LTX2NMultiGPU
+    assert _close(sample(node.execute(before, CKPT, "cpu,cpu", "sequence").result[0]), sample(before))
+    events = multi.model_options["transformer_options"][pack_nodes.diffusion.PASS_RUNNER_KEY].set_loras(())
+    assert [e.split()[0] for e in events] == ["load", "lora", "restore", "lora", "restore"], events
+    assert events[1] == "lora ltx2n_mgpu_a.safetensors@0.7, ltx2n_mgpu_b.safetensors@-1.5", events
+
+
+def _check_a_patch_that_is_no_file_is_refused(sample, multi) -> None:
+    """A weight patch that no file of models/loras holds stops the sampling run with a clear message instead of
+    running the workers without it."""
     patched = multi.clone()
     key = next(k for k in patched.model.state_dict() if k.endswith("attn1.to_q.weight"))
     assert patched.add_patches({key: (torch.zeros_like(patched.model.state_dict()[key]),)}, 1.0) == [key]
-    with pytest.raises(ValueError, match="workers run the unpatched transformer"):
+    with pytest.raises(ValueError, match="is not a LoRA file of models/loras"):
         sample(patched)
 
 
@@ -97,3 +138,37 @@ def _check_cancel_stops_the_workers(multi, pool) -> None:
     finally:
         mm.interrupt_current_processing(False)
     assert pool.running and pool.pids() == pids
+
+
+def test_multi_gpu_a_new_checkpoint_replaces_the_workers(pack_nodes) -> None:
+    """The same checkpoint and devices keep the pool (and its loaded weights); another checkpoint closes it and
+    makes a pool that loads the new file (workers start lazily, on the first pass)."""
+    mgpu = pack_nodes.multi_gpu
+    try:
+        first = mgpu.worker_pool("/models/a.safetensors", ("cpu", "cpu"), torch.float32)
+        assert mgpu.worker_pool("/models/a.safetensors", ("cpu", "cpu"), torch.float32) is first
+        second = mgpu.worker_pool("/models/b.safetensors", ("cpu", "cpu"), torch.float32)
+        assert second is not first and second.spec.setup.path == "/models/b.safetensors"
+        assert list(mgpu._POOLS.values()) == [second]  # noqa: SLF001 - the old pool (and its weights) is gone
+    finally:
+        for pool in list(mgpu._POOLS.values()):  # noqa: SLF001
+            pool.close()
+        mgpu._POOLS.clear()  # noqa: SLF001
+
+
+def test_multi_gpu_lora_set_reads_per_stream_strengths_and_refuses_model_strength(comfy_host, pack_nodes,
+                                                                                 model) -> None:
+    """A LoRA applied with separate video / audio strengths (LoRA Stack) reads back as two applications of the file,
+    each limited to its stream's layers; a model strength other than 1 is refused (the workers cannot apply it)."""
+    LoraApplication = pack_nodes.multi_gpu_lora.LoraApplication  # noqa: N806 - the pack's own class (its module prefix)
+    video, audio = "transformer_blocks.0.attn1.to_q", "transformer_blocks.0.audio_attn1.to_k"
+    name = _write_lora(comfy_host, model, "ltx2n_mgpu_streams.safetensors", (video, audio), 7)
+    path = str(comfy_host.model_dir("loras") / name)
+    read_back = pack_nodes.multi_gpu_lora.lora_set
+    patched = pack_nodes.camera.apply_per_stream(model, path, 0.5, -1.0)
+    assert read_back(patched) == (LoraApplication(path, 0.5, (video,)), LoraApplication(path, -1.0, (audio,)))
+    assert read_back(pack_nodes.camera.apply_per_stream(model, path, 0.5, 0.5)) == (LoraApplication(path, 0.5),)
+    scaled = model.clone()
+    scaled.add_patches(pack_nodes.lora.lora_patches(model, path), 1.0, 0.5)
+    with pytest.raises(ValueError, match="not a LoRA file of models/loras \\(model strength 0.5"):
+        read_back(scaled)

@@ -52,7 +52,7 @@ def test_video_vae_loader_gives_core_vae_with_official_keys(comfy_host, pack_nod
     import comfy.sd
 
     vae = vaes[DemoFamily.LTX23]
-    assert isinstance(vae, comfy.sd.VAE) and isinstance(vae, pack_nodes.vae.LTX2VideoVAE)
+    assert isinstance(vae, comfy.sd.VAE) and isinstance(vae, pack_nodes.vae_host.LTX2VideoVAE)
     file_keys = {k for k in read_header(demo_ckpts[DemoFamily.LTX23]).tensors if k.startswith("vae.")}
     ignored = {"vae.per_channel_statistics.channel", "vae.per_channel_statistics.mean-of-stds"}
     assert set(vae.first_stage_model.state_dict()) == file_keys - ignored
@@ -149,9 +149,9 @@ def test_video_vae_decode_node_tiles_from_free_memory(comfy_host, pack_nodes, va
     import comfy.model_management
 
     vae, latent = vaes[DemoFamily.LTX23], _latent(6, (1, 128, 5, 4, 6))
-    plans = pack_nodes.vae.decode_plans(vae.model.config, latent.shape, vae.decode_bytes_per_pixel)
+    plans = pack_nodes.vae_host.decode_plans(vae.model.config, latent.shape, vae.decode_bytes_per_pixel)
     target = next(p for p in plans if p.tiling.spatial is not None and p.tiling.temporal is not None)
-    free = target.nbytes / pack_nodes.vae.FREE_MEMORY_SHARE + 1  # just enough for that plan's largest tile
+    free = target.nbytes / pack_nodes.vae_host.FREE_MEMORY_SHARE + 1  # just enough for that plan's largest tile
     monkeypatch.setattr(comfy.model_management, "get_free_memory", lambda *a, **k: free)
     images = pack_nodes.vae.LTX2NDecodeVideo.execute(samples={"samples": latent}, vae=vae).result[0]
     with torch.no_grad():
@@ -173,9 +173,9 @@ def test_video_vae_decode_node_retries_smaller_tiles_after_oom(pack_nodes, vaes,
     monkeypatch.setattr(vae.model, "decode", small_tiles_only)
     images = pack_nodes.vae.LTX2NDecodeVideo.execute(samples={"samples": latent}, vae=vae).result[0]
     monkeypatch.undo()
-    plans = pack_nodes.vae.decode_plans(vae.model.config, latent.shape, vae.decode_bytes_per_pixel)
+    plans = pack_nodes.vae_host.decode_plans(vae.model.config, latent.shape, vae.decode_bytes_per_pixel)
     fitting = next(p for p in plans if max(t.src.stop - t.src.start for t in
-                                           pack_nodes.vae.decode_layout(tuple(latent.shape[2:]), p.tiling,
+                                           pack_nodes.vae_host.decode_layout(tuple(latent.shape[2:]), p.tiling,
                                                                         time_scale=8, space_scale=32).width) <= 2)
     with torch.no_grad():
         expected = vae.model.decode_tiled(latent, fitting.tiling)
@@ -204,8 +204,9 @@ def test_video_vae_decode_node_clear_errors(pack_nodes, vaes):
 
 def test_video_vae_decode_plans_order(pack_nodes, vaes):
     cfg = vaes[DemoFamily.LTX23].model.config
-    plans = pack_nodes.vae.decode_plans(cfg, (1, 128, 16, 16, 24), 100.0)
+    plans = pack_nodes.vae_host.decode_plans(cfg, (1, 128, 16, 16, 24), 100.0)
     assert plans[0].tiles == 1 and plans[0].nbytes == 121 * 512 * 768 * 100.0
     assert all(a.nbytes > b.nbytes for a, b in zip(plans, plans[1:], strict=False))
     assert plans[-1].tiles > 50
-    assert pack_nodes.vae.first_fitting(plans, 1e30) == 0 and pack_nodes.vae.first_fitting(plans, 0) == len(plans) - 1
+    fitting = pack_nodes.vae_host.first_fitting
+    assert fitting(plans, 1e30) == 0 and fitting(plans, 0) == len(plans) - 1

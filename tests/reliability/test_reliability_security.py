@@ -90,7 +90,7 @@ def _resolvers(pack_nodes) -> dict:
     folders = pack_nodes.model_folders
     found = {f"model_folders.model_path({kind!r})": (lambda name, kind=kind: folders.model_path(kind, name))
              for kind in kinds}
-    found["vae.resolve_model_file"] = lambda name: vae.resolve_model_file(name, vae.VAE_FOLDERS)
+    found["vae_host.resolve_model_file"] = lambda name: pack_nodes.vae_host.resolve_model_file(name, vae.VAE_FOLDERS)
     found["text.resolve_gemma"] = text.resolve_gemma
     found["text.resolve_text_checkpoint"] = text.resolve_text_checkpoint
     return found

@@ -85,3 +85,20 @@ def test_generate_size_report_says_why():
     assert generate.size_report(prompt, _args(), demo=False).endswith("(the defaults of t2v-distilled.json)")
     given = generate.size_report(prompt, _args(width=384), demo=False)
     assert "(--width from the command line, the rest the defaults of t2v-distilled.json)" in given
+
+
+@pytest.mark.parametrize(("options", "stems"), [
+    ([], ["ltx25-t2v-distilled", "t2v-distilled"]),  # auto: LTX-2.5 first; demo weights go with the last
+    (["--model", "ltx-2.5"], ["ltx25-t2v-distilled"]),
+    (["--model", "ltx-2.3"], ["t2v-distilled"]),
+    (["--model", "ltx-2.5", "--workflow", str(REPO / "workflows" / "t2v-full.json")], ["t2v-full"]),
+])
+def test_generate_model_option_orders_the_workflows(options, stems):
+    candidates = generate.candidate_workflows(generate.parse_args(["x", *options]))
+    assert [p.stem for p in candidates] == stems and all(p.is_file() for p in candidates)
+
+
+def test_generate_bad_model_choice_refused_before_comfyui(no_boot, capsys):
+    with pytest.raises(SystemExit) as info:
+        generate.main(["x", "--model", "ltx-9"])
+    assert info.value.code == 2 and "--model: invalid choice: 'ltx-9'" in capsys.readouterr().err

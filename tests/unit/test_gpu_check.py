@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMFYUI = Path(os.environ.get("COMFYUI_PATH") or Path.home() / "comfy" / "ComfyUI").expanduser()
 REQUIRED = ("metric", "ours", "comfy_core", "device", "shape", "dtype")
 MEASURED = ("matmul_peak_tflops", "transformer_pass_s", "transformer_pass_fp8_s", "pass_peak_vram_bytes",
-            "vae_tiled_decode_peak_vram_bytes", "transformer_pass_compiled_s")
+            "vae_tiled_decode_peak_vram_bytes", "transformer_pass_compiled_s", "consumer_card_step_s",
+            "consumer_card_gguf_q4_k_m_step_s", "gemma3_12b_encode_s")
 
 pytestmark = pytest.mark.slow
 
@@ -73,17 +74,36 @@ def test_gpu_check_dry_run_writes_every_measurement(bundle, tmp_path):
         assert line["status"] == "ok" and line["device"].startswith("cpu") and line["dtype"] == "float32"
         assert isinstance(line["ours"], (int, float)) and line["ours"] > 0, metric
     for metric in ("transformer_pass_s", "transformer_pass_fp8_s", "pass_peak_vram_bytes",
-                   "vae_tiled_decode_peak_vram_bytes", "transformer_pass_compiled_s"):
+                   "vae_tiled_decode_peak_vram_bytes", "transformer_pass_compiled_s", "consumer_card_step_s",
+                   "gemma3_12b_encode_s"):
         assert isinstance(by_metric[metric]["comfy_core"], (int, float)), (metric, by_metric[metric]["config"])
     assert by_metric["transformer_pass_s"]["shape"] == "128x64x9"
     assert by_metric["transformer_pass_s"]["config"]["max_abs_diff_vs_ltx_core"] <= 1e-4  # same computation
     assert by_metric["transformer_pass_compiled_s"]["config"]["compiled_max_abs_diff"] <= 1e-5
-    assert by_metric["consumer_card_step_s"]["status"] == "skipped"  # CUDA only
+    assert [line["status"] for line in lines if line["status"] != "ok"] == []  # nothing skipped or left out
+    check_consumer_cards_and_gemma(by_metric)
     env = json.loads((out / "env.json").read_text())
     assert env["manifest"] == str(bundle / "manifests" / "ltx-2.3-22b.json")  # the bundle's copy was used
     assert env["dry_run"] is True and env["ltx_core"] and env["wall_s"] > 0
     summary = (out / "summary.md").read_text()
     assert "DRY RUN" in summary and all(f"| {m} |" in summary for m in MEASURED)
+
+
+def check_consumer_cards_and_gemma(by_metric: dict) -> None:
+    """The dry run's consumer-card, GGUF and Gemma lines ran the real code paths: core's ModelPatcher placed only
+    part of the model (lowvram casting per call), the GGUF model held Q4_K blocks, core's Gemma agrees with ours."""
+    cards = by_metric["consumer_card_step_s"]
+    assert cards["shape"] == "128x64x9@dry-run" and cards["config"]["card_gb"] is None
+    config = cards["config"]
+    assert config["core_partial"] is True and 0 < config["core_loaded_bytes"] < config["core_model_bytes"]
+    assert config["core_cast_per_call_modules"] > 0
+    gguf = by_metric["consumer_card_gguf_q4_k_m_step_s"]
+    assert isinstance(gguf["ours"], float) and gguf["ours"] > 0 and gguf["comfy_core"] is None
+    assert "no GGUF loader" in gguf["config"]["comfy_core_null_reason"]
+    assert gguf["config"]["ours_matrices"]["Q4_K"] >= 1  # the 256-wide feed-forward output matrices
+    gemma = by_metric["gemma3_12b_encode_s"]["config"]
+    assert gemma["shape"] == gemma["core_shape"] == [1, 3, 24, 256]  # embeddings + 2 layers, 24 tokens
+    assert gemma["max_abs_diff"] <= 1e-4
 
 
 def test_gpu_check_without_a_gpu_refuses_the_real_run(tmp_path):

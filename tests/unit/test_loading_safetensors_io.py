@@ -150,6 +150,20 @@ def test_loading_refuses_pickle_checkpoints(tmp_path: Path) -> None:
             read_header(named)
 
 
+def test_loading_accepts_header_lengths_that_start_like_a_pickle(tmp_path: Path) -> None:
+    """A header of 640 / 896 / 1152 / 1408 bytes encodes as ``80 02..05 00 ..``, the first bytes of a pickle."""
+    for length in (640, 896, 1152, 1408):
+        path = tmp_path / f"h{length}.safetensors"
+        write_safetensors(path, {"x": torch.ones(1)})
+        data = path.read_bytes()
+        old = int.from_bytes(data[:8], "little")
+        header = data[8:8 + old].rstrip(b" ") + b" " * (length - len(data[8:8 + old].rstrip(b" ")))
+        path.write_bytes(length.to_bytes(8, "little") + header + data[8 + old:])
+        assert path.read_bytes()[:2] == bytes([0x80, 2 + (length - 640) // 256])
+        with SafetensorsReader(read_header(path)) as reader:
+            assert torch.equal(reader.read("x"), torch.ones(1))
+
+
 def test_loading_detects_file_shrunk_after_header_read(tmp_path: Path) -> None:
     path = tmp_path / "x.safetensors"
     write_safetensors(path, {"x": torch.ones(1024)})

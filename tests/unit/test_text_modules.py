@@ -15,6 +15,7 @@ from ltx_model.text import (
     ExtractorKind,
     TextConfig,
     TextProjection,
+    encode_hidden_states,
 )
 
 SEQ = 16
@@ -177,3 +178,21 @@ def test_text_video_only_layout_runs_without_audio(extractor: ExtractorKind) -> 
         av_out = av_connectors(*av_projection(hidden, mask), mask)
     assert audio is None and out.audio is None
     torch.testing.assert_close(out.video, av_out.video, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("layout", [ConnectorLayout.AUDIO_VIDEO, ConnectorLayout.VIDEO_ONLY])
+def test_text_encode_runs_connectors_in_their_own_dtype(layout: ConnectorLayout) -> None:
+    """A projection of another precision than the connectors (an fp32 Gemma 4 projection file beside a bf16
+    transformer) feeds the connectors in their dtype, as if the projection output had been cast by hand."""
+    cfg = TextConfig.tiny(ExtractorKind.V2, layout=layout)
+    projection, connectors = TextProjection(cfg).eval(), EmbeddingsConnectors(cfg).eval().to(torch.bfloat16)
+    hidden = [torch.randn(1, SEQ, cfg.gemma_width) for _ in range(cfg.gemma_hidden_states)]
+    mask = torch.zeros(1, SEQ, dtype=torch.int64)
+    mask[0, -6:] = 1
+    got = encode_hidden_states(hidden, mask, projection=projection, connectors=connectors)
+    with torch.no_grad():
+        video, audio = projection(hidden, mask)
+        want = connectors(video.bfloat16(), None if audio is None else audio.bfloat16(), mask)
+    assert got.video_context.dtype == torch.bfloat16
+    torch.testing.assert_close(got.video_context, want.video, atol=0, rtol=0)
+    assert (got.audio_context is None) == (layout is ConnectorLayout.VIDEO_ONLY)

@@ -17,6 +17,7 @@ import pytest
 from scripts.workflow_downloads import DOWNLOADS
 from scripts.workflow_layout import STAGE_COLORS, Stage
 from scripts.workflow_models import MODEL_INPUTS
+from scripts.workflow_models_ltx25 import LTX25_PARTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = sorted((REPO_ROOT / "workflows").glob("*.json"))
@@ -25,7 +26,12 @@ MODEL_VALUE = re.compile(r"(\.safetensors|/)$")
 FRONTEND_SOURCES = ("https://civitai.com/", "https://huggingface.co/")
 FRONTEND_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pth", ".pt")
 OFFICIAL_REPOS = re.compile(r"^https://huggingface\.co/(Lightricks/LTX-2[\w.-]*|google/gemma-3-12b-it-qat-q4_0-unquantized)"
-                            r"(/resolve/main/[\w.-]+)?$")
+                            r"(/resolve/main/([\w.-]+/)?[\w.-]+)?$")  # LTX-2.5 keeps each part in a subfolder
+GEMMA3_ENTRY = {"name": "gemma-3-12b-it-qat-q4_0-unquantized/", "directory": "text_encoders",
+                "url": "https://huggingface.co/google/gemma-3-12b-it-qat-q4_0-unquantized"}
+GEMMA4_ENTRY = {"name": "gemma4-12b-with-proj-ltx-2.5-bf16.safetensors", "directory": "text_encoders",
+                "url": "https://huggingface.co/Lightricks/LTX-2.5/resolve/main/text_encoders/"
+                       "gemma4-12b-with-proj-ltx-2.5-bf16.safetensors"}
 
 
 @pytest.fixture(params=WORKFLOW_FILES, ids=[p.stem for p in WORKFLOW_FILES])
@@ -38,7 +44,7 @@ def _model_values(node: dict) -> set[str]:
 
 
 def test_workflow_every_model_has_download_metadata(workflow):
-    folders = {spec.folder for spec in MODEL_INPUTS.values()}
+    folders = {spec.folder for spec in MODEL_INPUTS.values()} | {part.folder for _, part in LTX25_PARTS}
     for node in workflow["nodes"]:
         if node["type"] not in MODEL_NODE_TYPES:
             continue
@@ -50,7 +56,7 @@ def test_workflow_every_model_has_download_metadata(workflow):
             if name.endswith("/"):  # a Hugging Face folder: its repository page, to follow by hand
                 assert "/resolve/" not in entry["url"]
                 continue
-            assert entry["url"].endswith("/resolve/main/" + name)
+            assert entry["url"].endswith(("/resolve/main/" + name, f"/resolve/main/{entry['directory']}/{name}"))
             assert entry["url"].startswith(FRONTEND_SOURCES) and name.endswith(FRONTEND_SUFFIXES)  # a download button
 
 
@@ -59,8 +65,7 @@ def test_workflow_gemma_folder_is_listed_for_the_missing_models_dialog(workflow)
     assert loaders
     for node in loaders:
         gemma = [e for e in node["properties"]["models"] if e["directory"] == "text_encoders"]
-        assert gemma == [{"name": "gemma-3-12b-it-qat-q4_0-unquantized/", "directory": "text_encoders",
-                          "url": "https://huggingface.co/google/gemma-3-12b-it-qat-q4_0-unquantized"}]
+        assert gemma in ([GEMMA3_ENTRY], [GEMMA4_ENTRY])  # LTX-2 / 2.3: the Gemma 3 folder; LTX-2.5: one file
 
 
 def test_workflow_note_gives_each_file_folder_and_size(workflow):
