@@ -123,6 +123,17 @@ class HostTransformer(LTXTransformer):
             return c.caption_channels, c.caption_channels
         return c.video_inner_dim, c.audio_inner_dim
 
+    @property
+    def cross_attention_dim(self) -> int:
+        """Width of the video part of the text context (core LTXAV's name; core's ``LTXVDurationPredictor`` splits
+        the context with it)."""
+        return self.context_widths()[0]
+
+    def preprocess_text_embeds(self, context: torch.Tensor, unprocessed: bool = False) -> torch.Tensor:
+        """Core LTXAV's contract (v0.33 ``LTXVDurationPredictor`` calls it): core's unprocessed text-encoder output
+        through the connectors (:meth:`process_text_embeds`), a processed context ``(B, S, Wv + Wa)`` as it is."""
+        return self.process_text_embeds(context) if unprocessed else context
+
     def process_text_embeds(self, features: torch.Tensor) -> torch.Tensor:
         """Core's unprocessed LTXAV text-encoder output -> this model's context (what core's
         ``preprocess_text_embeds`` does with its own connectors).

@@ -91,6 +91,40 @@ def test_predict_duration_equals_library_head(comfy_host, pack_nodes, ltx25):
     assert first[1] != second[1]  # the prompt matters
 
 
+def test_core_duration_predictor_on_our_model(comfy_host, pack_nodes, ltx25):
+    """Core's ``LTXVDurationPredictor`` (v0.33) with our MODEL and core's own ``DurationHead`` holding the demo
+    head's weights (core's ModelPatchLoader always builds the real 4096 / 2048 widths, so the head is built at the
+    demo's widths here and wrapped as core's loader wraps it) predicts what LTX-2 Predict Duration predicts."""
+    from test_core_ltx_nodes import _node_or_older_host
+
+    core_node = _node_or_older_host(comfy_host, "LTXVDurationPredictor")
+    if core_node is None:
+        return
+    import comfy.ldm.lightricks.duration_head as core_head
+    import comfy.model_management
+    import comfy.model_patcher
+    import comfy.utils
+
+    from ltx_model.demo.ltx25_set import demo_duration_config
+
+    config = demo_duration_config()
+    state = core_head.normalize_state_dict(comfy.utils.load_torch_file(
+        str(comfy_host.model_dir("duration_head") / HEAD)))
+    head = core_head.DurationHead(video_cross_attention_dim=config.video_dim,
+                                  audio_cross_attention_dim=config.audio_dim, pooler_hidden_dim=config.pooler_dim,
+                                  num_queries=config.num_queries, num_pooler_heads=config.num_heads,
+                                  mlp_hidden=config.mlp_hidden)
+    head.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    patch = comfy.model_patcher.ModelPatcher(head, load_device=comfy.model_management.get_torch_device(),
+                                             offload_device=comfy.model_management.unet_offload_device())
+    ours = pack_nodes.duration.LTX2NPredictDuration
+    for seed in (1, 2):
+        pos = prompt(ltx25, seed, tokens=7)
+        want = ours.execute(ltx25, pos, HEAD, 24.0, 0.05, 600.0).result
+        got = core_node.execute(ltx25, pos, patch, 24.0, 0.05, 600.0).result
+        assert got[0] == want[0] and abs(got[1] - want[1]) <= 1e-5 * max(1.0, abs(want[1]))
+
+
 def test_predict_duration_refuses_other_models_and_encoders(pack_nodes, ltx25, demo_models):
     node = pack_nodes.duration.LTX2NPredictDuration
     model23 = demo_models["2.3-dev"]
