@@ -18,16 +18,20 @@ from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
 from .audio_modes import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .camera import LTX2NCameraLoraLoader, LTX2NLoraStack
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
+from .dubit import LTX2NDubItPrepare
 from .duration import LTX2NPredictDuration
 from .editing_modes import LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2NVideoToVideoPrepare
 from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
+from .ingredients import LTX2NIngredientsReference
 from .latents import LTX2NEmptyAVLatent
 from .loaders import LTX2NCheckpointLoader
 from .lora import LTX2NLoraLoader
 from .motion_tracks import LTX2NMotionTracks
 from .multi_gpu import LTX2NMultiGPU
 from .multi_gpu_text import LTX2NTextEncoderDevice
+from .pixel_upscale import LTX2NPixelUpscalePrepare
 from .prompt_tools import LTX2NEnhancePrompt, LTX2NLoadTextEncoding, LTX2NSaveTextEncoding
+from .res2s import LTX2NSamplerRes2s
 from .sampling import LTX2NMultimodalGuider, LTX2NSampler, LTX2NScheduler
 from .temporal_modes import LTX2NExtend, LTX2NKeyframes, LTX2NLongVideo, LTX2NRetake
 from .text import LTX2NTextEncode, LTX2NTextEncoderLoader
@@ -48,6 +52,9 @@ _REQUIRED += [LTX2NKeyframes, LTX2NExtend, LTX2NRetake, LTX2NLongVideo]
 _REQUIRED += [LTX2NMultiGPU, LTX2NTextEncoderDevice]
 _REQUIRED += [LTX2NSamplerEulerAncestral, LTX2NPredictDuration]  # LTX-2.5
 _REQUIRED += [LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2NVideoToVideoPrepare]
+_REQUIRED += [LTX2NIngredientsReference, LTX2NPixelUpscalePrepare]  # IC-LoRA modes
+_REQUIRED += [LTX2NDubItPrepare]  # Dub-It / LipDub
+_REQUIRED += [LTX2NSamplerRes2s]  # HQ two-stage (res_2s)
 
 # (module relative to this package, node class names); hidden with a warning when the import fails.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [

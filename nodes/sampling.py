@@ -31,6 +31,7 @@ from comfy_api.latest import io
 from ..ltx_model.pipelines.request import Sampler
 from ..ltx_model.pipelines.samplers import default_sampler
 from ..ltx_model.sampling import (
+    LTX_2_3_HQ_PARAMS,
     LTX_2_3_PARAMS,
     GuiderParams,
     SamplingDefaults,
@@ -45,10 +46,12 @@ from .model_loader import model_facts
 from .previews import preview_callback
 from .schema import make_schema
 
-SCHEDULES = ("auto", "LTX-2 schedule", "distilled stage 1", "distilled stage 2")
+SCHEDULES = ("auto", "LTX-2 schedule", "distilled stage 1", "distilled stage 2", "HQ stage 1")
 GUIDANCE = ("auto", "multimodal", "none")
 _SCHEDULE_TIP = ("auto: distilled model -> the 8 distilled sigmas, dev model -> the LTX-2 schedule; 'distilled "
-                 "stage 2' = the 3-step refinement after a x2 latent upscale (starts at sigma 0.909375).")
+                 "stage 2' = the 3-step refinement after a x2 latent upscale (starts at sigma 0.909375); 'HQ stage 1' "
+                 "= the HQ recipe's LTX-2 schedule (15 steps, shift from the connected latent; stage 2 of HQ uses "
+                 "'distilled stage 2').")
 
 
 def _defaults(model: Any) -> SamplingDefaults:
@@ -80,6 +83,8 @@ def schedule_sigmas(schedule: str, steps: int, *, model: Any = None, latent: dic
         return distilled_sigmas()
     if schedule == "distilled stage 2":
         return stage2_distilled_sigmas()
+    if schedule == "HQ stage 1":  # ltx-pipelines HEAD TI2VidTwoStagesHQPipeline: 15 steps, latent-shifted
+        schedule, steps = "LTX-2 schedule", steps or LTX_2_3_HQ_PARAMS.num_inference_steps
     if schedule != "LTX-2 schedule":
         raise ValueError(f"unknown schedule {schedule!r}; one of {', '.join(SCHEDULES)}")
     tokens = video_token_count(latent) if latent is not None else None

@@ -29,7 +29,10 @@ from scripts.workflow_schemas import SNAPSHOT, load_snapshot, render_snapshot, s
 from scripts.workflow_specs import core_workflows
 from scripts.workflow_specs_audio import audio_workflows
 from scripts.workflow_specs_control import control_workflows
+from scripts.workflow_specs_dubit import dubit_workflows
 from scripts.workflow_specs_edit import edit_workflows
+from scripts.workflow_specs_hq import hq_workflows
+from scripts.workflow_specs_iclora_modes import iclora_mode_workflows
 from scripts.workflow_specs_ltx25 import ltx25_workflows
 from scripts.workflow_specs_mgpu import mgpu_workflows
 from scripts.workflow_specs_temporal import temporal_workflows
@@ -41,7 +44,8 @@ WORKFLOWS_DIR = REPO_ROOT / "workflows"
 def all_workflows() -> list[Workflow]:
     """Every shipped workflow description: text/image to video, audio, temporal modes, control, multi-GPU."""
     return [*core_workflows(), *audio_workflows(), *temporal_workflows(), *control_workflows(), *mgpu_workflows(),
-            *edit_workflows(), *ltx25_workflows()]
+            *edit_workflows(), *ltx25_workflows(), *iclora_mode_workflows(),
+            *dubit_workflows(), *hq_workflows()]
 
 
 def expected_files(object_info: dict[str, dict]) -> dict[Path, str]:

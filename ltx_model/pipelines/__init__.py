@@ -11,7 +11,8 @@ Modes (each a plain function taking models, tensors/paths and text contexts): :f
 :func:`generate_audio_to_video`, :func:`generate_audio` (text-to-audio), :func:`generate_audio_for_video`
 (Foley), :func:`extend_clip`, :func:`retake`, :func:`generate_ic_lora`, :func:`upscale_clip` (temporal x2 /
 spatial x1.5), :func:`generate_long_video`, :func:`inpaint` / :func:`outpaint` / :func:`video_to_video` (IC-LoRA edits),
-:func:`enhance_prompt` and :func:`save_text_contexts` / :func:`load_text_contexts`.
+:func:`generate_two_stage_hq` (the HQ res_2s recipe, :func:`hq_request`), :func:`enhance_prompt` and
+:func:`save_text_contexts` / :func:`load_text_contexts`.
 
 LTX-2.5 ships split files: ``load_pipeline_models(folder)`` (or :func:`model_files` with explicit paths) loads the
 transformer, the Gemma 4 text encoder's projection, the video VAE (diffusion decoder), the audio VAE + vocoder and
@@ -59,14 +60,19 @@ from .request import (
     validate_request,
     with_version_crf,
 )
-from .samplers import ancestral_loop, default_sampler, sampler_loop
+from .samplers import ancestral_loop, default_sampler, res2s_pipeline_loop, sampler_loop
 from .sources import AudioFit, ClipAudio, encode_clip_audio, encode_frames
 from .streams import StreamSpec, denoise_streams, freeze
 from .text import encode_text
 from .two_stage import denoise_two_stage, generate_two_stage, upsample_video_latent
+from .two_stage_hq import generate_two_stage_hq, hq_request, hq_sigmas
 from .upscale import upscale_clip, upscale_video_latent
 
 __all__ = [
+    "generate_two_stage_hq",
+    "hq_request",
+    "hq_sigmas",
+    "res2s_pipeline_loop",
     "ModelFiles",
     "Sampler",
     "ancestral_loop",

@@ -24,6 +24,7 @@ class Sampler(Enum):
 
     EULER = "euler"
     EULER_ANCESTRAL = "euler_ancestral"
+    RES_2S = "res_2s"  # Lightricks' second-order res_2s (HQ pipeline; ltx_model.sampling.res2s_step)
 
 
 class TilingMode(Enum):

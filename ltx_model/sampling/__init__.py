@@ -23,7 +23,16 @@ from .positions import (
     video_latent_bounds,
     video_positions,
 )
-from .res2s import Res2sNoise, res2s_coefficients, res2s_loop, res2s_schedule, res2s_step, sde_step
+from .res2s import (
+    RES2S_ETA,
+    Res2sNoise,
+    res2s_coefficients,
+    res2s_finish,
+    res2s_loop,
+    res2s_schedule,
+    res2s_step,
+    sde_step,
+)
 from .schedules import (
     DISTILLED_SIGMAS,
     STAGE2_DISTILLED_SIGMAS,
@@ -59,6 +68,7 @@ __all__ = [
     "AudioGrid",
     "GuiderParams",
     "LatentState",
+    "RES2S_ETA",
     "Res2sNoise",
     "SamplingDefaults",
     "SigmaBinnedGuiderParams",
@@ -85,6 +95,7 @@ __all__ = [
     "patchify_audio",
     "patchify_video",
     "res2s_coefficients",
+    "res2s_finish",
     "res2s_loop",
     "res2s_schedule",
     "res2s_step",

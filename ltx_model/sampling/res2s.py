@@ -1,7 +1,9 @@
 """The res_2s sampler (HQ pipeline): 2-stage exponential Runge-Kutta with SDE noise injection.
 
-Follows ltx-pipelines 1.0.0 ``res2s_audio_video_denoising_loop`` (legacy SDE mode, its default) and ltx-core
-``Res2sDiffusionStep``. All RK arithmetic is float64; latents are cast to the model dtype between steps.
+Follows ltx-pipelines ``res2s_audio_video_denoising_loop`` (legacy SDE mode, its default) and ltx-core
+``Res2sDiffusionStep``; Lightricks' latest (LTX-2 main @400fd31) adds the step-level ``eta`` (default 0.5, the
+substep stays at 0.5), the only difference to 1.0.0. All RK arithmetic is float64; latents are cast to the
+model dtype between steps.
 A step works on any number of modality states at once (video, audio, ...) in a fixed order, which is also the
 order in which SDE noise is drawn.
 """
@@ -22,6 +24,9 @@ Denoiser = Callable[[Sequence[LatentState], torch.Tensor, int], Sequence[torch.T
 
 FINAL_SIGMA = 0.0011
 """Sigma inserted before a final 0 so that every full step has a non-zero target."""
+
+RES2S_ETA = 0.5
+"""Step-level SDE strength (``sigma_up = eta * sigma_next``; 0 = deterministic); the substep always uses 0.5."""
 
 
 def phi(j: int, neg_h: float) -> float:
@@ -60,14 +65,15 @@ def sde_coefficients(sigma_next: torch.Tensor, sigma_up: torch.Tensor) -> tuple[
 
 
 def sde_step(
-    sample: torch.Tensor, denoised: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor, noise: torch.Tensor
+    sample: torch.Tensor, denoised: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor, noise: torch.Tensor,
+    eta: float = RES2S_ETA,
 ) -> torch.Tensor:
     """``Res2sDiffusionStep.step``: move from ``sample`` at ``sigma`` towards ``denoised`` at ``sigma_next``.
 
-    ``sigma_up = 0.5 * sigma_next``; returns ``denoised`` unchanged when ``sigma_next`` (or ``sigma_up``) is 0,
+    ``sigma_up = eta * sigma_next``; returns ``denoised`` unchanged when ``sigma_next`` (or ``sigma_up``) is 0,
     otherwise ``alpha * (x0 + sigma_down * eps) + sigma_up * noise`` in ``denoised.dtype``.
     """
-    alpha_ratio, sigma_down, sigma_up = sde_coefficients(sigma_next, sigma_next * 0.5)
+    alpha_ratio, sigma_down, sigma_up = sde_coefficients(sigma_next, sigma_next * eta)
     if torch.any(sigma_up == 0) or torch.any(sigma_next == 0):
         return denoised
     eps = (sample - denoised) / (sigma - sigma_next)
@@ -101,10 +107,10 @@ class Res2sNoise:
 
 
 def _inject(state: LatentState, anchor: torch.Tensor, target: torch.Tensor, sigma: torch.Tensor,
-            sigma_next: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            sigma_next: torch.Tensor, generator: torch.Generator, eta: float = RES2S_ETA) -> torch.Tensor:
     """Legacy-mode SDE injection followed by the masked blend with the clean latent (float64 in, float64 out)."""
     noise = res2s_noise(state.latent, generator)
-    x = sde_step(anchor, target, sigma, sigma_next, noise.to(anchor.device))
+    x = sde_step(anchor, target, sigma, sigma_next, noise.to(anchor.device), eta)
     return blend_denoised(x, state.denoise_mask, state.clean_latent)
 
 
@@ -139,6 +145,7 @@ def res2s_step(
     bongmath: bool = True,
     bongmath_max_iter: int = 100,
     model_dtype: torch.dtype = torch.bfloat16,
+    eta: float = RES2S_ETA,
 ) -> list[LatentState]:
     """One full res_2s step ``sigmas[i] -> sigmas[i+1]`` for all ``states`` (``sigmas`` from :func:`res2s_schedule`).
 
@@ -158,7 +165,7 @@ def res2s_step(
     out = []
     for s, a, e1, x0_2 in zip(states, anchors, eps1, x0s_2, strict=True):
         x_next = a + h * (b1 * e1 + b2 * (x0_2.double() - a))
-        x_next = _inject(s, a, x_next, sigmas[step_index], sigmas[step_index + 1], noise.step)
+        x_next = _inject(s, a, x_next, sigmas[step_index], sigmas[step_index + 1], noise.step, eta)
         out.append(replace(s, latent=x_next.to(model_dtype)))
     return out
 
@@ -179,13 +186,14 @@ def res2s_loop(
     noise: Res2sNoise,
     bongmath: bool = True,
     model_dtype: torch.dtype = torch.bfloat16,
+    eta: float = RES2S_ETA,
 ) -> list[LatentState]:
     """The whole res_2s loop over a schedule (e.g. :func:`~ltx_model.sampling.schedules.ltx2_sigmas`)."""
     n_full_steps = len(sigmas) - 1
     sigmas = res2s_schedule(sigmas)
     out = list(states)
     for i in range(n_full_steps):
-        out = res2s_step(out, denoise, sigmas, i, noise=noise, bongmath=bongmath, model_dtype=model_dtype)
+        out = res2s_step(out, denoise, sigmas, i, noise=noise, bongmath=bongmath, model_dtype=model_dtype, eta=eta)
     if sigmas[-1] == 0:
         out = res2s_finish(out, denoise, sigmas, model_dtype=model_dtype)
     return out
