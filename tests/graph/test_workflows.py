@@ -58,7 +58,7 @@ def test_workflow_folder_listing_matches_host(comfy_host):
     assert WORKFLOWS_DIR.is_dir()
     assert [p for p in WORKFLOWS_DIR.iterdir() if p.is_dir()] == [], "workflows/ must stay flat"
     listed = comfy_host.workflow_templates().get("ltx2_native", [])
-    assert sorted(listed) == [p.stem for p in WORKFLOW_FILES]
+    assert sorted(listed) == sorted(p.stem for p in WORKFLOW_FILES)
 
 
 def test_workflow_files_match_generator(comfy_host):
