@@ -137,6 +137,9 @@ class LTX2NPredictDuration(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, duration_head: str | None = None, min_seconds: float | None = None,
                         max_seconds: float | None = None) -> bool | str:
+        for name, value in (("min_seconds", min_seconds), ("max_seconds", max_seconds)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return f"{name} must be a number of seconds; got {value!r} ({type(value).__name__})"
         if None not in (min_seconds, max_seconds) and min_seconds > max_seconds:
             return f"min_seconds ({min_seconds}) must not exceed max_seconds ({max_seconds})"
         return not_listed("duration_head", duration_head, head_choices(), "models/duration_head") or True

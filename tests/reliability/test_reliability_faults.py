@@ -79,7 +79,8 @@ def test_reliability_oom_on_every_plan_fails_clearly_then_recovers(comfy_host, p
     calls["limit"] = 0  # nothing fits
     node = comfy_host.pack_nodes.vae
     big = _latent(512, 512, 81)
-    plans = node.decode_plans(vae.model.config, big["samples"].shape, vae.decode_bytes_per_pixel)
+    plans = comfy_host.pack_nodes.vae_host.decode_plans(vae.model.config, big["samples"].shape,
+                                                        vae.decode_bytes_per_pixel)
     with pytest.raises(torch.OutOfMemoryError, match="out of memory"):
         node.LTX2NDecodeVideo.execute(samples=big, vae=vae)
     assert calls["ooms"] == len(plans) > 4, "each plan (largest tiles first) is tried once before failing"

@@ -77,9 +77,9 @@ CASES: dict[str, tuple[FilePart, Family, Callable[[Path], None], int]] = {
     "ltx-2.5-latent-spatial-upscaler-x2": (FilePart.UPSAMPLER, Family.LTX25, _check_components, 900 * MiB),
     "ltx-2.5-latent-temporal-upscaler-x2": (FilePart.UPSAMPLER, Family.LTX25, _check_components, 240 * MiB),
     "ltx-2.5-duration-head": (FilePart.DURATION_HEAD, Family.LTX25, _check_duration_head, 3 * MiB),
-    # Alone, the text encoder's only family evidence is the V2 projection module it shares with 2.3 (no
-    # model_version); in a split folder it takes the transformer's family (last test).
-    "gemma4-12b-with-proj-ltx-2.5": (FilePart.TEXT_ENCODER, Family.LTX23_22B, _check_text_encoder, 2000 * MiB),
+    # Alone, the text encoder is told LTX-2.5 by its Gemma 4 config (metadata gemma_config; its V2 projection
+    # module alone is shared with 2.3).
+    "gemma4-12b-with-proj-ltx-2.5": (FilePart.TEXT_ENCODER, Family.LTX25, _check_text_encoder, 2000 * MiB),
 }
 
 

@@ -64,8 +64,8 @@ def test_ltx25_split_parts_detected_duration_head_and_video_vae(model_set: Path)
     vae = detect(read_header(model_set / LTX25_SET_FILES["video_vae"]))  # split form: no ``vae.`` prefix
     assert (vae.part, vae.family, vae.components) == (FilePart.VIDEO_VAE, Family.LTX25, (Component.VIDEO_VAE,))
     model = open_split_model(model_set)
-    text = model.part(FilePart.TEXT_ENCODER)[0]  # its only module marker is 2.3's V2 projection: part of the 2.5 model
-    assert text.family is Family.LTX25 and "part of the LTX-2.5 model" in text.evidence
+    text = model.part(FilePart.TEXT_ENCODER)[0]  # its Gemma 4 config marks it as LTX-2.5 on its own
+    assert text.family is Family.LTX25 and "gemma_config model_type gemma4_unified" in text.evidence
     assert model.part_path(FilePart.DURATION_HEAD).endswith(LTX25_SET_FILES["duration_head"])
 
 
