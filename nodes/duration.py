@@ -103,6 +103,11 @@ def check_head(head: DurationHead, name: str, video: torch.Tensor, audio: torch.
                          "the duration head published with them")
 
 
+# The seconds inputs' bounds; checked in validate_inputs too (a host skips its own range check for inputs that
+# validate_inputs names).
+SECONDS_RANGE = (0.05, 600.0)
+
+
 class LTX2NPredictDuration(io.ComfyNode):
     """Suggested frame count (and seconds) for a prompt, from the LTX-2.5 duration head."""
 
@@ -124,9 +129,11 @@ class LTX2NPredictDuration(io.ComfyNode):
                                        "models/model_patches)."),
                 io.Float.Input("frame_rate", default=24.0, min=1.0, max=240.0, step=0.01,
                                tooltip="Frame rate of the clip; the seconds become frames at this rate."),
-                io.Float.Input("min_seconds", default=DEFAULT_MIN_SECONDS, min=0.05, max=600.0, step=0.1,
+                io.Float.Input("min_seconds", default=DEFAULT_MIN_SECONDS, min=SECONDS_RANGE[0],
+                               max=SECONDS_RANGE[1], step=0.1,
                                tooltip="Shortest suggestion in seconds (Lightricks: 1)."),
-                io.Float.Input("max_seconds", default=DEFAULT_MAX_SECONDS, min=0.05, max=600.0, step=0.1,
+                io.Float.Input("max_seconds", default=DEFAULT_MAX_SECONDS, min=SECONDS_RANGE[0],
+                               max=SECONDS_RANGE[1], step=0.1,
                                tooltip="Longest suggestion in seconds (Lightricks: 20)."),
             ],
             outputs=[io.Int.Output(display_name="frames", tooltip="Suggested frame count (1 + 8k, clamped)."),
@@ -140,6 +147,8 @@ class LTX2NPredictDuration(io.ComfyNode):
         for name, value in (("min_seconds", min_seconds), ("max_seconds", max_seconds)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 return f"{name} must be a number of seconds; got {value!r} ({type(value).__name__})"
+            if value is not None and not SECONDS_RANGE[0] <= value <= SECONDS_RANGE[1]:
+                return f"{name} must be between {SECONDS_RANGE[0]} and {SECONDS_RANGE[1]} seconds; got {value}"
         if None not in (min_seconds, max_seconds) and min_seconds > max_seconds:
             return f"min_seconds ({min_seconds}) must not exceed max_seconds ({max_seconds})"
         return not_listed("duration_head", duration_head, head_choices(), "models/duration_head") or True
