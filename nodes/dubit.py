@@ -18,19 +18,16 @@ from typing import Any
 
 import comfy.model_management
 import comfy.utils
-import node_helpers
 import torch
 from comfy_api.latest import io
 
 from ..ltx_model.modes import ClipGeometry, frames_problem, size_problem
 from ..ltx_model.modes.dubbing import DUB_INPUT, dub_duration_problem, dub_frames, source_audio_problem
-from ..ltx_model.sampling import patchify_audio
 from .audio import require_audio_vae
 from .audio_modes import encode_clip_audio, fit_audio
-from .editing_modes import REF_AUDIO_KEY
 from .latent_formats import empty_av_latent
 from .schema import make_schema, not_a_number, number_problem
-from .source_clips import Clip, av_latent, clip_from_video, conform_clip
+from .source_clips import Clip, clip_from_video, conform_clip, frozen_audio_canvas, with_reference_audio
 
 
 def _inputs() -> list[io.Input]:
@@ -70,8 +67,7 @@ def _outputs() -> list[io.Output]:
 def _voice_prompts(positive: Any, negative: Any, vae: Any, clip: Clip) -> tuple[Any, Any]:
     """Both prompts with the source's whole sound track ``(C, S)`` as reference audio tokens ``(1, T_ref, 128)``."""
     voice = vae.encode_audio(clip.waveform[None].float(), clip.sample_rate).float().cpu()
-    values = {REF_AUDIO_KEY: {"tokens": patchify_audio(voice)}}
-    return tuple(node_helpers.conditioning_set_values(c, values) for c in (positive, negative))
+    return with_reference_audio(positive, negative, voice)
 
 
 def _speech_latent(vae: Any, dub: dict | None, geometry: ClipGeometry) -> tuple[dict, dict | None]:
@@ -84,8 +80,7 @@ def _speech_latent(vae: Any, dub: dict | None, geometry: ClipGeometry) -> tuple[
         logging.warning("LTX-2 Native: Dub-It: %s", note)
     frames = vae.first_stage_model.num_of_latents_from_frames(geometry.frames, geometry.fps)
     audio = encode_clip_audio(vae, waveform[:1], rate, frames).float().cpu()
-    latent = av_latent(torch.zeros(geometry.video_shape(1)), audio, None, torch.zeros_like(audio[:, :1]))
-    return latent, {"waveform": waveform[:1], "sample_rate": rate}
+    return frozen_audio_canvas(geometry, audio), {"waveform": waveform[:1], "sample_rate": rate}
 
 
 class LTX2NDubItPrepare(io.ComfyNode):

@@ -25,7 +25,6 @@ from typing import Any
 
 import comfy.model_management
 import comfy.utils
-import node_helpers
 import torch
 from comfy_api.latest import io
 
@@ -39,12 +38,16 @@ from ..ltx_model.modes.masks import (
     outpaint_problem,
 )
 from ..ltx_model.modes.pyramid import CHUNK_FRAMES, pyramid_blend, soften_mask
-from ..ltx_model.sampling import patchify_audio
 from .latent_formats import empty_av_latent
 from .schema import make_schema, not_a_number, number_problem
-from .source_clips import Clip, av_latent, clip_from_video, conform_clip, encode_audio
-
-REF_AUDIO_KEY = "ref_audio"  # core LTXVReferenceAudio's conditioning key ({"tokens": (B, T, C*M)})
+from .source_clips import (
+    Clip,
+    clip_from_video,
+    conform_clip,
+    encode_audio,
+    frozen_audio_canvas,
+    with_reference_audio,
+)
 
 
 def _prompt_inputs() -> list[io.Input]:
@@ -98,10 +101,8 @@ def source_latent(positive: Any, negative: Any, audio_vae: Any, clip: Clip, geom
         return positive, negative, empty_av_latent(geometry, 1)
     audio = encode_audio(audio_vae, clip.waveform, clip.sample_rate, frames=geometry.frames, fps=clip.fps)
     audio = audio.float().cpu()
-    latent = av_latent(torch.zeros(geometry.video_shape(1)), audio, None, torch.zeros_like(audio[:, :1]))
-    values = {REF_AUDIO_KEY: {"tokens": patchify_audio(audio)}}
-    positive, negative = (node_helpers.conditioning_set_values(c, values) for c in (positive, negative))
-    return positive, negative, latent
+    positive, negative = with_reference_audio(positive, negative, audio)
+    return positive, negative, frozen_audio_canvas(geometry, audio)
 
 
 def _prepared(positive: Any, negative: Any, audio_vae: Any, clip: Clip, source: torch.Tensor,

@@ -16,9 +16,11 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
+import node_helpers
 import torch
 
 from ..ltx_model.modes import (
+    ClipGeometry,
     audio_window_mask,
     conform_images,
     extend_source_frames,
@@ -29,6 +31,7 @@ from ..ltx_model.modes import (
     size_problem,
     video_window_mask,
 )
+from ..ltx_model.sampling import patchify_audio
 from .audio import require_audio_vae
 from .latent_formats import nested_tensor_class
 
@@ -143,6 +146,21 @@ def av_latent(video: torch.Tensor, audio: torch.Tensor, video_mask: torch.Tensor
         am = audio_mask if audio_mask is not None else torch.ones_like(audio[:, :1])
         out["noise_mask"] = nested((vm, am))
     return out
+
+
+REF_AUDIO_KEY = "ref_audio"  # core LTXVReferenceAudio's conditioning key ({"tokens": (B, T, C*M)})
+
+
+def with_reference_audio(positive: Any, negative: Any, audio: torch.Tensor) -> tuple[Any, Any]:
+    """Both prompts with an audio latent ``(1, C, T, M)`` set as their reference audio tokens ``(1, T, C*M)``."""
+    values = {REF_AUDIO_KEY: {"tokens": patchify_audio(audio)}}
+    return tuple(node_helpers.conditioning_set_values(c, values) for c in (positive, negative))
+
+
+def frozen_audio_canvas(geometry: ClipGeometry, audio: torch.Tensor) -> dict:
+    """A LATENT of ``geometry`` with the video empty (generated whole) and ``audio`` ``(1, C, T, M)`` frozen
+    (noise mask 0 on the audio stream)."""
+    return av_latent(torch.zeros(geometry.video_shape(1)), audio, None, torch.zeros_like(audio[:, :1]))
 
 
 def masked_source(vae: Any, audio_vae: Any, clip: Clip, start: float, end: float, target: str) -> dict:
