@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pipeline_models import FAMILIES, load_demo_models, random_contexts
 
-from ltx_model.demo import DemoFamily, write_demo_checkpoint
-from ltx_model.demo.ltx25_set import write_demo_ltx25_model_set
 from ltx_model.modes import GenerationError
 from ltx_model.modes.dubbing import dub_duration_problem, dub_frames, source_audio_problem
-from ltx_model.pipelines import PipelineModels, TextContexts, load_pipeline_models
+from ltx_model.pipelines import PipelineModels, TextContexts
 from ltx_model.pipelines.dubit import DubAudio, dub_audio_items, dub_it
 from ltx_model.pipelines.editing import Sampling, SourceClip
 from ltx_model.pipelines.generate import Frozen
@@ -23,22 +22,14 @@ from ltx_model.pipelines.sources import encode_clip_audio
 SAMPLING = Sampling(seed=3, sigmas=(1.0, 0.5, 0.0))
 
 
-@pytest.fixture(scope="module", params=["ltx23", "ltx25"])
+@pytest.fixture(scope="module", params=FAMILIES)
 def models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineModels:
-    folder = tmp_path_factory.mktemp(f"dubit_{request.param}")
-    if request.param == "ltx25":
-        write_demo_ltx25_model_set(folder / "models")
-        return load_pipeline_models(folder / "models", dtype=torch.float32)
-    path = write_demo_checkpoint(folder / "ltx-2.3-demo.safetensors", DemoFamily.LTX23)
-    return load_pipeline_models(path, dtype=torch.float32)
+    return load_demo_models(tmp_path_factory.mktemp(f"dubit_{request.param}"), request.param)
 
 
 @pytest.fixture(scope="module")
 def contexts(models: PipelineModels) -> TextContexts:
-    gen = torch.Generator().manual_seed(0)
-    cfg = models.connectors.config
-    return TextContexts(torch.randn(1, 16, cfg.video.width, generator=gen),
-                        torch.randn(1, 16, cfg.audio.width, generator=gen))
+    return random_contexts(models)
 
 
 def _clip(frames: int = 11, audio: bool = True) -> SourceClip:

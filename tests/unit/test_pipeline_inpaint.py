@@ -7,13 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pipeline_models import FAMILIES, load_demo_models, random_contexts
 
-from ltx_model.demo import DemoFamily, write_demo_checkpoint
-from ltx_model.demo.ltx25_set import write_demo_ltx25_model_set
 from ltx_model.modes import GenerationError, conform_images
 from ltx_model.modes.masks import dilate_mask, outpaint_canvas
 from ltx_model.modes.pyramid import soften_mask
-from ltx_model.pipelines import PipelineModels, TextContexts, load_pipeline_models
+from ltx_model.pipelines import PipelineModels, TextContexts
 from ltx_model.pipelines.editing import Sampling, SourceClip
 from ltx_model.pipelines.inpaint import MaskSettings, inpaint, outpaint, video_to_video
 from ltx_model.pipelines.sources import AudioFit, encode_clip_audio
@@ -21,22 +20,14 @@ from ltx_model.pipelines.sources import AudioFit, encode_clip_audio
 SAMPLING = Sampling(seed=1, sigmas=(1.0, 0.5, 0.0))
 
 
-@pytest.fixture(scope="module", params=["ltx23", "ltx25"])
+@pytest.fixture(scope="module", params=FAMILIES)
 def models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineModels:
-    folder = tmp_path_factory.mktemp(f"inpaint_{request.param}")
-    if request.param == "ltx25":
-        write_demo_ltx25_model_set(folder / "models")
-        return load_pipeline_models(folder / "models", dtype=torch.float32)
-    path = write_demo_checkpoint(folder / "ltx-2.3-demo.safetensors", DemoFamily.LTX23)
-    return load_pipeline_models(path, dtype=torch.float32)
+    return load_demo_models(tmp_path_factory.mktemp(f"inpaint_{request.param}"), request.param)
 
 
 @pytest.fixture(scope="module")
 def contexts(models: PipelineModels) -> TextContexts:
-    gen = torch.Generator().manual_seed(0)
-    cfg = models.connectors.config
-    return TextContexts(torch.randn(1, 16, cfg.video.width, generator=gen),
-                        torch.randn(1, 16, cfg.audio.width, generator=gen))
+    return random_contexts(models)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pipeline_models import FAMILIES, load_demo_models, random_contexts
 
-from ltx_model.demo import DemoFamily, write_demo_checkpoint
-from ltx_model.demo.ltx25_set import write_demo_ltx25_model_set
 from ltx_model.lora import lora_from_state_dict
 from ltx_model.modes import blend_overlap
 from ltx_model.pipelines import (
@@ -46,7 +45,6 @@ from ltx_model.pipelines import (
     generate_keyframes,
     generate_long_video,
     keyframe_conditionings,
-    load_pipeline_models,
     load_text_contexts,
     lora_reference_downscale_factor,
     reference_conditionings,
@@ -62,24 +60,15 @@ REQ = GenerationRequest(height=64, width=64, num_frames=17, fps=24.0, seed=3, si
 TOKENS_PER_FRAME = 2 * 2  # 64x64 px -> 2x2 latent
 
 
-@pytest.fixture(scope="module", params=["ltx23", "ltx25"])
+@pytest.fixture(scope="module", params=FAMILIES)
 def models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineModels:
     """The LTX-2.3 single-file demo checkpoint, or the complete LTX-2.5 demo set of split files."""
-    folder = tmp_path_factory.mktemp(f"modes_{request.param}")
-    if request.param == "ltx25":
-        write_demo_ltx25_model_set(folder / "models")
-        return load_pipeline_models(folder / "models", dtype=torch.float32)
-    path = write_demo_checkpoint(folder / "ltx-2.3-demo.safetensors", DemoFamily.LTX23)
-    return load_pipeline_models(path, dtype=torch.float32)
+    return load_demo_models(tmp_path_factory.mktemp(f"modes_{request.param}"), request.param)
 
 
 @pytest.fixture(scope="module")
 def contexts(models: PipelineModels) -> TextContexts:
-    gen = torch.Generator().manual_seed(0)
-    cfg = models.connectors.config
-    return TextContexts(
-        torch.randn(1, 16, cfg.video.width, generator=gen), torch.randn(1, 16, cfg.audio.width, generator=gen)
-    )
+    return random_contexts(models)
 
 
 def _frames(count: int, height: int = 64, width: int = 64, seed: int = 1) -> torch.Tensor:
