@@ -231,9 +231,9 @@ class HostTransformer(LTXTransformer):
             guide_attention_entries = surviving_entries(guide_attention_entries, keep[-keyframe_idxs.shape[2]:])
         v_in = self._video_modality(video, v_t, v_sigma, v_ctx, float(frame_rate), attention_mask,
                                     keyframe_idxs, guide_attention_entries, keep, enabled=options.get("run_vx", True))
-        if ltx2n_video_references is not None:
-            v_in = ltx2n_video_references.append_to(v_in, _generated_grid(video, keyframe_idxs, float(frame_rate)))
         grid = _generated_grid(video, keyframe_idxs, float(frame_rate))
+        if ltx2n_video_references is not None:
+            v_in = ltx2n_video_references.append_to(v_in, grid)
         slots = generated_slot_spans(guide_attention_entries, grid.token_count)
         if self.config.keyframes_embedding:  # LTX-2.5 only: the tokens its keyframe embedding goes to
             v_in = _with_keyframes_mask(v_in, grid, slots)

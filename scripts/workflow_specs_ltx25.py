@@ -22,7 +22,6 @@ from scripts.workflow_specs import (
     FIRST_FRAME,
     FPS,
     I2V_PROMPT,
-    LAST_FRAME,
     NEGATIVE,
     PROMPT,
     PROMPT_TITLE,
@@ -33,7 +32,14 @@ from scripts.workflow_specs import (
 )
 from scripts.workflow_specs_audio import A2V_PROMPT, A2V_TIP, EXAMPLE_AUDIO, T2A_PROMPT, T2A_SECONDS
 from scripts.workflow_specs_control import DETAILER_PROMPT, EXAMPLE_VIDEO, IC_TIP
-from scripts.workflow_specs_temporal import EXTEND_PROMPT, KEYFRAME_PROMPT, SOURCE_TIP, TIMELINE_TIP
+from scripts.workflow_specs_temporal import (
+    EXTEND_PROMPT,
+    KEYFRAME_PROMPT,
+    SOURCE_TIP,
+    TIMELINE_TIP,
+    keyframe_images,
+    pin_keyframes,
+)
 
 TRANSFORMER_DISTILLED = "ltx-2.5-22b-distilled-transformer-bf16.safetensors"
 TRANSFORMER_DEV = "ltx-2.5-22b-dev-transformer-bf16.safetensors"
@@ -167,14 +173,10 @@ def i2v() -> Workflow:
 
 def keyframes() -> Workflow:
     stem = "ltx25-keyframes-distilled"
-    images = [node(f"image_{n}", "LoadImage", image=name)
-              for n, name in enumerate((FIRST_FRAME, LAST_FRAME, FIRST_FRAME), start=1)]
+    images = keyframe_images()
 
     def pin(key: str, latent: Ref, positive: Ref, negative: Ref) -> Node:
-        return node(key, "LTX2NKeyframes", positive=positive, negative=negative, vae=Ref("vae"), latent=latent,
-                    image_compression=AUTO_CRF, model=Ref("model"), image_1=Ref("image_1"), frame_idx_1=0,
-                    strength_1=1.0, image_2=Ref("image_2"), frame_idx_2=60, strength_2=1.0, image_3=Ref("image_3"),
-                    frame_idx_3=-1, strength_3=1.0)
+        return pin_keyframes(key, latent, positive, negative, crf=AUTO_CRF)
 
     def crop(key: str, guided: str, sampled: str) -> Node:
         return node(key, "LTX2NCropGuides", positive=Ref(guided, "positive"), negative=Ref(guided, "negative"),

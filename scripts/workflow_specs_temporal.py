@@ -45,17 +45,26 @@ SOURCE_TIP = ("Load Video: your clip (with its sound). width / height 0 = the cl
               "resize to cover + centre-crop; keep Create Video's fps equal to the clip's frame rate.")
 
 
+def keyframe_images(column: int = 0) -> list[Node]:
+    """The three pictures of the keyframe workflows (first, last, first again)."""
+    return [node(f"image_{n}", "LoadImage", column=column, image=name)
+            for n, name in enumerate((FIRST_FRAME, LAST_FRAME, FIRST_FRAME), start=1)]
+
+
+def pin_keyframes(key: str, latent: Ref, positive: Ref, negative: Ref, *, crf: int, column: int = 0) -> Node:
+    """Keyframes node pinning :func:`keyframe_images` at frames 0, 60 and the last one."""
+    return node(key, "LTX2NKeyframes", column=column, positive=positive, negative=negative, vae=Ref("vae"),
+                latent=latent, image_compression=crf, model=Ref("model"), image_1=Ref("image_1"), frame_idx_1=0,
+                strength_1=1.0, image_2=Ref("image_2"), frame_idx_2=60, strength_2=1.0, image_3=Ref("image_3"),
+                frame_idx_3=-1, strength_3=1.0)
+
+
 def keyframes() -> Workflow:
     stem = "keyframes-two-stage"
-    images = [node(f"image_{n}", "LoadImage", column=1, image=name)
-              for n, name in enumerate((FIRST_FRAME, LAST_FRAME, FIRST_FRAME), start=1)]
+    images = keyframe_images(column=1)
 
     def pin(key: str, latent: Ref, positive: Ref, negative: Ref) -> Node:
-        return node(key, "LTX2NKeyframes", column=2, positive=positive, negative=negative, vae=Ref("vae"),
-                    latent=latent, image_compression=-1, model=Ref("model"), image_1=Ref("image_1"), frame_idx_1=0,
-                    strength_1=1.0,
-                    image_2=Ref("image_2"), frame_idx_2=60, strength_2=1.0, image_3=Ref("image_3"),
-                    frame_idx_3=-1, strength_3=1.0)
+        return pin_keyframes(key, latent, positive, negative, crf=-1, column=2)
 
     nodes = [
         *model_nodes(CKPT_DISTILLED, KEYFRAME_PROMPT), *images,
