@@ -30,14 +30,13 @@ size, fps and duration, is test_workflows.py's):
 from __future__ import annotations
 
 import importlib
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from graph_support import check_mp4, shrink
-from modes_audio_support import run_audio_only
+from modes_audio_support import A2V_KEPT, FROZEN_ATOL, check_a2v, check_t2a_passes
 from modes_temporal_support import tiny_overrides
 
 from ltx_model.loading import detect, read_header
@@ -55,8 +54,6 @@ LTX25_FILES = sorted(WORKFLOWS.glob("ltx25-*.json"))
 STEMS = ("ltx25-t2v-distilled", "ltx25-t2v-two-stage", "ltx25-t2v-full", "ltx25-i2v-distilled",
          "ltx25-keyframes-distilled", "ltx25-a2v-distilled", "ltx25-t2a", "ltx25-extend-distilled",
          "ltx25-iclora-distilled")
-FROZEN_ATOL = 1e-5
-AAC_MIN_CORRELATION, AAC_MAX_LAG = 0.95, 4096
 SAMPLING_NODES = ("LTX2NSampler", "SamplerCustomAdvanced")
 
 
@@ -142,50 +139,14 @@ def test_ltx25_graph_i2v_crf_18_steps_ancestral_and_keeps_the_picture(graph_host
     assert (sampled[:, :, 1:] - conditioned[:, :, 1:]).abs().max() > 0.1
 
 
-def _best_correlation(decoded: np.ndarray, reference: np.ndarray) -> float:
-    best = 0.0
-    for lag in range(0, min(AAC_MAX_LAG, decoded.shape[1] - reference.shape[1] // 2)):
-        piece = decoded[:, lag : lag + reference.shape[1]]
-        ref = reference[:, : piece.shape[1]]
-        best = max(best, float((piece * ref).sum() / (np.linalg.norm(piece) * np.linalg.norm(ref) + 1e-12)))
-    return best
-
-
 def test_ltx25_graph_a2v_saves_the_input_waveform(graph_host, model_store):
-    from ltx_model.media import read_audio
-
     prompt = _prompt(graph_host, "ltx25-a2v-distilled")
-    kept, result = _run(graph_host, model_store, prompt, ("LoadAudio", "LTX2NAudioToVideo", "LTX2NSampler"))
-    loaded, (latent, audio) = kept["LoadAudio"][0][0], kept["LTX2NAudioToVideo"][0]
-    fps = prompt[nodes_of_type(prompt, "CreateVideo")[0]]["inputs"]["fps"]
-    rate = loaded["sample_rate"]
-    wanted = round(9 / fps * rate)
-    assert audio["sample_rate"] == rate and torch.equal(audio["waveform"], loaded["waveform"][:, :, :wanted])
-    assert math.ceil(rate / fps * 9) >= wanted  # Save Video's crop keeps every sample
-    sampled = kept["LTX2NSampler"][0][0]["samples"].unbind()[1]
-    torch.testing.assert_close(sampled, latent["samples"].unbind()[1], atol=FROZEN_ATOL, rtol=0)
-    (video,) = saved_files(result.ui_outputs, graph_host.output_dir)
-    decoded, decoded_rate = read_audio(video)
-    assert decoded_rate == rate and decoded.shape[0] == 2
-    assert _best_correlation(decoded, audio["waveform"][0].numpy()) > AAC_MIN_CORRELATION
+    kept, result = _run(graph_host, model_store, prompt, A2V_KEPT)
+    check_a2v(graph_host, prompt, kept, result, frames=9)
 
 
 def test_ltx25_graph_t2a_computes_no_video_tokens(graph_host, model_store, monkeypatch):
-    cls = importlib.import_module(f"{graph_host.pack.__name__}.ltx_model.transformer").LTXTransformer
-    seen: list[tuple] = []
-    kinds: set[str] = set()
-    original = cls.forward
-
-    def spy(module, video, audio, *args, **kwargs):
-        seen.append((video, audio))
-        kinds.add(module.config.kind.name)
-        return original(module, video, audio, *args, **kwargs)
-
-    monkeypatch.setattr(cls, "forward", spy)
-    run_audio_only(graph_host, model_store, _prompt(graph_host, "ltx25-t2a"), "ltx25-t2a")
-    assert seen and all(video is None for video, _ in seen)
-    assert all(audio.latent.shape[1] == round(0.4 * 25) for _, audio in seen)
-    assert kinds == {"AUDIO_ONLY"}
+    check_t2a_passes(graph_host, model_store, _prompt(graph_host, "ltx25-t2a"), "ltx25-t2a", monkeypatch)
 
 
 def test_ltx25_graph_extend_keeps_the_source_latents(graph_host, model_store, pack_nodes, monkeypatch):
