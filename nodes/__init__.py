@@ -18,9 +18,11 @@ from .audio import LTX2NAudioVAELoader, LTX2NDecodeAudio, LTX2NEncodeAudio
 from .audio_modes import LTX2NAudioToVideo, LTX2NEmptyAudioLatent, LTX2NVideoToAudio
 from .camera import LTX2NCameraLoraLoader, LTX2NLoraStack
 from .conditioning import LTX2NCropGuides, LTX2NFirstLastFrame, LTX2NImageToVideo
+from .dfr import LTX2NDFRCanvas, LTX2NDFRDetailStage, LTX2NDFRTemporalRounds
 from .dubit import LTX2NDubItPrepare
 from .duration import LTX2NPredictDuration
 from .editing_modes import LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2NVideoToVideoPrepare
+from .hdr import LTX2NHDRDecode, LTX2NHDRPrepare, LTX2NLoadEXRSequence, LTX2NSaveEXRSequence
 from .iclora import LTX2NICLoraGuide, LTX2NICLoraLoader
 from .ingredients import LTX2NIngredientsReference
 from .latents import LTX2NEmptyAVLatent
@@ -55,6 +57,8 @@ _REQUIRED += [LTX2NInpaintPrepare, LTX2NOutpaintPrepare, LTX2NPyramidBlend, LTX2
 _REQUIRED += [LTX2NIngredientsReference, LTX2NPixelUpscalePrepare]  # IC-LoRA modes
 _REQUIRED += [LTX2NDubItPrepare]  # Dub-It / LipDub
 _REQUIRED += [LTX2NSamplerRes2s]  # HQ two-stage (res_2s)
+_REQUIRED += [LTX2NDFRCanvas, LTX2NDFRDetailStage, LTX2NDFRTemporalRounds]  # DFR (LTX-2.5)
+_REQUIRED += [LTX2NLoadEXRSequence, LTX2NHDRPrepare, LTX2NHDRDecode, LTX2NSaveEXRSequence]  # HDR IC-LoRA (EXR in / out)
 
 # (module relative to this package, node class names); hidden with a warning when the import fails.
 _OPTIONAL_MODULES: list[tuple[str, tuple[str, ...]]] = [

@@ -29,8 +29,10 @@ from scripts.workflow_schemas import SNAPSHOT, load_snapshot, render_snapshot, s
 from scripts.workflow_specs import core_workflows
 from scripts.workflow_specs_audio import audio_workflows
 from scripts.workflow_specs_control import control_workflows
+from scripts.workflow_specs_dfr import dfr_workflows
 from scripts.workflow_specs_dubit import dubit_workflows
 from scripts.workflow_specs_edit import edit_workflows
+from scripts.workflow_specs_hdr import hdr_workflows
 from scripts.workflow_specs_hq import hq_workflows
 from scripts.workflow_specs_iclora_modes import iclora_mode_workflows
 from scripts.workflow_specs_ltx25 import ltx25_workflows
@@ -45,7 +47,8 @@ def all_workflows() -> list[Workflow]:
     """Every shipped workflow description: text/image to video, audio, temporal modes, control, multi-GPU."""
     return [*core_workflows(), *audio_workflows(), *temporal_workflows(), *control_workflows(), *mgpu_workflows(),
             *edit_workflows(), *ltx25_workflows(), *iclora_mode_workflows(),
-            *dubit_workflows(), *hq_workflows()]
+            *dubit_workflows(), *hq_workflows(), *dfr_workflows(),
+            *hdr_workflows()]
 
 
 def expected_files(object_info: dict[str, dict]) -> dict[Path, str]:

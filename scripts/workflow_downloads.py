@@ -83,6 +83,8 @@ DOWNLOADS: dict[str, Download] = {
         "Lightricks/LTX-2.3-22b-IC-LoRA-Ingredients", "ltx-2.3-22b-ic-lora-ingredients-0.9.safetensors"),
     "ltx-2.3-22b-ic-lora-lipdub-0.9.safetensors": _file(  # Lightricks/LTX-2 README (IC-LoRA: LipDub)
         "Lightricks/LTX-2.3-22b-IC-LoRA-LipDub", "ltx-2.3-22b-ic-lora-lipdub-0.9.safetensors"),
+    "ltx-2.3-22b-ic-lora-hdr-0.9.safetensors": _file(  # MODELS-LTX-2.3.md; name as the official HDR workflow
+        "Lightricks/LTX-2.3-22b-IC-LoRA-HDR", "ltx-2.3-22b-ic-lora-hdr-0.9.safetensors"),
     # LTX-2 (19B): no published size; the manifest's tensors give about 43.3 GB
     "ltx-2-19b-dev.safetensors": _file(LTX2, "ltx-2-19b-dev.safetensors", "about 43.3 GB"),
     "ltx-2-19b-distilled.safetensors": _file(LTX2, "ltx-2-19b-distilled.safetensors", "about 43.3 GB"),

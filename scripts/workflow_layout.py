@@ -55,7 +55,8 @@ _STAGE_TYPES = {
     Stage.PROMPT: ("LTX2NTextEncode", "LTX2NEnhancePrompt", "LTX2NSaveTextEncoding", "LTX2NLoadTextEncoding"),
     Stage.INPUTS: ("LTX2NEmptyAVLatent", "LTX2NEmptyAudioLatent", "LoadImage", "LoadAudio", "LoadVideo",
                    "GetVideoComponents", "Canny", "LTX2NMotionTracks"),
-    Stage.OUTPUT: ("LTX2NDecodeVideo", "LTX2NDecodeAudio", "CreateVideo", "SaveVideo", "SaveAudio"),
+    Stage.OUTPUT: ("LTX2NDecodeVideo", "LTX2NDecodeAudio", "CreateVideo", "SaveVideo", "SaveAudio",
+                   "LTX2NHDRDecode", "LTX2NSaveEXRSequence"),
 }
 STAGE_OF_TYPE: dict[str, Stage] = {t: stage for stage, types in _STAGE_TYPES.items() for t in types}
 """Node type -> stage; any other type (conditioning, modes, samplers, guiders, upscalers) is in :attr:`Stage.SAMPLE`."""

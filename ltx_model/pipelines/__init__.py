@@ -11,7 +11,9 @@ Modes (each a plain function taking models, tensors/paths and text contexts): :f
 :func:`generate_audio_to_video`, :func:`generate_audio` (text-to-audio), :func:`generate_audio_for_video`
 (Foley), :func:`extend_clip`, :func:`retake`, :func:`generate_ic_lora`, :func:`upscale_clip` (temporal x2 /
 spatial x1.5), :func:`generate_long_video`, :func:`inpaint` / :func:`outpaint` / :func:`video_to_video` (IC-LoRA edits),
-:func:`generate_two_stage_hq` (the HQ res_2s recipe, :func:`hq_request`), :func:`enhance_prompt` and
+:func:`generate_two_stage_hq` (the HQ res_2s recipe, :func:`hq_request`), :func:`generate_ingredients`,
+:func:`generate_pixel_upscale`, :func:`dub_it` (Dub-It / LipDub), :func:`generate_hdr_ic_lora` (HDR IC-LoRA, linear
+float frames), :func:`generate_dfr` (LTX-2.5 detail-fidelity rendering), :func:`enhance_prompt` and
 :func:`save_text_contexts` / :func:`load_text_contexts`.
 
 LTX-2.5 ships split files: ``load_pipeline_models(folder)`` (or :func:`model_files` with explicit paths) loads the
@@ -29,6 +31,8 @@ from ..modes import GenerationError, resize_and_center_crop
 from .audio_modes import AudioResult, generate_audio, generate_audio_for_video, generate_audio_to_video
 from .decode import decode_audio, decode_video, to_uint8_frames
 from .denoise import GuidedDenoiser, euler_loop, modality, predict_x0, simple_denoiser
+from .dfr import generate_dfr
+from .dubit import DubAudio, dub_it
 from .editing import Direction, RetakeTarget, Sampling, SourceClip, check_window, extend_clip, retake
 from .enhance import (
     EnhanceKind,
@@ -40,13 +44,16 @@ from .enhance import (
     system_prompt,
 )
 from .generate import Frozen, Stage, decode_outputs, denoise_latents, generate, make_denoiser, run_stage
+from .hdr import HdrResult, generate_hdr_ic_lora
 from .ic_lora import ICReference, generate_ic_lora, lora_reference_downscale_factor, reference_conditionings
 from .images import image_conditionings, image_pixels
+from .ingredients import generate_ingredients
 from .inpaint import MaskSettings, inpaint, outpaint, video_to_video
 from .keyframes import generate_keyframes, keyframe_conditionings
 from .latents import LatentSetup, audio_grid, noised_states, video_grid
 from .long_video import LongVideoRequest, LongVideoResult, generate_long_video
 from .models import ModelFiles, PipelineModels, load_pipeline_models, load_video_vae, model_files
+from .pixel_upscale import generate_pixel_upscale
 from .presets import auto_frame_count, dev_request
 from .request import (
     Callbacks,
@@ -69,6 +76,13 @@ from .two_stage_hq import generate_two_stage_hq, hq_request, hq_sigmas
 from .upscale import upscale_clip, upscale_video_latent
 
 __all__ = [
+    "DubAudio",
+    "HdrResult",
+    "dub_it",
+    "generate_dfr",
+    "generate_hdr_ic_lora",
+    "generate_ingredients",
+    "generate_pixel_upscale",
     "generate_two_stage_hq",
     "hq_request",
     "hq_sigmas",

@@ -48,14 +48,20 @@ def decode_video(
                                       tiling=None if mode is TilingMode.NEVER else DiffusionTiling())
         callbacks.check()
         return to_uint8_frames(pixels)
+    return to_uint8_frames(decode_pixels(video_vae, latent, mode=mode, tiling=tiling, callbacks=callbacks))
+
+
+def decode_pixels(video_vae: VideoVAE, latent: torch.Tensor, *, mode: TilingMode = TilingMode.AUTO,
+                  tiling: TilingConfig | None = None, callbacks: Callbacks | None = None) -> torch.Tensor:
+    """LTX-2 / 2.3 VAE decode of a latent ``(1, 128, F', h, w)`` (already on the VAE's device and dtype) →
+    pixels ``(1, 3, 1 + 8(F'-1), 32h, 32w)`` in about [-1, 1], unrounded; tiled as :func:`decode_video` tiles."""
+    callbacks = callbacks or Callbacks()
     tiling = tiling or TilingConfig.default()
     tiled = mode is TilingMode.ALWAYS or (mode is TilingMode.AUTO and needs_tiling(video_vae, latent, tiling))
     with torch.no_grad():
         if tiled:
-            pixels = video_vae.decode_tiled(latent, tiling, progress=lambda done, total: callbacks.check())
-        else:
-            pixels = video_vae.decode(latent)
-    return to_uint8_frames(pixels)
+            return video_vae.decode_tiled(latent, tiling, progress=lambda done, total: callbacks.check())
+        return video_vae.decode(latent)
 
 
 def decode_audio(audio_vae: AudioVAE, vocoder: Vocoder, latent: torch.Tensor) -> tuple[torch.Tensor, int]:

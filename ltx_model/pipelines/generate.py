@@ -53,6 +53,7 @@ class Stage:
             IC-LoRA references, temporal region masks...).
         frozen: a stream held fixed (A2V audio, V2A video).
         with_video: False leaves the video stream out (text-to-audio: no video tokens are computed).
+        with_audio: False leaves the audio stream out (video-only modes such as HDR IC-LoRA; no audio tokens).
     """
 
     request: GenerationRequest
@@ -63,6 +64,7 @@ class Stage:
     audio_items: tuple[ConditioningItem, ...] = ()
     frozen: Frozen = Frozen.NONE
     with_video: bool = True
+    with_audio: bool = True
 
 
 def stage_specs(models: PipelineModels, stage: Stage) -> tuple[StreamSpec | None, StreamSpec]:
@@ -90,13 +92,14 @@ def run_stage(
     then audio, from ``generator``), then the loop of ``request.sampler`` (:func:`~.samplers.sampler_loop`).
 
     Returns the final patchified ``(video_state, audio_state)`` (appended conditioning tokens still present;
-    ``video_state`` is None when ``stage.with_video`` is False).
+    ``video_state`` is None when ``stage.with_video`` is False, ``audio_state`` when ``stage.with_audio`` is False).
     """
     request = dataclasses.replace(stage.request, images=with_version_crf(stage.request.images, models.model_version))
     validate_request(request)
     stage = dataclasses.replace(stage, request=request)
     device, dtype = models.device, models.dtype
-    grids = StreamGrids(video_grid(request) if stage.with_video else None, audio_grid(request, models.audio_vae.config))
+    grids = StreamGrids(video_grid(request) if stage.with_video else None,
+                        audio_grid(request, models.audio_vae.config) if stage.with_audio else None)
     contexts = _on(contexts, device=device, dtype=dtype)
     return denoise_streams(grids, stage_specs(models, stage), request.sigmas, make_denoiser(models, request, contexts),
                            generator, dtype=dtype, device=device, callbacks=callbacks,

@@ -22,14 +22,18 @@ from scripts.workflow_models import ModelKind, ModelRef, demo_family, model_refs
 TINY = {"width": 64, "height": 64, "frames": 9, "steps": 2}
 """Input name -> tiny value, applied to every node that has the input as a literal."""
 
-UPSCALE_X2_NODES = frozenset({"LTX2NUpscaleLatent", "LTXVLatentUpsampler"})
+UPSCALE_X2_NODES = frozenset({"LTX2NUpscaleLatent", "LTXVLatentUpsampler", "LTX2NDFRDetailStage"})
 """Nodes that double the latent's width and height (spatial x2 upscalers)."""
 UPSCALE_X15_NODES = frozenset({"LTX2NUpscaleLatentX15"})
 """Nodes that scale the latent's width and height by 1.5 (latent cells rounded up)."""
-TEMPORAL_X2_NODES = frozenset({"LTX2NUpscaleLatentTemporal"})
+TEMPORAL_X2_NODES = frozenset({"LTX2NUpscaleLatentTemporal", "LTX2NDFRTemporalRounds"})  # DFR: rounds=1 as shipped
 """Nodes that turn N video frames into 2N - 1 (temporal x2 upscalers)."""
 TWO_STAGE_PREFIX = "two stages"
 """``LTX2NEmptyAVLatent.stages`` values starting with this take the FINAL size and make a half-size latent."""
+FINAL_SIZE_NODES = frozenset({"LTX2NHDRPrepare"})
+"""Nodes whose width / height are the FINAL size: they make a half-size latent (HDR: and the decode crops back)."""
+VIDEO_ONLY_NODES = frozenset({"LTX2NHDRPrepare"})
+"""Nodes that make a video-only latent: the workflow's mp4 has no audio stream (HDR IC-LoRA, as Lightricks')."""
 
 AUDIO_DURATION_TOLERANCE_S = 0.06
 """|audio - video| duration bound: the audio latent count is round(duration x 25) (+-0.02 s), the causal audio
@@ -87,6 +91,7 @@ def shrink(prompt: dict[str, Any], sizes: dict[str, Any] | None = None) -> Expec
     missing = sorted({"width", "height", "frames"} - {name for _, name in changed})
     assert not missing, f"no literal {missing} input to shrink (sizes must be set in one place)"
     two_stage = any(str(prompt[nid]["inputs"].get("stages", "")).startswith(TWO_STAGE_PREFIX) for nid, _ in changed)
+    two_stage = two_stage or any(nodes_of_type(prompt, t) for t in FINAL_SIZE_NODES)
     scale = 2 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X2_NODES) / (2 if two_stage else 1)
     scale *= 1.5 ** sum(len(nodes_of_type(prompt, t)) for t in UPSCALE_X15_NODES)
     frames = sizes["frames"]
@@ -98,21 +103,30 @@ def shrink(prompt: dict[str, Any], sizes: dict[str, Any] | None = None) -> Expec
     return ExpectedVideo(round(sizes["width"] * scale), round(sizes["height"] * scale), frames, float(fps))
 
 
+def is_video_only(prompt: dict[str, Any]) -> bool:
+    """True for an API prompt whose generation has no audio stream (a node of :data:`VIDEO_ONLY_NODES`)."""
+    return any(nodes_of_type(prompt, t) for t in VIDEO_ONLY_NODES)
+
+
 def check_mp4(path: Path, expected: ExpectedVideo, *, audio_s: float | None = None,
-              audio_tolerance_s: float = AUDIO_DURATION_TOLERANCE_S) -> None:
+              audio_tolerance_s: float = AUDIO_DURATION_TOLERANCE_S, video_only: bool = False) -> None:
     """Assert one h264 video stream and one aac audio stream with the expected geometry and timing.
 
     The audio lasts as long as the video unless ``audio_s`` says otherwise (audio taken from an input file),
-    within ``audio_tolerance_s``."""
+    within ``audio_tolerance_s``. ``video_only``: exactly one h264 stream and no audio (:func:`is_video_only`)."""
     from ltx_model.media import probe
 
     streams = probe(path)
-    assert [(s.kind, s.codec) for s in streams] == [("video", "h264"), ("audio", "aac")], streams
-    video, audio = streams
+    kinds = [("video", "h264")] if video_only else [("video", "h264"), ("audio", "aac")]
+    assert [(s.kind, s.codec) for s in streams] == kinds, streams
+    video = streams[0]
     assert (video.width, video.height) == (expected.width, expected.height)
     assert video.frames == expected.frames
     assert abs(video.rate - expected.fps) < 1e-3
     assert abs(video.duration_s - expected.duration_s) < 1e-3
+    if video_only:
+        return
+    audio = streams[1]
     assert audio.channels == 2
     audio_s = expected.duration_s if audio_s is None else audio_s
     assert abs(audio.duration_s - audio_s) <= audio_tolerance_s, audio
