@@ -9,6 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+VIDEO_ONLY_NODES = frozenset({"LTX2NHDRPrepare"})
+"""Node types that make a video-only latent: a workflow holding one has no audio stream (HDR IC-LoRA, as
+Lightricks' pipeline); every other workflow's video carries sound."""
+
 
 def is_link(value: Any) -> bool:
     """True for an API-format link ``[node_id, output_index]``."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.comfy_headless import MODEL_FOLDERS
-from scripts.workflow_api import is_link, nodes_of_type, override_inputs
+from scripts.workflow_api import VIDEO_ONLY_NODES, is_link, nodes_of_type, override_inputs
 from scripts.workflow_models import ModelKind, ModelRef, demo_family, model_refs, write_demo_file
 
 TINY = {"width": 64, "height": 64, "frames": 9, "steps": 2}
@@ -32,8 +32,6 @@ TWO_STAGE_PREFIX = "two stages"
 """``LTX2NEmptyAVLatent.stages`` values starting with this take the FINAL size and make a half-size latent."""
 FINAL_SIZE_NODES = frozenset({"LTX2NHDRPrepare"})
 """Nodes whose width / height are the FINAL size: they make a half-size latent (HDR: and the decode crops back)."""
-VIDEO_ONLY_NODES = frozenset({"LTX2NHDRPrepare"})
-"""Nodes that make a video-only latent: the workflow's mp4 has no audio stream (HDR IC-LoRA, as Lightricks')."""
 
 AUDIO_DURATION_TOLERANCE_S = 0.06
 """|audio - video| duration bound: the audio latent count is round(duration x 25) (+-0.02 s), the causal audio
