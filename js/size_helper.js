@@ -9,13 +9,17 @@
 //   count for that duration (5 s at 25 fps -> 129 frames);
 // - a text line under the widgets shows the duration, the latent size (F_lat x H/32 x W/32, audio latent frames)
 //   and an estimated activation memory figure; sizes left at 0 on a widget whose minimum is 0 mean "the source's
-//   size / all its frames" (Retake, source clips) and are shown as such, never checked as sizes.
+//   size / all its frames" (Retake, source clips) and are shown as such, never checked as sizes;
+// - when the graph loads a model whose family has a maximum length (LTX-2.5: 20 s; ltx2_model_limits.js, served by
+//   the backend), a clip longer than that gets a warning line; the frames are left as the user set them. A node
+//   that generates its clip in windows (a `window_frames` widget: Long Video) is checked by its window length.
 // The node's own widgets stay the source of truth: nothing here is saved in workflows or sent in API prompts.
 
 import { app } from "../../scripts/app.js";
 import {
   estimateActivationBytes, formatBytes, formatSeconds, latentGeometry, sizeProblems, snapFrames, snapMultiple,
 } from "./ltx2_geometry.js";
+import { graphClipLimits, lengthProblem, limitsLabel } from "./ltx2_model_limits.js";
 import {
   chainMethod, chainWidgetCallback, findWidget, fitNode, isTwoStage, isWidgetLinked, NODE_ID_PREFIX, nodeDefInputNames,
   registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
@@ -26,6 +30,7 @@ export const SECONDS_WIDGET = "seconds";
 export const INFO_WIDGET = "ltx2_size_info";
 
 const LINE_HEIGHT = 14;
+const WINDOW_WIDGET = "window_frames"; // nodes/temporal_modes.py Long Video: the length of one generation pass
 
 /** Which roles a node definition (an `/object_info` entry) provides; null when the helper does not apply. */
 export function sizeRoles(nodeData) {
@@ -53,8 +58,12 @@ function readValue(node, widget) {
 /**
  * The info text for the current widget values (one line per fact; undefined values are left out). With
  * `twoStage` the sizes are the final output size: the first stage runs at half width and height (multiples of 64).
+ * `limits` (ltx2_model_limits.js graphClipLimits): the graph's model's limits; a longer clip (or window, when
+ * `windowFrames` is given: the clip is generated in windows of that many frames) gets a warning line.
  */
-export function describeSizes({ width, height, frames, fps, batch = 1, twoStage = false, fromSource = [] }) {
+export function describeSizes({
+  width, height, frames, fps, batch = 1, twoStage = false, fromSource = [], limits, windowFrames,
+}) {
   const lines = [];
   if (fromSource.length) lines.push(sourceLine(fromSource));
   const hasFps = fps !== undefined;
@@ -73,6 +82,8 @@ export function describeSizes({ width, height, frames, fps, batch = 1, twoStage 
   for (const problem of sizeProblems({ width, height, frames, multiple: twoStage ? 64 : 32 })) {
     lines.push(`! ${problem}`);
   }
+  const tooLong = lengthProblem(windowFrames ?? frames, fps, limits);
+  if (tooLong) lines.push(`! ${windowFrames !== undefined ? "window " : ""}${tooLong}`);
   return lines.join("\n");
 }
 
@@ -88,7 +99,8 @@ function isFromSource(node, widget) {
   return readValue(node, widget) === 0 && widget.options?.min === 0;
 }
 
-function makeInfoWidget() {
+/** The info text widget; `handle.stale()` is checked before each draw (the graph's model may have changed). */
+function makeInfoWidget(handle) {
   return uiOnly({
     name: INFO_WIDGET,
     type: "ltx2.info",
@@ -96,6 +108,7 @@ function makeInfoWidget() {
     y: 0,
     options: {},
     draw(ctx, node, width, y) {
+      if (handle.stale()) handle.refresh();
       ctx.save();
       ctx.font = "11px sans-serif";
       ctx.textAlign = "left";
@@ -114,7 +127,10 @@ function makeInfoWidget() {
 /** Attach the helper to one node; `roles` maps role -> widget name (see `sizeRoles`). Returns the handle. */
 export function attachSizeHelper(node, roles) {
   const w = Object.fromEntries(Object.entries(roles).map(([role, name]) => [role, findWidget(node, name)]));
-  const handle = { refresh: () => refreshSizes(node, w, handle) };
+  const handle = {
+    refresh: () => refreshSizes(node, w, handle),
+    stale: () => limitsLabel(graphClipLimits(node.graph)) !== handle.limits,
+  };
   for (const role of ["width", "height"]) {
     if (!w[role]) continue;
     chainWidgetCallback(w[role], function () {
@@ -133,8 +149,10 @@ export function attachSizeHelper(node, roles) {
     });
   }
   for (const role of ["fps", "batch", "stages"]) if (w[role]) chainWidgetCallback(w[role], () => handle.refresh());
+  const windowWidget = findWidget(node, WINDOW_WIDGET);
+  if (windowWidget) chainWidgetCallback(windowWidget, () => handle.refresh());
   if (w.frames && w.fps) handle.seconds = addSecondsWidget(node, w);
-  handle.info = makeInfoWidget();
+  handle.info = makeInfoWidget(handle);
   node.addCustomWidget(handle.info);
   node.ltx2SizeHelper = handle;
   handle.refresh();
@@ -159,8 +177,10 @@ function refreshSizes(node, w, handle) {
   const values = {
     width: readValue(node, w.width), height: readValue(node, w.height),
     frames: readValue(node, w.frames), fps: readValue(node, w.fps), batch: readValue(node, w.batch) ?? 1,
-    twoStage: isTwoStage(w.stages?.value),
+    twoStage: isTwoStage(w.stages?.value), limits: graphClipLimits(node.graph),
+    windowFrames: readValue(node, findWidget(node, WINDOW_WIDGET)),
   };
+  handle.limits = limitsLabel(values.limits);
   if (values.fps !== undefined && !(values.fps > 0)) values.fps = undefined;
   values.fromSource = ["width", "height", "frames"].filter((role) => isFromSource(node, w[role]));
   if (values.fromSource.includes("width") || values.fromSource.includes("height")) {

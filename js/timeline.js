@@ -8,10 +8,15 @@
 // Which nodes get a timeline is the TIMELINE_NODES table below (node id -> binding). The clip length comes from the
 // node's own frames/fps widgets when the binding names them, else from the nearest upstream node that has frames and
 // fps widgets (e.g. Empty Audio+Video Latent), else DEFAULT_CLIP's frames at the fps of the graph's first node with an
-// fps / frame_rate widget (see fallbackClip).
+// fps / frame_rate widget, else the graph's model's default clip (see fallbackClip).
+//
+// When the graph loads a model whose family has a maximum length (LTX-2.5: 20 s; ltx2_model_limits.js, served by the
+// backend), the strip marks it: the label names the family and its maximum, and the part of a longer clip past the
+// maximum is shaded red with a line at the limit.
 
 import { app } from "../../scripts/app.js";
 import { clamp, formatSeconds } from "./ltx2_geometry.js";
+import { graphClipLimits, limitsLabel } from "./ltx2_model_limits.js";
 import {
   chainMethod, findWidget, fitNode, isWidgetLinked, registerOnce, setWidgetValue, SIZE_WIDGET_NAMES, uiOnly,
 } from "./ltx2_widgets.js";
@@ -89,7 +94,8 @@ export function clipOf(node, binding = {}) {
 /**
  * No clip length up the graph (e.g. Retake, whose source video's length is only known when it runs): DEFAULT_CLIP's
  * frames at the fps of the first node in the graph with an fps / frame_rate widget (the workflow's Text Encode or
- * Create Video), else DEFAULT_CLIP's fps.
+ * Create Video), else the default clip of the graph's model (served; 121 frames at 24 fps for every family today),
+ * else DEFAULT_CLIP.
  */
 function fallbackClip(node) {
   const clip = { ...DEFAULT_CLIP, source: "default" };
@@ -98,7 +104,26 @@ function fallbackClip(node) {
     const fps = widgetNumber(other, findWidget(other, SIZE_WIDGET_NAMES.fps));
     if (fps > 0) return { ...clip, fps, source: `fps of ${other.title ?? other.type}` };
   }
+  const limits = graphClipLimits(node.graph);
+  if (limits?.defaultFps > 0 && limits.defaultFrames >= 1) {
+    return { frames: limits.defaultFrames, fps: limits.defaultFps, source: `${limits.family} default` };
+  }
   return clip;
+}
+
+/**
+ * What the strip says under the track for `node`: {text, maxSeconds, over}. `maxSeconds` is the maximum length of
+ * the graph's model (undefined: none known), `over` whether the clip is longer than it.
+ */
+export function timelineLabel(node, binding = {}) {
+  const clip = clipOf(node, binding);
+  const duration = clip.frames / clip.fps;
+  const limits = graphClipLimits(node.graph);
+  const maxSeconds = limits?.maxSeconds;
+  const over = maxSeconds !== undefined && duration > maxSeconds;
+  const model = limits ? `; ${over ? `! over ${limits.family}'s ${maxSeconds} s maximum` : limitsLabel(limits)}` : "";
+  const length = `${formatSeconds(duration)} (${clip.frames} frames at ${+clip.fps.toFixed(3)} fps, ${clip.source})`;
+  return { text: length + model, maxSeconds, over };
 }
 
 /** Horizontal mapping between seconds and node-local x for a widget `width` px wide and a clip of `duration` s. */
@@ -200,6 +225,15 @@ function drawTrack(ctx, scale, y, duration) {
   }
 }
 
+/** Shade the part of the track past `maxSeconds` (a clip longer than the model's maximum) and mark the limit. */
+function drawOverMax(ctx, scale, y, maxSeconds) {
+  const x = scale.toX(maxSeconds);
+  ctx.fillStyle = "rgba(220, 70, 70, 0.35)";
+  ctx.fillRect(x, y + TRACK_TOP + 1, Math.max(0, scale.x1 + INSET - x), TRACK_HEIGHT - 2);
+  ctx.fillStyle = "#e66";
+  ctx.fillRect(x - 1, y + TRACK_TOP, 2, TRACK_HEIGHT);
+}
+
 function drawItems(ctx, scale, y, items) {
   const top = y + TRACK_TOP;
   for (const w of items.windows) {
@@ -239,14 +273,15 @@ export function attachTimeline(node, binding) {
       const clip = clipOf(drawnNode, binding);
       const duration = clip.frames / clip.fps;
       const scale = timeScale(width, duration);
+      const label = timelineLabel(drawnNode, binding);
       ctx.save();
       drawTrack(ctx, scale, y, duration);
+      if (label.over) drawOverMax(ctx, scale, y, label.maxSeconds);
       drawItems(ctx, scale, y, timelineItems(drawnNode, binding, clip));
-      ctx.fillStyle = "#9ab";
+      ctx.fillStyle = label.over ? "#e99" : "#9ab";
       ctx.textAlign = "left";
       ctx.font = "11px sans-serif";
-      const label = `${formatSeconds(duration)} (${clip.frames} frames at ${+clip.fps.toFixed(3)} fps, ${clip.source})`;
-      ctx.fillText(label, MARGIN, y + WIDGET_HEIGHT - 4, width - 2 * MARGIN);
+      ctx.fillText(label.text, MARGIN, y + WIDGET_HEIGHT - 4, width - 2 * MARGIN);
       ctx.restore();
     },
     mouse(event, pos, eventNode) {
@@ -294,6 +329,7 @@ registerOnce(app, {
   registerTimelineNode,
   attachTimeline,
   clipOf,
+  timelineLabel,
   nodeCreated(node) {
     const binding = TIMELINE_NODES[node.comfyClass ?? node.type];
     if (binding && !findWidget(node, TIMELINE_WIDGET)) attachTimeline(node, binding);

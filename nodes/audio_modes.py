@@ -16,7 +16,8 @@ from the latent:
 
 Node ids (inputs -> outputs):
 
-* ``LTX2NAudioToVideo`` (audio_vae, audio, av_latent, fps) -> av_latent, audio
+* ``LTX2NAudioToVideo`` (audio_vae, audio, av_latent, fps) -> av_latent, audio (an audio VAE of another LTX
+  generation than the latent's version tag, e.g. set by Image to Video with its model connected, is refused first)
 * ``LTX2NEmptyAudioLatent`` (seconds, batch_size) -> audio_latent
 * ``LTX2NVideoToAudio`` (vae, width, height, frames, fps, video?, images?) -> av_latent, images
 """
@@ -34,7 +35,7 @@ from comfy_api.latest import io
 from ..ltx_model.audio import AudioVAEConfig, audio_latent_frames_for_duration, to_stereo
 from ..ltx_model.modes import ClipGeometry, fit_waveform, floor_frame_count, pixel_frames, resize_and_center_crop
 from .audio import LTX2AudioVAE, require_audio_vae
-from .conditioning import AVParts
+from .conditioning import AVParts, check_vae_family
 from .latent_formats import nested_tensor_class
 from .progress import HostProgress
 from .schema import make_schema, number_problem
@@ -134,6 +135,7 @@ class LTX2NAudioToVideo(io.ComfyNode):
     @classmethod
     def execute(cls, audio_vae: Any, audio: dict, av_latent: dict, fps: float) -> io.NodeOutput:
         vae, parts = require_audio_vae(audio_vae), _audio_parts(av_latent)
+        check_vae_family(cls.DISPLAY_NAME, vae, latent=av_latent, kind="audio")  # a tagged latent (Image to Video)
         latent_frames = _check_audio_length(vae, parts, fps)
         waveform, rate, notes = fit_audio(audio, clip_frames(parts) / fps)
         HostProgress().check_interrupt()

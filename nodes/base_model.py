@@ -19,8 +19,9 @@ import comfy.utils
 import torch
 
 from ..ltx_model.loading.keymaps import VIDEO_VAE_PREFIX
+from ..ltx_model.pipelines.denoise import mask_levels
 from ..ltx_model.sampling import patchify_audio, patchify_video, timesteps_from_mask
-from .diffusion import REFERENCES_KEY, HostTransformer
+from .diffusion import AUDIO_LEVELS_KEY, REFERENCES_KEY, VIDEO_LEVELS_KEY, HostTransformer
 from .latent_formats import LTX2VideoLatentFormat
 
 # Peak activation memory per token and hidden channel, in units of the compute dtype's size: residual stream, norms,
@@ -61,25 +62,37 @@ class LTX2Model(comfy.model_base.BaseModel):
                                              kwargs.get("latent_shapes"))
         if video_mask is not None:
             out["denoise_mask"] = comfy.conds.CONDRegular(video_mask)
+            out[VIDEO_LEVELS_KEY] = comfy.conds.CONDRegular(self._levels(_video_token_mask(video_mask)))
         if audio_mask is not None:
             out["audio_denoise_mask"] = comfy.conds.CONDRegular(audio_mask)
+            out[AUDIO_LEVELS_KEY] = comfy.conds.CONDRegular(self._levels(_audio_token_mask(audio_mask)))
         return out
+
+    def _levels(self, token_mask: torch.Tensor) -> torch.Tensor:
+        """``(B, U, 1)`` distinct values of a ``(B, T, 1)`` token mask, found once per sampling run (here, in
+        ``extra_conds``: one host sync per stream and prompt, before the first step) in the dtype ``_apply_model``
+        casts the mask to every step, so the levels hold exactly the per-token values ``process_timestep`` sees."""
+        return mask_levels(token_mask.to(self.get_dtype_inference()))
 
     def process_timestep(self, timestep: torch.Tensor, x: Any = None, denoise_mask: torch.Tensor | None = None,
                          audio_denoise_mask: torch.Tensor | None = None, **kwargs: Any) -> tuple:
-        """``(video_t, audio_t, video_sigma, audio_sigma)``: per-token ``mask * sigma`` ``(B, T)`` where a mask
-        exists (else the ``(B,)`` sigma). A stream whose mask is all zero is frozen and gets sigma 0 (HEAD
-        ltx-core ``modality_from_latent_state``; 1.0.0 passed the global sigma)."""
+        """``(video_t, audio_t, video_sigma, audio_sigma, video_levels, audio_levels)``: per-token
+        ``mask * sigma`` ``(B, T)`` where a mask exists (else the ``(B,)`` sigma). A stream whose mask is all zero
+        is frozen and gets sigma 0 (HEAD ltx-core ``modality_from_latent_state``; 1.0.0 passed the global sigma).
+        ``*_levels``: the mask's distinct values (``extra_conds``) x sigma ``(B, U, 1)``, the
+        :attr:`Modality.timestep_levels` that spare the AdaLN its per-pass ``torch.unique``; None without them."""
         sigma = timestep.reshape(-1)
         v_t = a_t = sigma
         v_sigma = a_sigma = sigma
         if denoise_mask is not None:
-            v_t = _mask_timesteps(patchify_video(denoise_mask[:, :1]), sigma)
+            v_t = _mask_timesteps(_video_token_mask(denoise_mask), sigma)
             v_sigma = _frozen_to_zero(v_t, sigma)
         if audio_denoise_mask is not None:
-            a_t = _mask_timesteps(patchify_audio(audio_denoise_mask[:, :1, :, :1]), sigma)
+            a_t = _mask_timesteps(_audio_token_mask(audio_denoise_mask), sigma)
             a_sigma = _frozen_to_zero(a_t, sigma)
-        return v_t, a_t, v_sigma, a_sigma
+        v_levels = _level_timesteps(kwargs.get(VIDEO_LEVELS_KEY) if denoise_mask is not None else None, sigma)
+        a_levels = _level_timesteps(kwargs.get(AUDIO_LEVELS_KEY) if audio_denoise_mask is not None else None, sigma)
+        return v_t, a_t, v_sigma, a_sigma, v_levels, a_levels
 
     def scale_latent_inpaint(self, sigma: Any, noise: Any, latent_image: Any, **kwargs: Any) -> Any:
         # Conditioning frames are kept clean (their per-token timestep is 0), never re-noised.
@@ -112,9 +125,27 @@ def _split_mask(mask: Any, latent_shapes: Any) -> tuple[Any, Any]:
     return parts[0], (parts[1] if len(parts) > 1 else None)
 
 
+def _video_token_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Video noise mask ``(B, C, F, H, W)`` -> ``(B, T, 1)`` token mask (its first channel)."""
+    return patchify_video(mask[:, :1])
+
+
+def _audio_token_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Audio noise mask ``(B, C, T, M)`` -> ``(B, T, 1)`` token mask (first channel, first mel bin)."""
+    return patchify_audio(mask[:, :1, :, :1])
+
+
 def _mask_timesteps(token_mask: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """``(B, T, 1)`` token mask and ``(B,)`` sigma -> ``(B, T)`` timesteps."""
     return timesteps_from_mask(token_mask, sigma.view(-1, 1, 1)).squeeze(-1)
+
+
+def _level_timesteps(levels: torch.Tensor | None, sigma: torch.Tensor) -> torch.Tensor | None:
+    """``(B, U, 1)`` mask levels x ``(B,)`` sigma, the same multiplication as :func:`_mask_timesteps` (so every
+    per-token timestep is exactly one of them); None when the levels do not fit the batch."""
+    if levels is None or levels.shape[0] != sigma.shape[0]:
+        return None
+    return timesteps_from_mask(levels, sigma.view(-1, 1, 1))
 
 
 def _frozen_to_zero(token_t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

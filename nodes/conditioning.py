@@ -15,6 +15,11 @@ version's CRF: 33 for LTX-2 / 2.3, 18 for LTX-2.5 (``ltx_model.modes.default_ima
 cover-resize + center crop to the latent's pixel size. Generated keyframe slots (LTX-2.5) are appended like guides
 (:func:`append_generated_slots`) and flagged in their ``guide_attention_entries`` entry.
 
+Every node that encodes with a VAE first refuses a VAE of another LTX generation than the model
+(:func:`check_vae_family`: the connected MODEL, else the latent's version tag), before any encode; the
+image-conditioning nodes tag their output latent with a connected model's version, so later nodes (IC-LoRA guide,
+Audio to Video, the upscalers, the decoders) can check against it too.
+
 Node ids (inputs -> outputs):
 
 * ``LTX2NImageToVideo`` (vae, image, latent, strength, image_compression, model?) -> latent
@@ -38,9 +43,11 @@ from ..ltx_model.modes import SCALE, default_image_crf, guide_free_frames, pixel
 from ..ltx_model.modes.keyframes_mask import slot_pixel_bounds
 from ..ltx_model.sampling import latent_bounds_to_pixels, video_latent_bounds
 from .keyframe_slots import GENERATED_SLOT_KEY
-from .latent_formats import nested_tensor_class
+from .latent_formats import LATENT_VERSION_KEY, nested_tensor_class, tag_latent
 from .model_loader import model_facts
+from .sampling import model_version
 from .schema import make_schema
+from .vae import check_family
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,18 @@ def cond_value(conditioning: Any, key: str) -> Any:
     return next((entry[1][key] for entry in conditioning if entry[1].get(key) is not None), None)
 
 
+def check_vae_family(node: str, vae: Any, *, model: Any = None, latent: dict | None = None,
+                     kind: str = "video") -> None:
+    """Refuse (ValueError naming ``node``, the VAE file and the fix) a ``kind`` ("video" / "audio") VAE of another
+    LTX generation than ``model`` (a MODEL this pack loaded), or, without one, than the version tag of ``latent``
+    (:data:`~.latent_formats.LATENT_VERSION_KEY`). The rule and message are :func:`~.vae.check_family`'s. Nothing
+    is refused when neither tells (no model, an untagged latent, a VAE that is not this pack's)."""
+    version, what = model_version(model), "the model"
+    if version is None:
+        version, what = (latent or {}).get(LATENT_VERSION_KEY), "the latent"
+    check_family(node, vae, version, what, kind)
+
+
 AUTO_CRF = -1
 """``image_compression`` value meaning "the model version's CRF" (:func:`image_crf`)."""
 CRF_TIP = ("H.264 CRF of the image round trip the model was trained with; 0 = off. -1 = auto: the model version's "
@@ -252,10 +271,11 @@ class LTX2NImageToVideo(io.ComfyNode):
     @classmethod
     def execute(cls, vae: Any, image: torch.Tensor, latent: dict, strength: float,
                 image_compression: int, model: Any = None) -> io.NodeOutput:
+        check_vae_family(cls.DISPLAY_NAME, vae, model=model, latent=latent)
         parts = AVParts.of(latent)
         crf = image_crf(image_compression, model, vae)
         parts = replace_first_frame(parts, encode_frame(vae, image, parts, crf), strength)
-        return io.NodeOutput(parts.to_latent(latent))
+        return io.NodeOutput(tag_latent(parts.to_latent(latent), model_version(model)))
 
 
 class LTX2NFirstLastFrame(io.ComfyNode):
@@ -287,6 +307,7 @@ class LTX2NFirstLastFrame(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, first_image: torch.Tensor,
                 last_image: torch.Tensor, first_strength: float, last_strength: float,
                 image_compression: int, model: Any = None) -> io.NodeOutput:
+        check_vae_family(cls.DISPLAY_NAME, vae, model=model, latent=latent)
         parts = AVParts.of(latent)
         if parts.video.shape[2] < 2:
             raise ValueError("first-last frame needs at least 9 frames (2 latent frames)")
@@ -296,7 +317,7 @@ class LTX2NFirstLastFrame(io.ComfyNode):
         last = encode_frame(vae, last_image, parts, crf)
         parts = replace_first_frame(parts, first, first_strength)
         parts, positive, negative = append_guide(parts, positive, negative, last, last_frame, last_strength)
-        return io.NodeOutput(positive, negative, parts.to_latent(latent))
+        return io.NodeOutput(positive, negative, tag_latent(parts.to_latent(latent), model_version(model)))
 
 
 class LTX2NCropGuides(io.ComfyNode):

@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from ..ltx_model.conditioning import ReferenceAudio, pixel_mask_to_latent
+from ..ltx_model.conditioning import ReferenceAudio
 from ..ltx_model.modes import keyframes_mask
 from ..ltx_model.precision import FP8_DTYPES
 from ..ltx_model.sampling import (
@@ -64,6 +64,7 @@ from ..ltx_model.transformer import (
 )
 from .appended_tokens import VideoReferences, append_items
 from .dropped_tokens import keep_per_token, kept_tokens, scatter_kept, surviving_entries
+from .guide_attention import guide_attention_mask
 from .keyframe_slots import SLOTS_NEED_LTX25, generated_slot_spans
 
 PERTURBATIONS_KEY = "ltx2n_perturbations"
@@ -72,6 +73,8 @@ PASS_RUNNER_KEY = "ltx2n_pass_runner"
 """``transformer_options`` key holding a callable that runs the transformer pass elsewhere (multi-GPU workers)."""
 REFERENCES_KEY = "ltx2n_video_references"
 """Conditioning key (and model keyword) holding the IC-LoRA :class:`VideoReferences` of a prompt."""
+VIDEO_LEVELS_KEY, AUDIO_LEVELS_KEY = "ltx2n_video_mask_levels", "ltx2n_audio_mask_levels"
+"""Model-condition keys of each stream's denoise-mask levels ``(B, U, 1)`` (``base_model.LTX2Model.extra_conds``)."""
 
 AUDIO_ONLY_MODEL_ERROR = (
     "this LTX-2 MODEL was loaded with streams = 'audio only (text-to-audio)': it has no video weights and can only "
@@ -170,10 +173,11 @@ class HostTransformer(LTXTransformer):
                             ref_audio: dict | None = None) -> torch.Tensor:
         """Audio velocity ``(B, C, T, M)`` with the video stream left out (the transformer gets ``video=None``):
         the latent's video part is empty (0 frames), as for text-to-audio."""
-        _, a_t, _, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
+        _, a_t, _, a_sigma, _, a_levels = _timestep_parts(timestep)
         _, a_ctx = self._split_context(context)
         a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask, enabled=options.get("run_ax", True),
                                     ref_audio=ref_audio)
+        a_in = a_in if ref_audio is not None else _with_levels(a_in, a_levels)
         _, a_out = self._transformer_pass(None, a_in, options)
         return _audio_output(a_out, audio)
 
@@ -197,8 +201,9 @@ class HostTransformer(LTXTransformer):
             x: ``[video (B, C, F, H, W), audio (B, C, T, M)]`` or a video grid alone. A video part with F = 0
                 (text-to-audio) leaves the video stream out: no video tokens are built or computed. An audio-only
                 MODEL (``ModelKind.AUDIO_ONLY``) accepts only that form (else ``AUDIO_ONLY_MODEL_ERROR``).
-            timestep: ``(video_t, audio_t, video_sigma, audio_sigma)`` from ``process_timestep``: per-token noise
-                levels ``(B, T)`` (or ``(B,)``) and each stream's sigma ``(B,)``; a bare ``(B,)`` sigma also works.
+            timestep: ``(video_t, audio_t, video_sigma, audio_sigma[, video_levels, audio_levels])`` from
+                ``process_timestep`` (per-token ``(B, T)`` or ``(B,)``; sigmas ``(B,)``; levels ``(B, U, 1)`` or None,
+                the ``Modality.timestep_levels`` when no token is dropped or appended); or a bare ``(B,)`` sigma.
             context: text context ``(B, S, Wv + Wa)``, video part first (:meth:`context_widths`).
             attention_mask: optional text mask ``(B, S)``.
             frame_rate: video frames per second (positions are in seconds).
@@ -223,7 +228,7 @@ class HostTransformer(LTXTransformer):
         if audio is not None and video.shape[2] == 0:  # audio-only latent (text-to-audio): no video tokens at all
             return [torch.zeros_like(video), self._forward_audio_only(audio, timestep, context, attention_mask,
                                                                       transformer_options or {}, ref_audio)]
-        v_t, a_t, v_sigma, a_sigma = timestep if isinstance(timestep, (list, tuple)) else (timestep,) * 4
+        v_t, a_t, v_sigma, a_sigma, v_levels, a_levels = _timestep_parts(timestep)
         options = transformer_options or {}
         v_ctx, a_ctx = self._split_context(context)
         keep = kept_tokens(denoise_mask, keyframe_idxs)  # (T,) bool, None when no token is dropped
@@ -234,6 +239,8 @@ class HostTransformer(LTXTransformer):
         grid = _generated_grid(video, keyframe_idxs, float(frame_rate))
         if ltx2n_video_references is not None:
             v_in = ltx2n_video_references.append_to(v_in, grid)
+        elif keep is None:  # the levels cover exactly the tokens' timesteps (none dropped, none appended)
+            v_in = _with_levels(v_in, v_levels)
         slots = generated_slot_spans(guide_attention_entries, grid.token_count)
         if self.config.keyframes_embedding:  # LTX-2.5 only: the tokens its keyframe embedding goes to
             v_in = _with_keyframes_mask(v_in, grid, slots)
@@ -243,6 +250,7 @@ class HostTransformer(LTXTransformer):
         if audio is not None:
             a_in = self._audio_modality(audio, a_t, a_sigma, a_ctx, attention_mask,
                                         enabled=options.get("run_ax", True), ref_audio=ref_audio)
+            a_in = a_in if ref_audio is not None else _with_levels(a_in, a_levels)
         v_out, a_out = self._transformer_pass(v_in, a_in, options)
         _, _, f, h, w = video.shape
         kept = f * h * w if keep is None else int(keep.sum())
@@ -356,39 +364,17 @@ def _with_guide_positions(positions: torch.Tensor, keyframe_idxs: torch.Tensor, 
     return positions
 
 
-def guide_attention_mask(entries: list[dict] | None, *, total: int, guides: int, batch: int,
-                         device: torch.device) -> torch.Tensor | None:
-    """Self-attention strength ``(B, T, T)`` in [0, 1] for appended guide tokens (core LTXV semantics).
+def _timestep_parts(timestep: Any) -> tuple:
+    """``process_timestep``'s tuple (4 or 6 entries) or a bare sigma -> ``(v_t, a_t, v_sigma, a_sigma, v_levels,
+    a_levels)``, the levels None when not given."""
+    if not isinstance(timestep, (list, tuple)):
+        return (timestep,) * 4 + (None, None)
+    return (*timestep[:4], *(tuple(timestep[4:6]) if len(timestep) >= 6 else (None, None)))
 
-    Noisy <-> guide attention of each tracked guide token is scaled by its entry's ``strength`` (times its pixel
-    mask, downsampled to latent tokens, when given); guides attend each other and themselves fully, noisy tokens
-    each other fully. None (no mask at all) when every weight is 1, as core does.
 
-    Args:
-        entries: ``guide_attention_entries`` in append order; their ``pre_filter_count`` must cover the guides.
-        total: video tokens T (noisy + guides); guides: the last N tokens that are guides.
-    """
-    if not entries:
-        return None
-    if sum(int(e["pre_filter_count"]) for e in entries) != guides:
-        raise ValueError(f"guide_attention_entries cover {sum(int(e['pre_filter_count']) for e in entries)} tokens "
-                         f"but {guides} guide tokens were appended")
-    weights = []
-    for entry in entries:
-        weight = torch.full((int(entry["pre_filter_count"]),), float(entry["strength"]), device=device)
-        if entry.get("pixel_mask") is not None:
-            f, h, w = entry["latent_shape"]
-            pixel = pixel_mask_to_latent(entry["pixel_mask"].to(device, torch.float32), frames=f, height=h, width=w)
-            weight = weight * pixel[0, : weight.shape[0]]
-        weights.append(weight)
-    tracked = torch.cat(weights)
-    if bool((tracked >= 1).all()):
-        return None
-    start = total - guides
-    mask = torch.ones(batch, total, total, device=device)
-    mask[:, :start, start:] = tracked.view(1, 1, -1)
-    mask[:, start:, :start] = tracked.view(1, -1, 1)
-    return mask
+def _with_levels(stream: Modality, levels: torch.Tensor | None) -> Modality:
+    """``stream`` with :attr:`Modality.timestep_levels` ``(B, U, 1)`` set (unchanged when None)."""
+    return stream if levels is None else dataclasses.replace(stream, timestep_levels=levels)
 
 
 def _per_token(t: torch.Tensor, batch: int) -> torch.Tensor:

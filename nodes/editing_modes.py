@@ -1,10 +1,10 @@
 """Editing nodes: inpaint and outpaint with the in/outpainting IC-LoRA, the pyramid blend back, video to video.
 
 The rules are ``ltx_model.modes.masks`` / ``.pyramid`` (mask checks and dilation, flat-colour composite, outpaint
-canvas on the 32-pixel grid, softened Laplacian pyramid blend); these nodes unpack core's VIDEO, run the host's
-audio VAE and pack LATENT / CONDITIONING. The graph is the official pack's (``LTXVDilateVideoMask`` +
-``LTXVInpaintPreprocess`` + ``LTXVSetAudioRefTokens`` in one prepare node, then Load IC-LoRA + IC-LoRA Reference
-Guide + the sampler, decode, and ``LTXVLaplacianPyramidBlend`` = Pyramid Blend):
+canvas on the 32-pixel grid with the whole source fitted in, softened Laplacian pyramid blend); these nodes unpack
+core's VIDEO, run the host's audio VAE and pack LATENT / CONDITIONING. The graph is the official pack's
+(``LTXVDilateVideoMask`` + ``LTXVInpaintPreprocess`` + ``LTXVSetAudioRefTokens`` in one prepare node, then Load
+IC-LoRA + IC-LoRA Reference Guide + the sampler, decode, and ``LTXVLaplacianPyramidBlend`` = Pyramid Blend):
 
 * ``LTX2NInpaintPrepare`` (positive, negative, audio_vae, video, mask, width, height, frames, spatial_radius,
   temporal_radius) -> positive, negative, latent, reference, source, mask
@@ -34,8 +34,8 @@ from ..ltx_model.modes.masks import (
     dilate_mask,
     flat_colour_composite,
     mask_problem,
-    outpaint_canvas,
     outpaint_problem,
+    outpaint_source,
 )
 from ..ltx_model.modes.pyramid import CHUNK_FRAMES, pyramid_blend, soften_mask
 from .latent_formats import empty_av_latent
@@ -166,7 +166,8 @@ class LTX2NInpaintPrepare(io.ComfyNode):
 
 
 class LTX2NOutpaintPrepare(io.ComfyNode):
-    """Prepare an outpaint: canvas on the grid, source placed unchanged, flat colour on the new area."""
+    """Prepare an outpaint: canvas on the grid, the whole source placed (never cropped), flat colour on the new
+    area."""
 
     DISPLAY_NAME = "Outpaint Prepare (LTX-2)"
 
@@ -174,14 +175,19 @@ class LTX2NOutpaintPrepare(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return make_schema(
             cls, group="modes",
-            description="Outpainting with the in/outpainting IC-LoRA: a width x height canvas whose left / right / "
-                        "top / bottom borders (rounded to the 32-pixel grid) are generated around the source "
-                        "(resized to cover the rest). The source audio is kept. Connect like Inpaint Prepare.",
+            description="Outpainting with the in/outpainting IC-LoRA: the left / right / top / bottom borders "
+                        "(rounded to the 32-pixel grid) are generated around the source, which is kept whole, never "
+                        "cropped: on a width x height canvas it is scaled (aspect kept) to fit what the borders "
+                        "leave; with width / height 0 the canvas is the source plus its borders and the source "
+                        "keeps its pixels. Whatever the fitted source leaves of its region is generated too. The "
+                        "source audio is kept. Connect like Inpaint Prepare.",
             inputs=[*_prompt_inputs(),
-                    io.Int.Input("width", default=1024, min=32, max=8192, step=32,
-                                 tooltip="Canvas (output) width, a multiple of 32."),
-                    io.Int.Input("height", default=576, min=32, max=8192, step=32,
-                                 tooltip="Canvas (output) height, a multiple of 32."),
+                    io.Int.Input("width", default=0, min=0, max=8192, step=32,
+                                 tooltip="Canvas (output) width, a multiple of 32; 0 = the source's width plus "
+                                         "left + right, rounded up to the grid."),
+                    io.Int.Input("height", default=0, min=0, max=8192, step=32,
+                                 tooltip="Canvas (output) height, a multiple of 32; 0 = the source's height plus "
+                                         "top + bottom, rounded up to the grid."),
                     _frames_input(),
                     *(io.Int.Input(side, default=default, min=0, max=8192, step=32,
                                    tooltip=f"New area on the {side}, in pixels (rounded to a multiple of 32).")
@@ -206,12 +212,12 @@ class LTX2NOutpaintPrepare(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, audio_vae: Any, video: Any, width: int, height: int, frames: int,
                 left: int, right: int, top: int, bottom: int) -> io.NodeOutput:
         try:
-            canvas = outpaint_canvas(width, height, left=left, right=right, top=top, bottom=bottom)
+            clip = conform_clip(clip_from_video(video), width=0, height=0, frames=frames)
+            canvas, placed = outpaint_source(clip.images.float(), width=width, height=height, left=left,
+                                             right=right, top=top, bottom=bottom)
         except ValueError as exc:
             raise ValueError(f"{cls.DISPLAY_NAME}: {exc}") from exc
-        clip = conform_clip(clip_from_video(video), width=0, height=0, frames=frames)
-        inner = conform_images(clip.images, height=canvas.source_height, width=canvas.source_width)
-        return _prepared(positive, negative, audio_vae, clip, canvas.place(inner), canvas.mask(clip.frames))
+        return _prepared(positive, negative, audio_vae, clip, placed, canvas.mask(clip.frames))
 
 
 AUDIO_CHOICES = ("keep", "regenerate")

@@ -14,7 +14,8 @@ Node ids (inputs -> outputs):
 
 * ``LTX2NICLoraLoader`` (model, lora_name, strength) -> model, reference_downscale_factor
 * ``LTX2NICLoraGuide`` (positive, negative, vae, latent, reference, reference_downscale_factor, strength,
-  attention_strength, attention_mask?) -> positive, negative
+  attention_strength, attention_mask?) -> positive, negative (a VAE of another LTX generation than the latent's
+  version tag is refused before the reference is encoded)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ..ltx_model.lora import parse_reference_downscale_factor
 from ..ltx_model.modes import conform_reference_mask, reference_frames, reference_size
 from ..ltx_model.pipelines import ICReference, reference_conditionings
 from .appended_tokens import VideoReferences
-from .conditioning import AVParts, cond_value, generated_geometry
+from .conditioning import AVParts, check_vae_family, cond_value, generated_geometry
 from .diffusion import REFERENCES_KEY
 from .lora import FOLDER, checked_family, lora_problem, validate_lora_choice, with_lora
 from .model_folders import model_files, model_path
@@ -94,15 +95,15 @@ class LTX2NICLoraLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, lora_name: str | None = None) -> bool | str:
-        return validate_lora_choice(lora_name, ic_lora_problem)
+        return validate_lora_choice(lora_name, ic_lora_problem, cls.DISPLAY_NAME)
 
     @classmethod
     def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
-        family = checked_family(model, "Load IC-LoRA (LTX-2)")
+        family = checked_family(model, cls.DISPLAY_NAME)
         path = model_path(FOLDER, lora_name)
         problem = lora_problem(path, family) or ic_lora_problem(path)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(f"{cls.DISPLAY_NAME}: {problem}")
         factor = parse_reference_downscale_factor(read_header(path).metadata)
         return io.NodeOutput(with_lora(model, path, strength), factor)
 
@@ -145,6 +146,7 @@ class LTX2NICLoraGuide(io.ComfyNode):
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, reference: torch.Tensor,
                 reference_downscale_factor: int, strength: float, attention_strength: float,
                 attention_mask: torch.Tensor | None = None) -> io.NodeOutput:
+        check_vae_family(cls.DISPLAY_NAME, vae, latent=latent)  # the latent's version tag, when a node set one
         frames, height, width = generated_geometry(AVParts.of(latent), positive)
         factor = reference_downscale_factor
         ref_h, ref_w = reference_size(height, width, factor)

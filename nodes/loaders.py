@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from .clip_limits import served_clip_limits
 from .model_folders import find_model_path, model_path_in
 from .model_loader import MODEL_FOLDERS, checkpoint_problem, load_transformer, model_choices
 from .schema import make_schema, not_listed
@@ -13,6 +14,9 @@ AUDIO_VIDEO = "audio+video"
 AUDIO_ONLY = "audio only (text-to-audio)"
 # ``streams`` option -> the ltx_model ModelKind name the transformer is built as (None = as the file is)
 STREAMS: dict[str, str | None] = {AUDIO_VIDEO: None, AUDIO_ONLY: "AUDIO_ONLY"}
+COMPILE_OFF = "off"
+# ``compile`` option -> the torch.compile backend of model_loader.compile_blocks (None = eager)
+COMPILE_BACKENDS: dict[str, str | None] = {COMPILE_OFF: None, "inductor": "inductor"}
 
 
 class LTX2NCheckpointLoader(io.ComfyNode):
@@ -32,6 +36,10 @@ class LTX2NCheckpointLoader(io.ComfyNode):
     Optional ``streams``: ``audio+video`` (default) or ``audio only (text-to-audio)``: only the audio stream's
     weights (+ text connectors) are read, about 17% of the transformer's bytes; that MODEL can only sample
     audio-only latents (``nodes/diffusion.py`` raises ``AUDIO_ONLY_MODEL_ERROR`` at the first forward otherwise).
+
+    Optional ``compile``: ``off`` (default, eager) or ``inductor``: every transformer block is compiled on its own
+    with ``torch.compile`` at sample time (``model_loader.compile_blocks``, ComfyUI's compile wrapper, as core's
+    ``TorchCompileModel``); the weights, key names and LoRA patches are unchanged.
     """
 
     DISPLAY_NAME = "Load LTX-2 Model"
@@ -44,7 +52,8 @@ class LTX2NCheckpointLoader(io.ComfyNode):
             description="Loads the audio+video diffusion model from an official LTX-2 / LTX-2.3 checkpoint "
                         "(models/checkpoints) or an LTX-2.5 transformer file (models/diffusion_models) with this "
                         "pack's own implementation.",
-            inputs=[io.Combo.Input("ckpt_name", options=model_choices(),
+            inputs=[io.Combo.Input("ckpt_name", options=(choices := model_choices()),
+                                   extra_dict=served_clip_limits(choices, MODEL_FOLDERS),  # js/ltx2_model_limits.js
                                    tooltip="LTX-2 or LTX-2.3 single-file checkpoint (.safetensors) in "
                                            "models/checkpoints, or an LTX-2.5 transformer file "
                                            "(ltx-2.5-22b-*-transformer-*.safetensors) in models/diffusion_models."),
@@ -58,7 +67,13 @@ class LTX2NCheckpointLoader(io.ComfyNode):
                                            "the audio stream (about 17% of the transformer's weights: the video "
                                            "blocks and the audio<->video cross-attention are not read), for "
                                            "Empty Audio Latent (LTX-2) text-to-audio; such a MODEL can only "
-                                           "generate audio (a latent with video frames is an error).")],
+                                           "generate audio (a latent with video frames is an error)."),
+                    io.Combo.Input("compile", options=list(COMPILE_BACKENDS), default=COMPILE_OFF, optional=True,
+                                   tooltip="off = run eagerly. inductor = torch.compile each transformer block "
+                                           "(the blocks share one graph; no recompiles per step): the first run "
+                                           "is slower while it compiles, later runs are faster. "
+                                           "Needs a working compiler toolchain (Triton on GPUs, a C++ compiler "
+                                           "on the CPU).")],
             outputs=[io.Model.Output(display_name="model", tooltip="The diffusion model, usable with core "
                                                                   "samplers and LoRA loaders.")],
         )
@@ -74,11 +89,15 @@ class LTX2NCheckpointLoader(io.ComfyNode):
         return checkpoint_problem(path) or True
 
     @classmethod
-    def execute(cls, ckpt_name: str, weight_dtype: str = "default", streams: str = AUDIO_VIDEO) -> io.NodeOutput:
+    def execute(cls, ckpt_name: str, weight_dtype: str = "default", streams: str = AUDIO_VIDEO,
+                compile: str = COMPILE_OFF) -> io.NodeOutput:
         if streams not in STREAMS:
             raise ValueError(f"streams must be one of {', '.join(STREAMS)} (got {streams!r})")
+        if compile not in COMPILE_BACKENDS:
+            raise ValueError(f"Load LTX-2 Model: compile must be one of {', '.join(COMPILE_BACKENDS)} "
+                             f"(got {compile!r})")
         try:
             return io.NodeOutput(load_transformer(model_path_in(MODEL_FOLDERS, ckpt_name), weight_dtype,
-                                                  kind=STREAMS[streams]))
+                                                  kind=STREAMS[streams], compile_backend=COMPILE_BACKENDS[compile]))
         except ValueError as exc:  # ltx_model's CheckpointError / ConfigError: one-line reasons
             raise ValueError(f"{ckpt_name} is not a loadable LTX-2 checkpoint: {exc}") from None

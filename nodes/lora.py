@@ -249,12 +249,14 @@ def lora_choices() -> list[str]:
     return listed_files((FOLDER,), _listable)
 
 
-def validate_lora_choice(lora_name: str | None, problem: Callable[[str], str | None]) -> bool | str:
-    """``validate_inputs`` of a LoRA loader: ``problem(path)`` of a listed file in models/loras, else True."""
+def validate_lora_choice(lora_name: str | None, problem: Callable[[str], str | None], node: str) -> bool | str:
+    """``validate_inputs`` of the LoRA loader ``node`` (its display name): ``problem(path)`` of a listed file in
+    models/loras, prefixed with the node's name, else True."""
     if lora_name is None:
         return True
     unlisted = not_listed("lora_name", lora_name, model_files(FOLDER), f"models/{FOLDER}")
-    return unlisted or problem(model_path(FOLDER, lora_name)) or True
+    found = None if unlisted else problem(model_path(FOLDER, lora_name))
+    return unlisted or (f"{node}: {found}" if found else True)
 
 
 class LTX2NLoraLoader(io.ComfyNode):
@@ -277,13 +279,13 @@ class LTX2NLoraLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, lora_name: str | None = None) -> bool | str:
-        return validate_lora_choice(lora_name, lora_problem)
+        return validate_lora_choice(lora_name, lora_problem, cls.DISPLAY_NAME)
 
     @classmethod
     def execute(cls, model: Any, lora_name: str, strength: float) -> io.NodeOutput:
-        family = checked_family(model, "Load LoRA (LTX-2)")
+        family = checked_family(model, cls.DISPLAY_NAME)
         path = model_path(FOLDER, lora_name)
         problem = lora_problem(path, family)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(f"{cls.DISPLAY_NAME}: {problem}")
         return io.NodeOutput(with_lora(model, path, strength))

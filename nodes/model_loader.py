@@ -45,6 +45,11 @@ _FAMILY_VERSIONS = {Family.LTX23_22B: "2.3", Family.LTX25: "2.5"}
 """The generation of a family whose file carries no ``model_version`` (for its defaults)."""
 
 
+def family_version(family: Family | None) -> str | None:
+    """The generation ``model_version`` of ``family`` (for a file that carries none), or None when unknown."""
+    return _FAMILY_VERSIONS.get(family)
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     """What the checkpoint header says about a loaded model: family, variant (dev / distilled), version."""
@@ -141,6 +146,12 @@ def _model_source(path: str, kind: str | None = None) -> tuple[ComponentSource, 
     return ComponentSource(header, Component.TRANSFORMER, keys, source.kind), config, text, facts
 
 
+def file_facts(path: str) -> ModelFacts:
+    """The :class:`ModelFacts` of an LTX-2 transformer file, from its header alone (what a MODEL loaded from it
+    reports through :func:`model_facts`); ValueError for a file that is not one."""
+    return _model_source(path)[3]
+
+
 def compile_blocks(patcher: Any, backend: str = "inductor") -> Any:
     """Per-block ``torch.compile`` of a MODEL loaded here, through ComfyUI's own wrapper
     (``comfy_api.torch_helpers.set_torch_compile_wrapper``, what core's ``TorchCompileModel`` node uses): every
@@ -184,6 +195,8 @@ def load_transformer(path: str, weight_dtype: str = "default", *, kind: str | No
     model = model_config.get_model(device=mm.unet_inital_load_device(params, plan.weight_dtype))
     apply_precision_table(model.diffusion_model, plan)
     check_keys(source, model.diffusion_model)
+    # ComfyUI 0.12.0 (adaptive model loading) added CoreModelPatcher (main.py swaps it for ModelPatcherDynamic under
+    # Dynamic VRAM); 0.8.0 to 0.11.x use ModelPatcher.
     patcher_cls = getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)
     patcher = patcher_cls(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())
     stream_weights(model.diffusion_model, source, assign=bool(getattr(patcher, "is_dynamic", lambda: False)()),

@@ -1,4 +1,5 @@
-"""Pixel Upscale Prepare: a low-resolution clip -> the canvas and the reference of a pixel-spatial upscaler IC-LoRA.
+"""Pixel Upscale Prepare: a low-resolution clip -> the canvas and the reference of a pixel-spatial upscaler IC-LoRA
+(x4 or x2).
 
 The rules (``ltx_model.modes.pixel_upscale``): the output is the input's size times the IC-LoRA's reference
 downscale factor on the ``32 * factor`` grid (or the given width / height), the input's first ``1 + 8k`` frames;
@@ -47,7 +48,7 @@ class LTX2NPixelUpscalePrepare(io.ComfyNode):
                     io.Vae.Input("audio_vae", tooltip="The audio VAE: encodes the input's sound, kept as it is."),
                     io.Video.Input("video", tooltip="The low-resolution clip (e.g. Load Video)."),
                     io.Int.Input("reference_downscale_factor", default=2, min=1, max=MAX_FACTOR,
-                                 tooltip="From Load IC-LoRA (LTX-2): the upscale factor (x2 LoRA: 2)."),
+                                 tooltip="From Load IC-LoRA (LTX-2): the upscale factor (x4 LoRA: 4, x2 LoRAs: 2)."),
                     io.Int.Input("width", default=0, min=0, max=16384, step=32,
                                  tooltip="Output width (multiple of 32 x factor); 0 = the input's x factor."),
                     io.Int.Input("height", default=0, min=0, max=16384, step=32,

@@ -17,7 +17,9 @@
   overlap_strength, sampling, text_encoder?, window_prompts) -> latent, report: sliding windows with overlap,
   audio carried, cross-faded seams, a prompt per window; one progress bar over windows x steps.
 
-Sampling widgets (seed, schedule, steps, guidance, guider) are those of Sample Audio+Video (LTX-2).
+Sampling widgets (seed, schedule, steps, guidance, guider) are those of Sample Audio+Video (LTX-2). Keyframes,
+Extend and Retake refuse a video or audio VAE of another LTX generation than the model before encoding anything
+(``conditioning.check_vae_family``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .conditioning import (
     AVParts,
     append_generated_slots,
     append_guides,
+    check_vae_family,
     compression_input,
     crop_guides,
     generated_geometry,
@@ -51,9 +54,10 @@ from .conditioning import (
     model_input,
 )
 from .keyframe_slots import SLOTS_NEED_LTX25, parse_generated_frames, resolve_generated_frames
+from .latent_formats import tag_latent
 from .masked_sampling import SamplingChoice, StepProgress, empty_window_latent, run_long_video, sample_av
 from .model_loader import model_facts
-from .sampling import GUIDANCE, SCHEDULES
+from .sampling import GUIDANCE, SCHEDULES, model_version
 from .schema import make_schema, not_a_number, number_problem
 from .source_clips import TARGETS, clip_from_video, conform_clip, masked_source, nearest_seam, padded_clip
 from .text import TextEncoderType, conditioning
@@ -117,6 +121,12 @@ def _latent_output() -> io.Latent.Output:
                                                            "Decode Audio (LTX-2)).")
 
 
+def _check_vaes(node: str, model: Any, vae: Any, audio_vae: Any) -> None:
+    """Refuse a video or audio VAE of another LTX generation than the model, before the source is encoded."""
+    check_vae_family(node, vae, model=model)
+    check_vae_family(node, audio_vae, model=model, kind="audio")
+
+
 def _check(*problems: str | None) -> bool | str:
     """validate_inputs result: the first problem, or True."""
     return next((p for p in problems if p), True)
@@ -165,6 +175,7 @@ class LTX2NKeyframes(io.ComfyNode):
     @classmethod
     def execute(cls, positive: Any, negative: Any, vae: Any, latent: dict, image_compression: int,
                 generated_frames: str = "", model: Any = None, **keyframes: Any) -> io.NodeOutput:
+        check_vae_family(cls.DISPLAY_NAME, vae, model=model, latent=latent)
         parts = AVParts.of(latent)
         frames = generated_geometry(parts, positive)[0]
         plan = plan_keyframes(_slots(keyframes), frames)  # all checked before encoding
@@ -172,7 +183,7 @@ class LTX2NKeyframes(io.ComfyNode):
         crf = image_crf(image_compression, model, vae)
         parts, positive, negative = append_guides(parts, positive, negative, vae, plan, crf)
         parts, positive, negative = append_generated_slots(parts, positive, negative, generated)
-        return io.NodeOutput(positive, negative, parts.to_latent(latent))
+        return io.NodeOutput(positive, negative, tag_latent(parts.to_latent(latent), model_version(model)))
 
 
 def _generated_frames(text: str, frames: int, model: Any) -> tuple[int, ...]:
@@ -232,6 +243,7 @@ class LTX2NExtend(io.ComfyNode):
                 height: int, frames: int, direction: str, seed: int, schedule: str, steps: int, guidance: str,
                 frame_idx: int, strength: float, guider: Any = None, image: torch.Tensor | None = None
                 ) -> io.NodeOutput:
+        _check_vaes(cls.DISPLAY_NAME, model, vae, audio_vae)
         forward = direction == DIRECTIONS[0]
         clip = conform_clip(nearest_seam(clip_from_video(video), frames, forward), width=width, height=height,
                             frames=0)
@@ -290,6 +302,7 @@ class LTX2NRetake(io.ComfyNode):
     def execute(cls, model: Any, positive: Any, negative: Any, vae: Any, audio_vae: Any, video: Any, width: int,
                 height: int, frames: int, start_time: float, end_time: float, target: str, seed: int,
                 schedule: str, steps: int, guidance: str, guider: Any = None) -> io.NodeOutput:
+        _check_vaes(cls.DISPLAY_NAME, model, vae, audio_vae)
         clip = conform_clip(clip_from_video(video), width=width, height=height, frames=frames)
         problem = window_problem(start_time, end_time, clip.duration_s)
         if problem:

@@ -18,7 +18,10 @@ Node ids (inputs -> outputs):
   duration within one frame and the audio part passes through untouched)
 
 Each node checks the upscaler's kind (a temporal file given to a spatial node is a clear error, not a silently
-wrong video).
+wrong video) and, before any work, the LTX generation (LTX-2.5 vs older, whose latent spaces differ): the VAE
+against the latent's version tag (``conditioning.check_vae_family``) and the upscaler (its header's
+``model_version``, else its file name: :func:`upscaler_origin`) against the latent's tag, else the VAE
+(:func:`upscaler_family_problem`).
 """
 
 from __future__ import annotations
@@ -38,14 +41,20 @@ from comfy_api.latest import io
 from ..ltx_model.loading import Component, FileKind, detect, load_component, read_header
 from ..ltx_model.modes import pixel_frames
 from ..ltx_model.upsampler import UpsamplerKind, upsample_latent
-from .conditioning import AVParts
+from .conditioning import AVParts, check_vae_family
 from .host_compat import upscaler_is_patcher
+from .latent_formats import LATENT_VERSION_KEY
+from .lora import NAME_FAMILY_HINTS
 from .model_folders import listed_files, model_files, model_path, register_model_folder
+from .model_loader import family_version
 from .progress import HostProgress
 from .schema import make_schema, not_listed
+from .vae_host import VAEOrigin, is_ltx25_version, vae_origin
 
 FOLDER = "latent_upscale_models"
 register_model_folder(FOLDER)  # missing before ComfyUI v0.3.71; merged with extra_model_paths.yaml entries
+# io.LatentUpscaleModel: present on both tested hosts (v0.20.1, v0.33.0); the release that added it could not be
+# checked here (no ComfyUI history on this machine), so the fallback stays for older hosts down to README's 0.8.0.
 LatentUpscaleModel = getattr(io, "LatentUpscaleModel", None) or io.Custom("LATENT_UPSCALE_MODEL")
 ACTIVATION_COPIES = 4
 _PATCHERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -63,6 +72,46 @@ def upscaler_problem(path: str) -> str | None:
     return None
 
 
+ORIGIN_ATTR = "ltx2n_origin"
+"""Attribute of an upscaler module loaded here holding its :class:`~.vae_host.VAEOrigin` (file, generation)."""
+
+
+def upscaler_origin(path: str) -> VAEOrigin:
+    """File name and ``model_version`` of an upscaler file: its header's (``vae_origin``), else the generation its
+    file name gives (``ltx-2.5`` / ``ltx-2.3`` / ``22b``, as Lightricks names them: ``model_loader.family_version``),
+    else None (unknown: never refused)."""
+    origin = vae_origin(path)
+    if origin.model_version is not None:
+        return origin
+    named = next((family for pattern, family in NAME_FAMILY_HINTS if pattern.search(origin.file)), None)
+    return replace(origin, model_version=family_version(named))
+
+
+def upscaler_family_problem(node: str, upscaler: Any, version: str | None, what: str) -> str | None:
+    """Why ``upscaler`` (its :data:`ORIGIN_ATTR`) must not upscale a latent of ``what``'s ``model_version``
+    ``version`` (LTX-2.5 vs older: different latent spaces), or None (same generation, or either side unknown)."""
+    origin = getattr(upscaler_module(upscaler), ORIGIN_ATTR, None)
+    if origin is None or not origin.model_version or not version or origin.ltx25 == is_ltx25_version(version):
+        return None
+    gen, other = ("LTX-2.5", "LTX-2 / LTX-2.3") if origin.ltx25 else ("LTX-2 / LTX-2.3", "LTX-2.5")
+    return (f"{node}: the latent upscaler {origin.file} is an {gen} upscaler, but {what} is {other} (model_version "
+            f"{version}); it was trained on the other latent space. Load the {other} upscaler (models/{FOLDER}) "
+            f"in Load Latent Upscaler (LTX-2) instead.")
+
+
+def check_upscale_family(node: str, samples: dict, upscaler: Any, vae: Any) -> None:
+    """Refuse, before any work, a VAE or an upscaler of another LTX generation than the latent's version tag; the
+    upscaler is compared with the VAE when the latent has no tag."""
+    check_vae_family(node, vae, latent=samples)
+    origin = getattr(vae, "origin", None)
+    tagged = samples.get(LATENT_VERSION_KEY)
+    version, what = (tagged, "the latent") if tagged else (
+        getattr(origin, "model_version", None), f"the VAE {getattr(origin, 'file', '')}")
+    problem = upscaler_family_problem(node, upscaler, version, what)
+    if problem:
+        raise ValueError(problem)
+
+
 def _listable(path: str) -> bool:
     """The upscaler dropdown keeps upscalers and files whose header cannot be read (validation explains those)."""
     try:
@@ -71,6 +120,8 @@ def _listable(path: str) -> bool:
         return True
 
 
+# comfy.model_patcher.CoreModelPatcher (the patcher class core's loaders use; ModelPatcherDynamic under Dynamic
+# VRAM): present on both tested hosts (v0.20.1, v0.33.0); as above, older hosts down to 0.8.0 keep the fallback.
 class UpscalerPatcher(getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)):
     """The model patcher of an upscaler module; ``model_dtype`` is its weights' dtype (core reads it)."""
 
@@ -178,6 +229,7 @@ class LTX2NUpscalerLoader(io.ComfyNode):
         dtype = mm.vae_dtype(mm.get_torch_device(), [torch.bfloat16, torch.float32])
         module = load_component(path, Component.UPSAMPLER, dtype=dtype, operations=comfy.ops.disable_weight_init,
                                 should_abort=HostProgress().check_interrupt)
+        setattr(module, ORIGIN_ATTR, upscaler_origin(path))
         return io.NodeOutput(upscaler_patcher(module) if upscaler_is_patcher() else module)
 
 
@@ -198,6 +250,7 @@ class _SpatialUpscaleNode(io.ComfyNode):
     @classmethod
     def execute(cls, samples: dict, upscale_model: Any, vae: Any) -> io.NodeOutput:
         require_kind(upscale_model, cls.UPSCALER_KIND, cls.DISPLAY_NAME)
+        check_upscale_family(cls.DISPLAY_NAME, samples, upscale_model, vae)
         return io.NodeOutput(upscaled_latent(samples, upscale_model, vae))
 
 
@@ -244,6 +297,7 @@ class LTX2NUpscaleLatentTemporal(io.ComfyNode):
     @classmethod
     def execute(cls, samples: dict, upscale_model: Any, vae: Any, fps: float) -> io.NodeOutput:
         require_kind(upscale_model, "temporal x2", cls.DISPLAY_NAME)
+        check_upscale_family(cls.DISPLAY_NAME, samples, upscale_model, vae)
         out = upscaled_latent(samples, upscale_model, vae)
         latent_frames = AVParts.of(out).video.shape[2]
         return io.NodeOutput(out, fps * 2.0, pixel_frames(latent_frames))

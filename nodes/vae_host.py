@@ -87,6 +87,8 @@ def attach_host_module(vae: comfy.sd.VAE, module: nn.Module, *, disable_offload:
     ``load_models_gpu`` moves, offloads and (Dynamic VRAM) streams it like core's own VAEs."""
     vae.disable_offload = disable_offload
     vae.first_stage_model = module.eval()
+    # ComfyUI 0.12.0 (#11845, adaptive model loading) added archive_model_dtypes and CoreModelPatcher (the class
+    # main.py swaps for ModelPatcherDynamic under Dynamic VRAM); 0.8.0 to 0.11.x have neither and use ModelPatcher.
     if hasattr(mm, "archive_model_dtypes"):
         mm.archive_model_dtypes(module)
     patcher = getattr(comfy.model_patcher, "CoreModelPatcher", comfy.model_patcher.ModelPatcher)
@@ -98,7 +100,8 @@ def attach_host_module(vae: comfy.sd.VAE, module: nn.Module, *, disable_offload:
 
 
 def output_dtype(vae: comfy.sd.VAE) -> torch.dtype:
-    """dtype of decoded pixels / encoded latents on the host (``intermediate_dtype`` on newer hosts)."""
+    """dtype of decoded pixels / encoded latents on the host: ``VAE.vae_output_dtype()`` (ComfyUI 0.18.0, #12953,
+    ``--fp16-intermediates``: ``intermediate_dtype``), float32 before."""
     method = getattr(vae, "vae_output_dtype", None)
     return method() if method is not None else torch.float32
 

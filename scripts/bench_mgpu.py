@@ -6,8 +6,11 @@ communication model :func:`ltx_model.distributed.sequence_pass_bytes`; the two a
 (peak GPU memory allocated on CUDA; peak process RSS on CPU, which includes the Python/torch runtime).
 
 ``--size quick`` (default on CPU): a 4-layer, 8-head LTX-2.3-form model with 768 video tokens, gloo, fp32.
-``--size full`` (needs one CUDA GPU per rank): the 22B config with random bf16 weights, 1216x704x121 (13,376 video
-tokens, 126 audio tokens), NCCL. ``--json`` prints one JSON object per world size.
+``--size full`` (needs one CUDA GPU per rank; refused otherwise): the 22B config with random bf16 weights,
+1216x704x121 (13,376 video tokens, 126 audio tokens), NCCL. Each rank runs on ``cuda:<rank>`` when the machine has
+a GPU per rank, else on the CPU; ``backend`` and ``devices`` in the output are those the ranks actually used.
+``--json`` prints one JSON object per world size: ``world_size``, ``size``, ``backend``, ``devices``, ``pass_s``
+(the slowest rank's), ``ranks`` (the per-rank fields above).
 
 Usage: python scripts/bench_mgpu.py [--json] [--size quick|full] [--world-sizes 1,2] [--reps N]
 """
@@ -27,7 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from ltx_model.distributed import Rank, SequenceParallel, Traffic, launch, sequence_pass_bytes  # noqa: E402
+from ltx_model.distributed import (  # noqa: E402
+    Rank,
+    SequenceParallel,
+    Traffic,
+    backend_for,
+    launch,
+    rank_devices,
+    sequence_pass_bytes,
+)
 from ltx_model.transformer import LTXTransformer, Modality, TransformerConfig  # noqa: E402
 
 # name -> (config overrides of the 22B form, (video frames, height, width) in latent tokens, audio tokens)
@@ -98,6 +109,17 @@ def measure(rank: Rank, size: str, reps: int) -> dict:
             "model_bytes": model_bytes, "peak_mem": peak}
 
 
+def plan(size: str, world_sizes: list[int]) -> dict[int, list[str]]:
+    """The rank devices of each world size (:func:`rank_devices`); ``full`` needs a CUDA GPU for every rank."""
+    devices = {world_size: rank_devices(world_size) for world_size in world_sizes}
+    short = [w for w, on in devices.items() if size == "full" and any(d == "cpu" for d in on)]
+    if short:
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise SystemExit(f"bench_mgpu: --size full needs one CUDA GPU per rank, but world size {max(short)} has "
+                         f"{count} GPU(s) here; use --size quick (CPU, gloo) or fewer --world-sizes")
+    return devices
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="one JSON object per world size")
@@ -105,17 +127,16 @@ def main() -> None:
     parser.add_argument("--world-sizes", default=None, help="comma-separated, e.g. 1,2,4 (default 1,2)")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    cuda = torch.cuda.is_available()
-    size = args.size or ("full" if cuda else "quick")
-    sizes = [int(n) for n in (args.world_sizes or "1,2").split(",")]
-    for world_size in sizes:
-        ranks = launch(measure, world_size, size, args.reps)
-        row = {"world_size": world_size, "size": size, "backend": "nccl" if cuda else "gloo",
+    size = args.size or ("full" if torch.cuda.is_available() else "quick")
+    devices = plan(size, [int(n) for n in (args.world_sizes or "1,2").split(",")])
+    for world_size, on in devices.items():
+        ranks = launch(measure, world_size, size, args.reps, devices=on)
+        row = {"world_size": world_size, "size": size, "backend": backend_for(on[0]), "devices": on,
                "pass_s": max(r["pass_s"] for r in ranks), "ranks": ranks}
         if args.json:
             print(json.dumps(row), flush=True)
         else:
-            print(f"W={world_size} pass {row['pass_s']:.3f} s  " + "  ".join(
+            print(f"W={world_size} ({row['backend']}) pass {row['pass_s']:.3f} s  " + "  ".join(
                 f"r{r['rank']}: sent {r['sent_bytes'] / 1e6:.2f} MB (model {r['model_bytes'] / 1e6:.2f}) "
                 f"peak {r['peak_mem'] / 2**20:.0f} MiB" for r in ranks), flush=True)
 

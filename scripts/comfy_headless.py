@@ -34,14 +34,29 @@ if str(REPO_ROOT) not in sys.path:
 MODEL_FOLDERS = ("checkpoints", "diffusion_models", "vae", "text_encoders", "loras", "latent_upscale_models")
 
 
+CACHE_ARGS_LITERAL = re.compile(r"cache_args\s*=\s*\{([^}]*)\}")
+"""The dict literal ComfyUI's ``main.py`` passes to ``PromptExecutor``."""
+CACHE_ARGS_READ = re.compile(r"cache_args\[\s*[\"'](\w+)[\"']\s*\]")
+"""A ``cache_args["key"]`` read in ComfyUI's ``execution.py`` (a key the executor needs)."""
+
+
 def executor_cache_args(root: Path) -> dict[str, float]:
-    """The ``cache_args`` the host's own ``main.py`` gives ``PromptExecutor``, every limit 0 (off): its keys read
-    from the dict literal there (v0.20.1: ``lru``, ``ram``; v0.33.0 added ``ram_inactive``, which
-    ``execute_async`` reads unconditionally)."""
-    source = (root / "main.py").read_text(encoding="utf-8") if (root / "main.py").is_file() else ""
-    literal = re.search(r"cache_args\s*=\s*\{([^}]*)\}", source)
+    """The ``cache_args`` the host's ``PromptExecutor`` takes (ComfyUI 0.3.68, #10454, replaced ``cache_size`` by
+    it), every limit 0 (off): the keys of the dict literal the host's own ``main.py`` passes, plus each key its
+    ``execution.py`` subscripts (v0.20.1: ``lru``, ``ram``; ComfyUI 0.23.0, #13802, added ``ram_inactive``, which
+    ``execute_async`` reads unconditionally). Raises when neither file names a key: a host layout this driver
+    does not know, where guessed keys would fail later with a bare ``KeyError``."""
+    def source(name: str) -> str:
+        return (root / name).read_text(encoding="utf-8") if (root / name).is_file() else ""
+
+    literal = CACHE_ARGS_LITERAL.search(source("main.py"))
     keys = re.findall(r"[\"'](\w+)[\"']\s*:", literal.group(1)) if literal else []
-    return dict.fromkeys(keys or ("lru", "ram"), 0)
+    keys += CACHE_ARGS_READ.findall(source("execution.py"))
+    if not keys:
+        raise RuntimeError(f"ComfyUI at {root}: neither main.py nor execution.py names the PromptExecutor "
+                           "cache_args keys, so the headless driver cannot build an executor for this version "
+                           "(tested: v0.20.1, v0.33.0); set COMFYUI_PATH to a tested ComfyUI")
+    return dict.fromkeys(keys, 0)
 
 
 class HostNotFound(RuntimeError):
@@ -171,22 +186,20 @@ class ComfyHost:
         import execution
 
         outputs = self.validate(prompt)
-        kwargs = {"cache_args": executor_cache_args(self.root)} if "cache_args" in inspect.signature(
-            execution.PromptExecutor.__init__).parameters else {}
-        executor = execution.PromptExecutor(self.server, cache_type=execution.CacheType.CLASSIC, **kwargs)
+        executor = execution.PromptExecutor(self.server, cache_type=execution.CacheType.CLASSIC,
+                                            cache_args=executor_cache_args(self.root))
         self.loop.run_until_complete(executor.execute_async(prompt, str(uuid.uuid4()), {"client_id": None}, outputs))
         kept = {nid: self._cached_outputs(executor, nid) for nid in keep}
-        history = getattr(executor, "history_result", {}) or {}
+        history = getattr(executor, "history_result", {}) or {}  # not set when the run failed (any host)
         return RunResult(executor.success, list(executor.status_messages), history.get("outputs", {}), kept)
 
     def _cached_outputs(self, executor: Any, node_id: str) -> list[Any]:
         entry = executor.caches.outputs.get(node_id)
-        if inspect.isawaitable(entry):
+        if inspect.isawaitable(entry):  # ComfyUI 0.17.0 (#12056, CacheProvider API) made the cache's get async
             entry = self.loop.run_until_complete(entry)
         if entry is None:
             return []
-        outputs = getattr(entry, "outputs", entry)  # CacheEntry(ui, outputs) on newer hosts
-        return [slot[0] if isinstance(slot, list) and len(slot) == 1 else slot for slot in outputs]
+        return [slot[0] if isinstance(slot, list) and len(slot) == 1 else slot for slot in entry.outputs]
 
     def ui_to_api(self, workflow: dict) -> dict:
         """Convert a UI-format workflow to an API prompt with comfy-cli's converter against the live schemas.
@@ -311,8 +324,7 @@ def _prepare_folders(folder_paths: ModuleType, workdir: Path, output_dir: Path) 
     folder_paths.set_output_directory(str(output_dir))
     folder_paths.set_input_directory(str(workdir / "input"))
     folder_paths.set_temp_directory(str(workdir / "temp"))
-    if hasattr(folder_paths, "set_user_directory"):
-        folder_paths.set_user_directory(str(workdir / "user"))
+    folder_paths.set_user_directory(str(workdir / "user"))
     custom_nodes = workdir / "custom_nodes"
     custom_nodes.mkdir(exist_ok=True)
     link = custom_nodes / PACK_NAME

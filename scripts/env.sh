@@ -3,16 +3,37 @@
 # comfy-cli at $COMFYUI_PATH on a machine that has none; never from a copy kept here) and installs the host
 # requirements, the pack requirements and the test dependencies. Re-running is cheap: pip runs only when a
 # requirements file changed since the last successful install.
+#
+# One venv per ComfyUI host, as scripts/test.sh does (hosts pin different front-end, templates and comfy-kitchen
+# versions): ~/.cache/comfyui-ltx2/venv for the default tree ~/comfy/ComfyUI (and while $COMFYUI_PATH holds no
+# ComfyUI yet), venv-<host version> for any other tree, e.g. `COMFYUI_PATH=~/comfy/ComfyUI-v033 scripts/demo.sh`
+# uses venv-0.33.0. LTX2_VENV set by the caller (scripts/test.sh sets one per host) wins.
 set -euo pipefail
 LTX2_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export COMFYUI_PATH=${COMFYUI_PATH:-$HOME/comfy/ComfyUI}
-LTX2_VENV=${LTX2_VENV:-$HOME/.cache/comfyui-ltx2/venv}
+LTX2_CACHE=${LTX2_CACHE:-$HOME/.cache/comfyui-ltx2}
+LTX2_VENV_GIVEN=${LTX2_VENV:-}
 export LTX2_SHARED=${LTX2_SHARED:-$LTX2_REPO/../shared}
 
-if [ ! -x "$LTX2_VENV/bin/python" ]; then
-  python3 -m venv "$LTX2_VENV"
-  "$LTX2_VENV/bin/python" -m pip install -q --upgrade pip
-fi
+ltx2_host_venv() {  # the venv for $COMFYUI_PATH (see above)
+  local version
+  version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$COMFYUI_PATH/comfyui_version.py" 2>/dev/null || true)
+  if [ -z "$version" ] || [ "$(realpath -m "$COMFYUI_PATH")" = "$(realpath -m "$HOME/comfy/ComfyUI")" ]; then
+    echo "$LTX2_CACHE/venv"
+  else
+    echo "$LTX2_CACHE/venv-$version"
+  fi
+}
+
+ltx2_make_venv() {
+  if [ ! -x "$LTX2_VENV/bin/python" ]; then
+    python3 -m venv "$LTX2_VENV"
+    "$LTX2_VENV/bin/python" -m pip install -q --upgrade pip
+  fi
+}
+
+LTX2_VENV=${LTX2_VENV_GIVEN:-$(ltx2_host_venv)}
+ltx2_make_venv
 
 # The comfy-cli command that installs ComfyUI's code at $COMFYUI_PATH. Torch and the host requirements are installed
 # below, into this venv (VIRTUAL_ENV makes comfy-cli use it), so the --cpu flag only satisfies comfy-cli.
@@ -49,6 +70,10 @@ ltx2_install_comfyui() {
 
 if [ ! -f "$COMFYUI_PATH/main.py" ] && ! ltx2_install_comfyui; then
   return 1 2>/dev/null || exit 1  # sourced: fail the caller (set -e); run directly: exit
+fi
+if [ -z "$LTX2_VENV_GIVEN" ]; then  # just installed at a non-default path: its version picks the venv now
+  LTX2_VENV=$(ltx2_host_venv)
+  ltx2_make_venv
 fi
 
 reqs=("$LTX2_REPO/tests/requirements.txt" "$LTX2_REPO/requirements.txt")

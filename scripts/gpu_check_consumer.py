@@ -133,12 +133,15 @@ def core_load(ctx: Any, patcher: Any, shape: PassShape) -> dict[str, Any]:
             "core_partial": bool(patcher.model.model_lowvram)}
 
 
-def core_unload(patcher: Any) -> None:
-    """Give everything back (the next card starts from nothing loaded)."""
-    import comfy.model_management as mm
+def core_unload(patcher: Any, metric: Metric) -> None:
+    """Give everything back (the next card starts from nothing loaded); a failure is noted in ``metric``."""
+    try:
+        import comfy.model_management as mm
 
-    mm.unload_all_models()
-    patcher.detach()
+        mm.unload_all_models()
+        patcher.detach()
+    except Exception as exc:  # noqa: BLE001 - the measurement stands; the next one starts from what is left
+        metric.config["comfy_core_unload_error"] = f"{type(exc).__name__}: {exc}"[:300]
 
 
 # ----------------------------------------------------------------------------------------------- GGUF
@@ -176,27 +179,57 @@ def host_copy(ctx: Any) -> dict[str, torch.Tensor]:
     return {k: v.to("cpu") for k, v in ctx.state().items()}
 
 
+def build_each(builders: dict[str, Callable[[], Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each implementation's model built in its own guard (one failing never loses the other's lines): (models,
+    failure reason by implementation)."""
+    models, failures = {}, {}
+    for impl, build in builders.items():
+        probe = Metric("build")
+        with bm.guarded(probe, impl):
+            models[impl] = build()
+        if impl not in models:
+            failures[impl] = "building the model failed: " + probe.config[f"{impl}_null_reason"]
+    return models, failures
+
+
+def out_of_time(ctx: Any, metric: str, label: str) -> bool:
+    """True (and a ``skipped_budget`` line) once the budget is spent: the remaining cards/sizes are not started."""
+    if ctx.left_s() > 0:
+        return False
+    ctx.recorder.add(metric, shape=label, dtype=ctx.cfg.dtype_name, status="skipped_budget",
+                     error="the time budget is spent")
+    return True
+
+
 def consumer_cards(ctx: Any) -> None:
     """``consumer_card_step_s`` (ours fp8 streamed vs core lowvram) then the GGUF Q4_K_M line, per card and size.
     The shared device weights are emptied here (the next step makes them again)."""
     host = host_copy(ctx)
-    ours = streamed_model(ctx.cfg, ctx.state())  # empties the shared device weights
-    patcher = core_patcher(ctx, host)
+    models, failures = build_each({"ours": lambda: streamed_model(ctx.cfg, ctx.state()),  # empties the weights
+                                   "comfy_core": lambda: core_patcher(ctx, host)})
     ctx.release()
     for card in _cards(ctx):
         for shape in _shapes(ctx):
+            if out_of_time(ctx, "consumer_card_step_s", _label(shape, card)):
+                continue
             inputs = make_pass_inputs(ctx.cfg.section, shape, dtype=ctx.cfg.dtype, device=ctx.cfg.device)
             metric = Metric("consumer_card_step_s", config={
                 "card_gb": card, "ours_weights": "fp8 e4m3 blocks streamed from (pinned) host memory",
                 "core_weights": f"{ctx.cfg.dtype_name} on the host, ComfyUI ModelPatcher lowvram (load_models_gpu)"})
-            _measure(metric, "ours", ctx, card, partial(ADAPTERS["ours"].pass_fn, ours, inputs))
-            try:
-                _measure(metric, "comfy_core", ctx, card, partial(_core_step, ctx, patcher, shape, inputs, metric))
-            finally:
-                core_unload(patcher)
+            steps = {"ours": partial(ADAPTERS["ours"].pass_fn, models.get("ours"), inputs),
+                     "comfy_core": partial(_core_step, ctx, models.get("comfy_core"), shape, inputs, metric)}
+            for impl, step in steps.items():
+                if impl in failures:
+                    metric.set(impl, None, reason=failures[impl])
+                    continue
+                try:
+                    _measure(metric, impl, ctx, card, step)
+                finally:
+                    if impl == "comfy_core":
+                        core_unload(models[impl], metric)
             metric.set("ltx_core", None, reason="not compared here")
             ctx.line(metric, shape=_label(shape, card))
-    ours = patcher = None
+    models.clear()
     ctx.release()
     gguf_cards(ctx, host)
 
@@ -208,20 +241,26 @@ def _core_step(ctx: Any, patcher: Any, shape: PassShape, inputs: Any, metric: Me
 
 def gguf_cards(ctx: Any, host: dict[str, torch.Tensor]) -> None:
     """``consumer_card_gguf_q4_k_m_step_s``: ours with Q4_K block matrices, resident, per card and size."""
-    model, counts = ours_gguf(ctx, host)
+    models, failures = build_each({"ours": lambda: ours_gguf(ctx, host)})
     host.clear()
+    model, counts = models.get("ours", (None, {}))
     reason = core_gguf_reason()
     for card in _cards(ctx):
         for shape in _shapes(ctx):
+            if out_of_time(ctx, "consumer_card_gguf_q4_k_m_step_s", _label(shape, card)):
+                continue
             inputs = make_pass_inputs(ctx.cfg.section, shape, dtype=ctx.cfg.dtype, device=ctx.cfg.device)
             metric = Metric("consumer_card_gguf_q4_k_m_step_s", config={
                 "card_gb": card, "ours_matrices": counts, "ours_layer": "ltx_model.quant.GGMLBlockLinear",
                 "note": "Q4_K for every block matrix (Q4_K_M's bulk type; its Q6_K share not emulated)"})
-            _measure(metric, "ours", ctx, card, partial(ADAPTERS["ours"].pass_fn, model, inputs))
+            if "ours" in failures:
+                metric.set("ours", None, reason=failures["ours"])
+            else:
+                _measure(metric, "ours", ctx, card, partial(ADAPTERS["ours"].pass_fn, model, inputs))
             metric.set("comfy_core", None, reason=reason)
             metric.set("ltx_core", None, reason="not compared here")
             ctx.line(metric, shape=_label(shape, card))
 
 
-__all__ = ["CardBudget", "consumer_cards", "core_gguf_reason", "core_load", "core_memory_required", "core_patcher",
-           "gguf_cards", "ours_gguf"]
+__all__ = ["CardBudget", "build_each", "consumer_cards", "core_gguf_reason", "core_load", "core_memory_required",
+           "core_patcher", "gguf_cards", "out_of_time", "ours_gguf"]

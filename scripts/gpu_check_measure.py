@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,10 @@ DENSE_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "B200": 2250.0, "A100": 312.0
 REAL_PASSES = (PassShape(768, 512, 121), PassShape(1216, 704, 121))
 LARGE_PASS = PassShape(1920, 1088, 121)
 MEMORY_PASS = PassShape(1216, 704, 121)
+# Seconds of one bf16 pass measurement per size (3 implementations x (warm-up + 3 repetitions) + model set-up):
+# rough guesses before any GPU run; the size's start gate. The fp8 measurement (2 implementations) takes a share.
+SIZE_ESTIMATE_S = {"768x512x121": 25.0, "1216x704x121": 55.0, "1920x1088x121": 140.0}
+FP8_SHARE = 0.6
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Context:
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
     bf16_s: dict[str, float] = field(default_factory=dict)
     measured_peak_tflops: float | None = None
+    reserve_s: float = 0.0  # estimated seconds of the steps after the current one (set by gpu_check.run_steps)
 
     def left_s(self) -> float:
         """Seconds of the budget left."""
@@ -56,10 +62,11 @@ class Context:
         return self.cfg.device.startswith("cuda")
 
     def passes(self) -> tuple[PassShape, ...]:
-        """The pass sizes: the quick size on a dry run, else the real sizes (+ 1080p while the budget allows)."""
+        """The pass sizes: the quick size on a dry run, else the real sizes and 1080p (gated by
+        :func:`gated_passes`)."""
         if self.cfg.quick:
             return self.cfg.passes[:1]
-        return REAL_PASSES + ((LARGE_PASS,) if self.left_s() > 300 else ())
+        return (*REAL_PASSES, LARGE_PASS)
 
     def memory_pass(self) -> PassShape:
         return self.cfg.passes[0] if self.cfg.quick else MEMORY_PASS
@@ -85,6 +92,24 @@ def dense_peak() -> float | None:
     return next((v for k, v in DENSE_BF16_TFLOPS.items() if k in name), None)
 
 
+def gated_passes(ctx: Context, metric: str, shapes: tuple[PassShape, ...], share: float = 1.0
+                 ) -> Iterator[PassShape]:
+    """Each of ``shapes`` whose estimate (:data:`SIZE_ESTIMATE_S` x ``share``; 0 on a dry run) fits the budget left
+    when it is reached; the optional 1080p size must also leave the later steps' estimates. The others get a
+    ``skipped_budget`` line."""
+    for shape in shapes:
+        estimate = 0.0 if ctx.cfg.quick else SIZE_ESTIMATE_S.get(shape.label(), 0.0) * share
+        optional = shape == LARGE_PASS
+        left = ctx.left_s() - (ctx.reserve_s if optional else 0.0)
+        if left < estimate or ctx.left_s() <= 0:
+            note = " after the later steps' estimates" if optional else ""
+            ctx.recorder.add(metric, shape=shape.label(), dtype=ctx.cfg.dtype_name, status="skipped_budget",
+                             error=f"estimated {estimate:.0f} s, {max(left, 0):.0f} s of the budget left{note}",
+                             config={"estimate_s": estimate})
+            continue
+        yield shape
+
+
 # ----------------------------------------------------------------------------------------------- steps
 def matmul_peak(ctx: Context) -> None:
     """Sustained GEMM throughput on the spot (bf16 8192^3 on a GPU; float32 256^3 on a dry run)."""
@@ -106,7 +131,7 @@ def matmul_peak(ctx: Context) -> None:
 
 def transformer_pass(ctx: Context) -> None:
     """One pass per size, ours vs core (vs ltx-core), with the fractions of the dense and the measured peak."""
-    for shape in ctx.passes():
+    for shape in gated_passes(ctx, "transformer_pass_s", ctx.passes()):
         metric = bm.transformer_pass(ctx.cfg, ctx.state(), shape)
         flops = pass_flops(ctx.cfg.section, shape)
         extra = {}
@@ -119,8 +144,6 @@ def transformer_pass(ctx: Context) -> None:
         if metric.ours:
             ctx.bf16_s[shape.label()] = metric.ours
         ctx.line(metric, shape=shape.label(), **extra)
-        if ctx.left_s() <= 0:
-            break
 
 
 def _core_fp8(ctx: Context) -> torch.nn.Module:
@@ -137,28 +160,51 @@ def _core_fp8(ctx: Context) -> torch.nn.Module:
     return assign_checked(model, state, what="comfy_core fp8")
 
 
-def fp8_pass(ctx: Context) -> None:
-    """The first pass size with fp8 block matrices: ours (``torch._scaled_mm`` where the card has fp8 tensor
-    cores, else the emulation) vs core's fp8_ops, alternating; the bf16 time of step 2 for the speed-up."""
-    shape = ctx.passes()[0]
-    metric = Metric("transformer_pass_fp8_s", config={
-        "size": shape.label(), "ours_path": fp8_path(ctx.cfg.device).value,
-        "weights": "e4m3, ours per-tensor scaled, core unscaled cast"})
-    inputs = make_pass_inputs(ctx.cfg.section, shape, dtype=ctx.cfg.dtype, device=ctx.cfg.device)
-    fns = {}
-    with bm.guarded(metric, "ours"):
+def _fp8_models(ctx: Context) -> tuple[dict[str, torch.nn.Module], dict[str, str], dict[str, Any]]:
+    """(models by implementation, build failure by implementation, notes): ours with ``quantize_linears`` and core's
+    fp8_ops model, each built in its own guard."""
+    built = Metric("transformer_pass_fp8_s")
+    models: dict[str, torch.nn.Module] = {}
+    with bm.guarded(built, "ours"):
         ours = ADAPTERS["ours"].transformer(ctx.cfg.section, ctx.state())
-        metric.config["ours_fp8_layers"] = len(quantize_linears(ours))
-        fns["ours"] = ADAPTERS["ours"].pass_fn(ours, inputs)
-    with bm.guarded(metric, "comfy_core"):
-        fns["comfy_core"] = ADAPTERS["comfy_core"].pass_fn(_core_fp8(ctx), inputs)
-    metric.set("ltx_core", None, reason="not compared here")
-    bm.store_times(metric, bm.alternate(fns, reps=ctx.cfg.reps, device=ctx.cfg.device))
-    bf16 = ctx.bf16_s.get(shape.label())
-    if bf16 and metric.ours:
-        metric.config["ours_bf16_s"] = bf16
-        metric.config["ours_speedup_vs_bf16"] = round(bf16 / metric.ours, 4)
-    ctx.line(metric, shape=shape.label())
+        built.config["ours_fp8_layers"] = len(quantize_linears(ours))
+        models["ours"] = ours
+    with bm.guarded(built, "comfy_core"):
+        models["comfy_core"] = _core_fp8(ctx)
+    failures = {impl: built.config.pop(f"{impl}_null_reason") for impl in ("ours", "comfy_core")
+                if f"{impl}_null_reason" in built.config}
+    return models, failures, built.config
+
+
+def fp8_shapes(ctx: Context) -> tuple[PassShape, ...]:
+    """The sizes step 2 measured in bf16 (every size when it did not run: ``--only fp8_pass``)."""
+    return tuple(s for s in ctx.passes() if not ctx.bf16_s or s.label() in ctx.bf16_s)
+
+
+def fp8_pass(ctx: Context) -> None:
+    """Every pass size step 2 measured in bf16 (all sizes when it did not run), budget allowing, with fp8 block
+    matrices: ours (``torch._scaled_mm`` where the card has fp8 tensor cores, else the emulation) vs core's fp8_ops,
+    alternating; the bf16 time of step 2 for the speed-up."""
+    models, failures, notes = _fp8_models(ctx)
+    for shape in gated_passes(ctx, "transformer_pass_fp8_s", fp8_shapes(ctx), FP8_SHARE):
+        metric = Metric("transformer_pass_fp8_s", config={
+            "size": shape.label(), "ours_path": fp8_path(ctx.cfg.device).value, **notes,
+            "weights": "e4m3, ours per-tensor scaled, core unscaled cast"})
+        inputs = make_pass_inputs(ctx.cfg.section, shape, dtype=ctx.cfg.dtype, device=ctx.cfg.device)
+        fns = {}
+        for impl in ("ours", "comfy_core"):
+            if impl in failures:
+                metric.set(impl, None, reason=failures[impl])
+                continue
+            with bm.guarded(metric, impl):
+                fns[impl] = ADAPTERS[impl].pass_fn(models[impl], inputs)
+        metric.set("ltx_core", None, reason="not compared here")
+        bm.store_times(metric, bm.alternate(fns, reps=ctx.cfg.reps, device=ctx.cfg.device))
+        bf16 = ctx.bf16_s.get(shape.label())
+        if bf16 and metric.ours:
+            metric.config["ours_bf16_s"] = bf16
+            metric.config["ours_speedup_vs_bf16"] = round(bf16 / metric.ours, 4)
+        ctx.line(metric, shape=shape.label())
 
 
 def _pass_peak(ctx: Context, impl: str, shape: PassShape) -> int:
@@ -232,5 +278,5 @@ def compiled(ctx: Context) -> None:
     ctx.line(metric, shape=shape.label())
 
 
-__all__ = ["Context", "compiled", "consumer_cards", "fp8_pass", "gemma_encode", "matmul_peak", "peak_vram",
-           "transformer_pass"]
+__all__ = ["Context", "compiled", "consumer_cards", "fp8_pass", "fp8_shapes", "gated_passes", "gemma_encode",
+           "matmul_peak", "peak_vram", "transformer_pass"]

@@ -85,6 +85,12 @@ DOWNLOADS: dict[str, Download] = {
         "Lightricks/LTX-2.3-22b-IC-LoRA-LipDub", "ltx-2.3-22b-ic-lora-lipdub-0.9.safetensors"),
     "ltx-2.3-22b-ic-lora-hdr-0.9.safetensors": _file(  # MODELS-LTX-2.3.md; name as the official HDR workflow
         "Lightricks/LTX-2.3-22b-IC-LoRA-HDR", "ltx-2.3-22b-ic-lora-hdr-0.9.safetensors"),
+    "ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x4-0.9.safetensors": _file(  # official pack README @aceeae96
+        "Lightricks/LTX-2.3-22b-IC-LoRA-Pixel-Spatial-Upscaler",
+        "ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x4-0.9.safetensors"),
+    "ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x2-0.9.safetensors": _file(  # same README and repository
+        "Lightricks/LTX-2.3-22b-IC-LoRA-Pixel-Spatial-Upscaler",
+        "ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x2-0.9.safetensors"),
     # LTX-2 (19B): no published size; the manifest's tensors give about 43.3 GB
     "ltx-2-19b-dev.safetensors": _file(LTX2, "ltx-2-19b-dev.safetensors", "about 43.3 GB"),
     "ltx-2-19b-distilled.safetensors": _file(LTX2, "ltx-2-19b-distilled.safetensors", "about 43.3 GB"),

@@ -226,11 +226,11 @@ def write_demo_gemma_lora(path: Path, *, rank: int = 2, seed: int = 0) -> Path:
 
 def demo_lora_metadata(name: str) -> dict[str, str]:
     """Metadata a LoRA of this name carries in Lightricks' releases: IC-LoRAs store ``reference_downscale_factor``
-    ("ref0.5" files: 2, "pixel-spatial-upscaler-x4": 4, other IC-LoRAs: 1)."""
+    ("ref0.5" files: 2, "pixel-spatial-upscaler-x2" / "-x4": 2 / 4, other IC-LoRAs: 1)."""
     lowered = name.lower()
     if "ic-lora" not in lowered and "iclora" not in lowered:
         return {}
-    factor = 2 if "ref0.5" in lowered else 4 if "upscaler-x4" in lowered else 1
+    factor = 2 if "ref0.5" in lowered or "upscaler-x2" in lowered else 4 if "upscaler-x4" in lowered else 1
     return {"reference_downscale_factor": str(factor)}
 
 

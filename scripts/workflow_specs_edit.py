@@ -34,8 +34,10 @@ INPAINT_TIP = ("Mask: a black/white video (white = regenerate) with the source's
                "blend_radius softens the blend (larger hides seams). width/height: the working size (multiples "
                "of 32; source and mask are resized to it); frames: the first 1 + 8k frames of the source.")
 OUTPAINT_TIP = ("Canvas: width x height (multiples of 32) is the output; left/right/top/bottom are the new borders "
-                "in pixels, each rounded to a multiple of 32; the source is resized to cover what is left and "
-                "stays there unchanged. Borders that leave no source pixels are refused before sampling.")
+                "in pixels, each rounded to a multiple of 32; the whole source is scaled (aspect kept, never "
+                "cropped) to fit what is left and stays there unchanged; any rest of that area is generated too. "
+                "width/height 0: the canvas is the source plus its borders (the source keeps its pixels). Borders "
+                "that leave no source pixels are refused before sampling.")
 
 V2V_TIP = ("Video-to-video IC-LoRAs for LTX-2.3 (models/loras, factor 1): deblur, decompression, colorization, "
            "day-to-night, instant-shave, ... - pick one in Load IC-LoRA and describe the result in the prompt. The "
@@ -101,8 +103,8 @@ def outpaint() -> Workflow:
         *_generate("prepare", stem, blend_radius=2),
     ]
     summary = ("Outpaint a video, LTX-2.3 distilled + the in/outpainting IC-LoRA, one stage: the canvas grows "
-               "by the given borders (rounded to the 32-pixel grid), the new area is generated around the source, "
-               "which stays in place unchanged with its sound.")
+               "by the given borders (rounded to the 32-pixel grid), the new area is generated around the whole "
+               "source (fitted, never cropped), which stays in place unchanged with its sound.")
     return Workflow(stem, summary, nodes, [EDIT_TIP, OUTPAINT_TIP, DOWNLOAD_TIP])
 
 

@@ -9,6 +9,8 @@ Sampler Custom Advanced, stage 2 through Sample Audio+Video (LTX-2) with the res
 
 from __future__ import annotations
 
+from ltx_model.pipelines.two_stage_hq import HQ_STAGE1_LORA_STRENGTH, HQ_STAGE2_LORA_STRENGTH
+from ltx_model.sampling import LTX_2_3_HQ_PARAMS, SamplingDefaults
 from scripts.workflow_kit import Node, Ref, Workflow, node
 from scripts.workflow_specs import (
     CKPT_DEV,
@@ -24,9 +26,19 @@ from scripts.workflow_specs import (
     sampler_node,
 )
 
-STAGE1_LORA, STAGE2_LORA = 0.25, 0.5  # ltx_model.pipelines.two_stage_hq.HQ_STAGE{1,2}_LORA_STRENGTH
-HQ_GUIDANCE = {"video_cfg": 3.0, "audio_cfg": 7.0, "video_stg": 0.0, "audio_stg": 0.0, "stg_blocks": "auto",
-               "video_rescale": 0.45, "audio_rescale": 1.0, "video_modality": 3.0, "audio_modality": 3.0}
+STAGE1_LORA, STAGE2_LORA = HQ_STAGE1_LORA_STRENGTH, HQ_STAGE2_LORA_STRENGTH
+
+
+def guider_widgets(params: SamplingDefaults) -> dict[str, float | str]:
+    """``params`` (a library preset) as Multimodal Guider (LTX-2) widgets (STG blocks left on auto)."""
+    video, audio = params.video, params.audio
+    return {"video_cfg": video.cfg_scale, "audio_cfg": audio.cfg_scale, "video_stg": video.stg_scale,
+            "audio_stg": audio.stg_scale, "stg_blocks": "auto", "video_rescale": video.rescale_scale,
+            "audio_rescale": audio.rescale_scale, "video_modality": video.modality_scale,
+            "audio_modality": audio.modality_scale}
+
+
+HQ_GUIDANCE = guider_widgets(LTX_2_3_HQ_PARAMS)
 """``LTX_2_3_HQ_PARAMS`` as Multimodal Guider (LTX-2) widgets."""
 
 HQ_TIP = ("HQ recipe (Lightricks' TI2VidTwoStagesHQPipeline): the res_2s sampler is second order (two model passes "

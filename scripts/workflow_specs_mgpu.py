@@ -1,8 +1,9 @@
 """Compact description of the multi-GPU workflow (``t2v-multi-gpu``; the slug is a contract).
 
 Collected and built into ``workflows/*.json`` by ``build_workflows.py``; the shared pieces come from
-``workflow_specs``. The LTX-2.3 dev model with the multimodal guider (4 transformer passes per step) driven by core
-Sampler Custom Advanced, its transformer run on every GPU of the machine by Multi-GPU (LTX-2).
+``workflow_specs``. The LTX-2.3 dev model with the multimodal guider (4 transformer passes per step, sent to the
+workers as one batch) driven by core Sampler Custom Advanced, its transformer run on the machine's GPUs by
+Multi-GPU (LTX-2).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from scripts.workflow_specs import (
     output_nodes,
 )
 
-MGPU_TIP = ("Multi-GPU: devices 'auto' uses every GPU (or list them: cuda:0,cuda:1); strategy 'auto' runs the "
-            "guided passes on separate GPUs first, then splits the video tokens. With one GPU the model runs as "
-            "usual. ckpt_name must be the file Load LTX-2 Model loaded (the workers read their weights from it). "
-            "Decode Video's devices 'auto' spreads the decode tiles over the same GPUs.")
+MGPU_TIP = ("Multi-GPU: devices 'auto' uses this machine's GPUs (or list them: cuda:1,cuda:2); the multimodal "
+            "guider sends the 4 passes of each step (cond, uncond, STG, modality) together and strategy 'auto' runs "
+            "them on separate GPUs (up to 4), splitting the video tokens over GPUs left over. With one GPU the model "
+            "runs as usual. ckpt_name must be the file Load LTX-2 Model loaded (the workers read their weights from "
+            "it). Decode Video's devices 'auto' spreads the decode tiles over the same GPUs.")
 
 
 def t2v_multi_gpu() -> Workflow:
@@ -43,8 +45,9 @@ def t2v_multi_gpu() -> Workflow:
         *_decode_on_the_gpus(output_nodes(Ref("sampler", "output"), stem)),
     ]
     summary = ("Text to video + audio with the LTX-2.3 dev model on several GPUs: Multi-GPU (LTX-2) runs the "
-               "transformer passes on one worker per GPU (guided passes in parallel, video tokens split), core "
-               "Sampler Custom Advanced and the multimodal guider unchanged; same result as one GPU.")
+               "transformer passes on one worker per GPU (the 4 guided passes of each step on separate GPUs, up to "
+               "4; video tokens split over GPUs left over), core Sampler Custom Advanced and the multimodal guider "
+               "unchanged; same result as one GPU.")
     return Workflow(stem, summary, nodes, [MGPU_TIP, SIZE_TIP, DOWNLOAD_TIP])
 
 

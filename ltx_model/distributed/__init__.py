@@ -5,7 +5,8 @@ Public API:
 * process groups: :class:`Rank`, :func:`init_group`, :func:`close_group`, :func:`launch`, :func:`backend_for`;
 * sequence parallel: :class:`SequenceParallel` (video tokens sharded across ranks, called like the transformer),
   its communication model :func:`sequence_pass_bytes` and byte counter :class:`Traffic`;
-* guidance parallel: :class:`GuidanceParallel` (a pass runner for the guided denoiser), :func:`parallel_layout`;
+* guidance parallel: :class:`GuidanceParallel` (a pass runner for the guided denoiser), :func:`parallel_layout`,
+  :func:`batch_perturbations` (a host batch of several passes labelled per sample);
 * distributed tiled VAE decode: :func:`decode_tiled_distributed`;
 * persistent workers driven from the host: :class:`WorkerPool`, :class:`PoolSpec`, :class:`JobControl`,
   :class:`WorkerError`, :class:`WorkerInterrupted`;
@@ -19,7 +20,7 @@ Public API:
 from .comms import sequence_pass_bytes
 from .exchange import head_split
 from .groups import Rank, Traffic, backend_for, close_group, free_port, init_group, launch, rank_devices
-from .guidance import GuidanceParallel, ParallelLayout, parallel_layout
+from .guidance import GuidanceParallel, ParallelLayout, batch_perturbations, parallel_layout
 from .sequence import SequenceParallel, shard_length, shard_modality
 from .service import (
     STRATEGIES,
@@ -58,6 +59,7 @@ __all__ = [
     "WorkerPool",
     "apply_loras",
     "backend_for",
+    "batch_perturbations",
     "close_group",
     "decode_tiled_distributed",
     "free_port",

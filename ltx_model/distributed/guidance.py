@@ -8,17 +8,22 @@ broadcasts its x0 predictions, so every rank holds every pass and combines them 
 
 With ``W = G·S`` ranks, :func:`parallel_layout` also forms ``G`` sequence-parallel groups of ``S`` consecutive
 ranks (guidance and sequence parallel together: e.g. 4 GPUs = 2 passes x 2 token shards).
+
+A host that batches a step's passes into ONE transformer call (ComfyUI's multimodal guider on a multi-GPU MODEL,
+whose workers split that batch over the guidance groups) labels each pass's samples with its perturbations through
+:func:`batch_perturbations`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
 from ..pipelines.denoise import PassPlan, predict_x0
-from ..transformer import LTXTransformer, Modality
+from ..transformer import LTXTransformer, Modality, Perturbation, Perturbations
 from .groups import Rank
 
 
@@ -91,3 +96,29 @@ def _share(x0: torch.Tensor | None, stream: Modality | None, src: int, world: Ra
     buffer = x0.contiguous() if x0 is not None else torch.empty_like(stream.latent)
     dist.broadcast(buffer, src, group=world.group)
     return buffer
+
+
+def batch_perturbations(given: Perturbations, by_pass: Mapping[int, Perturbations], chunks: Sequence[int],
+                        batch: int) -> Perturbations:
+    """The perturbations of one transformer call whose batch of ``batch`` samples is ``len(chunks)`` equal chunks,
+    chunk ``i`` holding samples of pass ``chunks[i]`` (ComfyUI's ``cond_or_uncond``, in batch order).
+
+    Every pass's perturbations (``by_pass[pass]``, each for all of that pass's samples) are limited to the samples
+    of that pass's chunks; ``given`` (perturbations for every sample) is kept in front. E.g. chunks ``[3, 2, 1, 0]``
+    of one sample each with ``by_pass = {2: stg}`` -> ``given`` + ``stg`` on sample 1 only.
+    """
+    if not chunks or batch % len(chunks):
+        raise ValueError(f"a batch of {batch} samples cannot be {len(chunks)} equal chunks of passes {list(chunks)}")
+    size = batch // len(chunks)
+    items = list(given.items)
+    for index, perturbations in by_pass.items():
+        samples = tuple(sample for position, chunk in enumerate(chunks) if chunk == index
+                        for sample in range(position * size, (position + 1) * size))
+        if not samples:
+            continue
+        for item in perturbations.items:
+            if item.samples is not None:
+                raise ValueError(f"pass {index}'s perturbation {item.skip.name} already names samples "
+                                 f"{item.samples}; a pass's perturbations must apply to all of its samples")
+            items.append(Perturbation(item.skip, blocks=item.blocks, samples=samples))
+    return Perturbations(tuple(items))

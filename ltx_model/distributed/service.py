@@ -172,13 +172,15 @@ def _collect(mine: torch.Tensor | None, stream: Modality | None, chunks: tuple, 
 
 def host_decode(rank: Rank, state: PassState, control: JobControl, latent: torch.Tensor,
                 tiling: TilingConfig | None) -> torch.Tensor | None:
-    """Worker job: a tiled decode with the tiles spread over every rank; rank 0 returns the video on the CPU."""
+    """Worker job: a tiled decode with the tiles spread over every rank; rank 0 returns the video on the CPU. The
+    interrupt is checked before each round of W tiles (Cancel stops every rank within one round)."""
     if state.vae is None:
         raise RuntimeError("these workers have no video VAE (TransformerSetup(vae=True) or PoolPass.load_vae)")
     control.check()
     latent = latent.to(rank.device, next(state.vae.parameters()).dtype)  # the VAE's compute dtype
     with torch.no_grad():
-        video = decode_tiled_distributed(state.vae, latent, tiling, rank, progress=control.progress)
+        video = decode_tiled_distributed(state.vae, latent, tiling, rank, progress=control.progress,
+                                         check=control.check)
     return None if video is None else video.cpu()
 
 

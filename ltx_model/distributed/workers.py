@@ -10,8 +10,9 @@ pipe per worker and receives rank 0's result; weights never travel through a pip
 
 Failure handling: a worker that raises, dies or does not answer within ``timeout_s`` ends the job with a
 :class:`WorkerError` naming the rank and the cause; the pool is then torn down (every process killed) and restarted
-on the next job. Interrupt: jobs call :meth:`JobControl.check` once per step on every rank; it agrees on the
-driver's stop flag over the group, so all ranks stop at the same step and the pool stays up. Shutdown: :meth:`close`
+on the next job. Interrupt: jobs call :meth:`JobControl.check` once per step (a distributed decode: once per round
+of tiles) on every rank; it agrees on the driver's stop flag over the group, so all ranks stop at the same step and
+the pool stays up; a job asked for after the interrupt is not sent at all. Shutdown: :meth:`close`
 (also registered with ``atexit``) ends every process; workers also exit when the driver process disappears.
 """
 
@@ -49,7 +50,8 @@ class WorkerInterrupted(RuntimeError):
     """The job was interrupted by the driver; ``steps`` maps each rank to the step it stopped at."""
 
     def __init__(self, steps: dict[int, int]) -> None:
-        super().__init__(f"interrupted at step {max(steps.values(), default=0)}")
+        super().__init__(f"interrupted at step {max(steps.values())}" if steps
+                         else "interrupted before the job started")
         self.steps = steps
 
 
@@ -66,7 +68,8 @@ class JobControl:
 
     def check(self) -> None:
         """Collective, once per step on every rank: stop everyone at this step if the driver asked any rank."""
-        flag = torch.tensor([1.0 if self._stop.is_set() else 0.0])
+        # on the rank's device: an NCCL group (CUDA) reduces CUDA tensors only
+        flag = torch.tensor([1.0 if self._stop.is_set() else 0.0], device=self.rank.device)
         if self.rank.world_size > 1:
             dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self.rank.group)
         if flag.item():
@@ -177,7 +180,9 @@ class WorkerPool:
         """Run ``job(rank, state, control, *args)`` on every rank; return rank 0's result.
 
         Raises :class:`WorkerError` (pool torn down, restarted by the next call) or :class:`WorkerInterrupted`
-        (pool kept)."""
+        (pool kept; with no steps when ``interrupted()`` was already true, so the job was never sent)."""
+        if interrupted is not None and interrupted():
+            raise WorkerInterrupted({})
         if not self.running:
             self.start()
         self._stop.clear()

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import torch
 
+from ..loading.detect import Family
 from ..modes.geometry import SCALE, floor_frame_count
 from .model import DurationHead
 
 DEFAULT_MIN_SECONDS = 1.0
 DEFAULT_MAX_SECONDS = 20.0
+
+DURATION_RANGE_FAMILIES = (Family.LTX25,)
+"""Families whose durations Lightricks keep to [DEFAULT_MIN_SECONDS, DEFAULT_MAX_SECONDS] (the duration head's
+range, ltx-pipelines @400fd31 ``AutoDuration`` / ``DurationPredictor``; LTX-2.5 is the first family with a duration
+head; Lightricks state no maximum for LTX-2 / 2.3)."""
 
 
 def seconds_to_frame_count(

@@ -4,8 +4,9 @@
   and shapes with the file (no tensor data is read). Any difference raises ONE :class:`StateDictMismatchError`
   listing up to 20 missing, 20 unexpected and 20 wrongly shaped keys.
 * :func:`load_component` does the same check, then reads only that component's tensors, one at a time in file order,
-  casts each to the dtype the module declared for it (fp8-stored weights are up-cast, or kept with
-  ``Fp8Mode.KEEP``) and assigns them (``load_state_dict(strict=True, assign=True)``): peak memory is the component's
+  casts each to the dtype the module declared for it (fp8-stored weights are up-cast, kept with ``Fp8Mode.KEEP``,
+  or, with ``Fp8Mode.SCALED``, scaled fp8 linears become :class:`~ltx_model.quant.Fp8Linear` as stored) and assigns
+  them (``load_state_dict(strict=True, assign=True)``): peak memory is the component's
   own size plus one tensor. Parameters are created on ``meta`` while the module is constructed (so nothing is
   allocated twice), buffers are created for real, so non-persistent buffers (RoPE tables, filters) get their
   computed values. A model with a tensor still on ``meta`` is never returned.
@@ -24,7 +25,15 @@ import torch
 from torch import nn
 
 from .. import layers
-from .keymaps import FP8_WEIGHT_SCALE_SUFFIXES, KEYMAPS, Component, model_state_keys, parse_component
+from ..quant.fp8 import Fp8Linear
+from .keymaps import (
+    FP8_INPUT_SCALE_SUFFIXES,
+    FP8_WEIGHT_SCALE_SUFFIXES,
+    KEYMAPS,
+    Component,
+    model_state_keys,
+    parse_component,
+)
 from .registry import make_config, make_module, transformer_kind
 from .safetensors_io import CheckpointError, SafetensorsHeader, SafetensorsReader, read_header
 
@@ -42,6 +51,11 @@ class Fp8Mode(Enum):
 
     UPCAST = "upcast"  # cast to the module's compute dtype (de-quantising with a stored weight scale)
     KEEP = "keep"  # keep float8 storage (the layers must up-cast at matmul time, e.g. ComfyUI's comfy.ops)
+    # scaled fp8 (official ``*-fp8`` files: e4m3 ``weight`` + fp32 ``weight_scale`` [+ ``input_scale``]): each such
+    # linear becomes a quant.Fp8Linear holding the stored tensors (torch._scaled_mm with those per-tensor scales on
+    # fp8 GPUs, its float32 emulation elsewhere), as ltx-core's "fp8-scaled-mm" swaps exactly the linears whose
+    # e4m3 weight has a ``weight_scale``; every other fp8 tensor is up-cast as with UPCAST
+    SCALED = "scaled"
 
 
 @dataclass(frozen=True)
@@ -185,12 +199,15 @@ def _parameters_on_meta() -> Iterator[None]:
         nn.Module.register_parameter = original  # type: ignore[method-assign]
 
 
-def _scale_for(src: ComponentSource, file_key: str) -> str | None:
-    """The file key of a stored fp8 weight scale for ``file_key`` (``x.weight`` -> ``x.weight_scale``)."""
+def _scale_for(
+    src: ComponentSource, file_key: str, suffixes: tuple[str, ...] = FP8_WEIGHT_SCALE_SUFFIXES
+) -> str | None:
+    """The file key of a stored fp8 weight scale for ``file_key`` (``x.weight`` -> ``x.weight_scale``); with
+    ``FP8_INPUT_SCALE_SUFFIXES``, of its input scale (``x.input_scale``)."""
     if not file_key.endswith(".weight"):
         return None
     stem = file_key[: -len(".weight")]
-    return next((stem + s for s in FP8_WEIGHT_SCALE_SUFFIXES if stem + s in src.header.tensors), None)
+    return next((stem + s for s in suffixes if stem + s in src.header.tensors), None)
 
 
 def _convert(
@@ -201,8 +218,11 @@ def _convert(
     scale_key = _scale_for(src, file_key) if tensor.dtype in FP8_DTYPES else None
     if tensor.dtype in FP8_DTYPES and fp8 is Fp8Mode.KEEP:
         if scale_key is not None:
-            raise CheckpointError(f"{file_key}: scaled fp8 weights can only be loaded with Fp8Mode.UPCAST")
+            raise CheckpointError(f"{file_key}: scaled fp8 weights can only be loaded with Fp8Mode.UPCAST or "
+                                  "Fp8Mode.SCALED")
         return tensor
+    if scale_key is not None and fp8 is Fp8Mode.SCALED and tensor.dtype == torch.float8_e4m3fn:
+        return tensor  # stays e4m3; _use_scaled_linears pairs it with its scales
     if scale_key is not None:
         scale = reader.read(scale_key).to(torch.float32)
         return (tensor.to(torch.float32) * scale).to(target.dtype)
@@ -228,7 +248,8 @@ def load_component(
         dtype: compute dtype for the module (default: the component's storage dtype; fp8 storage -> bfloat16).
         device: where the weights end up; each tensor is read into CPU memory and moved there at once.
         operations: layer namespace (``torch.nn`` or ComfyUI's ``comfy.ops`` classes).
-        fp8: up-cast float8 weights to ``dtype`` (default) or keep them in float8.
+        fp8: up-cast float8 weights to ``dtype`` (default), keep them in float8, or (``SCALED``) run scaled fp8
+            linears as :class:`~ltx_model.quant.Fp8Linear` with the file's per-tensor scales.
         should_abort: called before each tensor is read; whatever it raises (e.g. the host's "interrupted") stops
             the load, and the partly filled module is dropped.
         kind: transformer only: the ``ModelKind`` to build, e.g. ``ModelKind.AUDIO_ONLY`` (only the audio
@@ -244,7 +265,29 @@ def load_component(
     state = _read_state(src, model.state_dict(keep_vars=True), device, fp8, should_abort)
     model.load_state_dict(state, strict=True, assign=True)
     del state
+    if fp8 is Fp8Mode.SCALED:
+        _use_scaled_linears(src, model, device)
     return _finish(src, model, device)
+
+
+def _use_scaled_linears(src: ComponentSource, model: nn.Module, device: torch.device) -> None:
+    """Replace each linear whose loaded weight is e4m3 with a stored ``weight_scale`` by an :class:`Fp8Linear`
+    holding that weight ``(out, in)``, its scales (0-d float32) and its bias."""
+    with SafetensorsReader(src.header) as reader:
+        for key, file_key in src.keys.items():
+            scale_key = _scale_for(src, file_key)
+            if scale_key is None or src.header.tensors[file_key].dtype != "F8_E4M3":
+                continue
+            name = key[: -len(".weight")]
+            layer = model.get_submodule(name)
+            if not isinstance(layer, nn.Linear):
+                raise CheckpointError(f"{file_key}: a scaled fp8 weight of a {type(layer).__name__}, not a linear "
+                                      "layer; load this file with Fp8Mode.UPCAST")
+            input_key = _scale_for(src, file_key, FP8_INPUT_SCALE_SUFFIXES)
+            input_scale = None if input_key is None else reader.read(input_key).to(device)
+            scaled = Fp8Linear(layer.weight.data, reader.read(scale_key).to(device), layer.bias, input_scale)
+            parent, _, leaf = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, leaf, scaled)
 
 
 def _read_state(

@@ -1,14 +1,19 @@
-"""Pixel-space upscaling with a pixel-spatial upscaler IC-LoRA (``ltx-2.5-22b-ic-lora-pixel-spatial-upscaler-x2``).
+"""Pixel-space upscaling with a pixel-spatial upscaler IC-LoRA (x4 or x2).
 
-The IC-LoRA regenerates a clip at ``factor`` times the size of a low-resolution input that it sees as its reference
-at the output size / ``factor`` (its ``reference_downscale_factor``, 2 for the x2 LoRA; Lightricks' DFR pipeline
-uses the same default). So the input IS the reference grid; the rules:
+Lightricks publishes three such IC-LoRAs: ``ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x4-0.9`` and ``-x2-0.9``
+(Lightricks/LTX-2.3-22b-IC-LoRA-Pixel-Spatial-Upscaler, listed in the README of Lightricks/ComfyUI-LTXVideo
+@aceeae96) and ``ltx-2.5-22b-ic-lora-pixel-spatial-upscaler-x2-1.0`` (Lightricks/LTX-2 README @400fd31, the
+DFR pipeline's detailing LoRA). The factor is read from the file's ``reference_downscale_factor`` metadata (as
+ltx-pipelines' ``read_lora_reference_downscale_factor``). The official workflow
+(``LTX-2.3_ICLoRA_Pixel_Spatial_Upscaler_Distilled.json``, x4) resizes the input to the output size (its shorter
+side to 1088, then to a multiple of 32 x factor), which is also the canvas, and its IC-LoRA guide node resizes that
+to output / factor: the reference is the input on a grid ``factor`` times coarser than the output. The rules:
 
 * Output size: the input's size times ``factor``, each side rounded to the nearest multiple of ``32 * factor`` (the
   reference grid, output / factor, must stay on the 32-pixel latent grid), at least ``32 * factor``. An explicit
   output size must itself be a multiple of ``32 * factor``.
 * Reference: the input resized to the output size / factor (cover + center crop; unchanged, bit for bit, when the
-  input already is that size).
+  input already is that size; one resize instead of the official workflow's up-then-down pair).
 * Frames: the input's first ``1 + 8k`` frames; the fps and the sound of the input are kept.
 """
 

@@ -41,14 +41,23 @@ def decode_video(
     tiles with :class:`~ltx_model.video_vae.diffusion_tiling.DiffusionTiling` (AUTO / ALWAYS: one tile when the
     clip fits it).
     """
+    return to_uint8_frames(decode_any_pixels(video_vae, latent, mode=mode, tiling=tiling, callbacks=callbacks,
+                                             generator=generator))
+
+
+def decode_any_pixels(video_vae: VideoVAE | LTX25VideoVAE, latent: torch.Tensor, *, mode: TilingMode = TilingMode.AUTO,
+                      tiling: TilingConfig | None = None, callbacks: Callbacks | None = None,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """:func:`decode_video` without the uint8 rounding: pixels ``(1, 3, 1 + 8(F'-1), 32h, 32w)`` in about [-1, 1]
+    from either VAE (the LTX-2.5 diffusion decoder with ``generator``'s noise, as :func:`decode_video` says)."""
     callbacks = callbacks or Callbacks()
     if isinstance(video_vae, LTX25VideoVAE):
         with torch.no_grad():
             pixels = video_vae.decode(latent, generator=generator,
                                       tiling=None if mode is TilingMode.NEVER else DiffusionTiling())
         callbacks.check()
-        return to_uint8_frames(pixels)
-    return to_uint8_frames(decode_pixels(video_vae, latent, mode=mode, tiling=tiling, callbacks=callbacks))
+        return pixels
+    return decode_pixels(video_vae, latent, mode=mode, tiling=tiling, callbacks=callbacks)
 
 
 def decode_pixels(video_vae: VideoVAE, latent: torch.Tensor, *, mode: TilingMode = TilingMode.AUTO,

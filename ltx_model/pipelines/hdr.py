@@ -51,7 +51,8 @@ from ..modes.hdr import (
 )
 from ..sampling import unpatchify_state_latent
 from ..video_vae import VideoVAE
-from .decode import decode_pixels
+from ..video_vae.ltx25 import LTX25VideoVAE
+from .decode import decode_any_pixels
 from .generate import Stage, run_stage
 from .ic_lora import ICReference, reference_conditionings
 from .models import PipelineModels
@@ -102,15 +103,17 @@ def reference_codes(frames: torch.Tensor, curve: Transfer, source: ColourSpace |
     return exr_to_working(frames, source, curve) * 255.0
 
 
-def decode_codes(video_vae: VideoVAE, latent: torch.Tensor, *, mode: TilingMode = TilingMode.AUTO,
-                 callbacks: Callbacks | None = None) -> torch.Tensor:
+def decode_codes(video_vae: VideoVAE | LTX25VideoVAE, latent: torch.Tensor, *, mode: TilingMode = TilingMode.AUTO,
+                 callbacks: Callbacks | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Normalised latent ``(1, 128, F', h, w)`` -> working codes ``float32 (1 + 8(F'-1), 32h, 32w, 3)`` in [0, 1],
-    without the 8-bit rounding of :func:`~ltx_model.pipelines.decode.decode_video` (tiled as it tiles)."""
-    if not isinstance(video_vae, VideoVAE):
-        raise GenerationError("the HDR IC-LoRA decode needs the LTX-2 / LTX-2.3 video VAE")
+    without the 8-bit rounding of :func:`~ltx_model.pipelines.decode.decode_video` (tiled as it tiles). The LTX-2.5
+    diffusion decoder (the reference's ``VideoDecoder`` decodes 2.5 checkpoints too) draws its noise from
+    ``generator``."""
+    if not isinstance(video_vae, VideoVAE | LTX25VideoVAE):
+        raise GenerationError("the HDR IC-LoRA decode needs an LTX-2 / 2.3 / 2.5 video VAE")
     weight = next(video_vae.parameters())
     latent = latent.to(device=weight.device, dtype=weight.dtype)
-    pixels = decode_pixels(video_vae, latent, mode=mode, callbacks=callbacks)
+    pixels = decode_any_pixels(video_vae, latent, mode=mode, callbacks=callbacks, generator=generator)
     return ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0)[0].permute(1, 2, 3, 0).contiguous()
 
 
@@ -194,7 +197,11 @@ def generate_hdr_ic_lora(
     latent, notes = denoise_hdr(models, gen, contexts, reference_codes(frames[:plan.frames], curve, source), plan,
                                 factor=config.reference_downscale_factor, stage2_sigmas=stage2_sigmas,
                                 callbacks=callbacks)
-    decoded = crop_output(decode_codes(models.video_vae, latent, mode=request.tiling, callbacks=callbacks).cpu(), plan)
+    # The 2.5 decoder's noise: a generator seeded with the request's seed (the reference goes on with its stage-1
+    # generator after that stage's draws: the same noise distribution, another draw; this one can be repeated).
+    decoder_noise = torch.Generator(device=models.device).manual_seed(request.seed)
+    decoded = crop_output(decode_codes(models.video_vae, latent, mode=request.tiling, callbacks=callbacks,
+                                       generator=decoder_noise).cpu(), plan)
     aligned = (f"generated at {plan.gen_width}x{plan.gen_height}, cropped to {plan.width}x{plan.height}",)
     notes = (*(aligned if (plan.gen_width, plan.gen_height) != (plan.width, plan.height) else ()), *notes,
              f"HDR decode: {curve.tag}")

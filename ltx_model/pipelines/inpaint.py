@@ -18,8 +18,8 @@ import dataclasses
 import torch
 
 from ..conditioning import ReferenceAudio
-from ..modes import GenerationError, as_frames, conform_images, frames_problem, size_problem
-from ..modes.masks import dilate_mask, flat_colour_composite, mask_problem, outpaint_canvas
+from ..modes import GenerationError, as_frames, frames_problem, size_problem
+from ..modes.masks import dilate_mask, flat_colour_composite, mask_problem, outpaint_source
 from ..modes.pyramid import pyramid_blend, soften_mask
 from .editing import Sampling, SourceClip
 from .generate import Frozen, Stage, decode_outputs, run_stage
@@ -69,27 +69,27 @@ def inpaint(models: PipelineModels, contexts: TextContexts, clip: SourceClip, ma
     return _edit(models, contexts, clip, source, grown, settings.blend_radius, sampling, callbacks)
 
 
-def outpaint(models: PipelineModels, contexts: TextContexts, clip: SourceClip, *, width: int, height: int,
-             left: int, right: int, top: int, bottom: int, blend_radius: int = 2, sampling: Sampling | None = None,
+def outpaint(models: PipelineModels, contexts: TextContexts, clip: SourceClip, *, left: int, right: int, top: int,
+             bottom: int, width: int = 0, height: int = 0, blend_radius: int = 2, sampling: Sampling | None = None,
              callbacks: Callbacks | None = None) -> GenerationResult:
-    """Generate a ``width`` x ``height`` canvas around the source: ``left`` / ``right`` / ``top`` / ``bottom``
-    pixels of new area (each rounded to the 32-pixel grid); the source is resized to cover the rest and stays there
-    unchanged (bit-identical outside the softened blend band), its audio kept.
+    """Generate ``left`` / ``right`` / ``top`` / ``bottom`` pixels of new area (each rounded to the 32-pixel grid)
+    around the source, kept whole (``modes.masks.outpaint_canvas``: on a ``width`` x ``height`` canvas it is fitted,
+    never cropped, into what the borders leave; 0 = the source plus its borders, pixel for pixel) and unchanged
+    there (bit-identical outside the softened blend band), its audio kept.
 
     Raises:
         GenerationError: canvas not multiples of 32, negative borders, borders that round to nothing or leave no
             source pixels, source not ``1 + 8k`` frames.
     """
+    frames = as_frames(clip.frames)
     try:
-        canvas = outpaint_canvas(width, height, left=left, right=right, top=top, bottom=bottom)
+        canvas, source = outpaint_source(frames / 255.0, width=width, height=height, left=left, right=right,
+                                         top=top, bottom=bottom)
     except ValueError as exc:
         raise GenerationError(str(exc)) from exc
-    frames = as_frames(clip.frames)
     problem = frames_problem(frames.shape[0], "the source clip")
     if problem:
         raise GenerationError(problem)
-    inner = conform_images(frames / 255.0, height=canvas.source_height, width=canvas.source_width)
-    source = canvas.place(inner)
     return _edit(models, contexts, clip, source, canvas.mask(frames.shape[0]), blend_radius, sampling, callbacks)
 
 

@@ -1,4 +1,5 @@
-"""Pixel upscale (the pixel-spatial upscaler IC-LoRA): a low-resolution clip regenerated at ``factor`` x its size.
+"""Pixel upscale (a pixel-spatial upscaler IC-LoRA, x4 or x2): a low-resolution clip regenerated at ``factor`` x its
+size.
 
 Sizes follow :func:`ltx_model.modes.pixel_upscale.upscale_plan` (output = input x factor on the ``32 * factor``
 grid, the input's first ``1 + 8k`` frames); the input, resized to the output / factor (unchanged when it already
@@ -32,11 +33,12 @@ def generate_pixel_upscale(
     contexts: TextContexts,
     frames: torch.Tensor,
     *,
-    downscale_factor: int = 2,
+    downscale_factor: int,
     callbacks: Callbacks | None = None,
 ) -> GenerationResult:
-    """Upscale ``frames`` (``(F, H, W, 3)`` in [0, 255]) ``downscale_factor`` times (one distilled stage; the size
-    and frame count of ``request`` are replaced by the plan's)."""
+    """Upscale ``frames`` (``(F, H, W, 3)`` in [0, 255]) ``downscale_factor`` times (the fused IC-LoRA's
+    ``reference_downscale_factor``: 4 or 2; one distilled stage; the size and frame count of ``request`` are replaced
+    by the plan's)."""
     upscaled, plan = upscale_request(request, frames, downscale_factor)
     reference = ICReference(as_frames(frames)[:plan.frames])
     return generate_ic_lora(models, upscaled, contexts, reference, downscale_factor=downscale_factor,

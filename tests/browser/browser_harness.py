@@ -29,6 +29,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO_ROOT / "artifacts" / "browser"
 SERVER_START_TIMEOUT_S = 240.0
+MODEL_FOLDERS = ("checkpoints", "diffusion_models")
+"""Model folders of the server, under its work folder (``models/<folder>``; empty until a test writes a file)."""
 
 # Console errors that ComfyUI's own frontend logs on every boot of a fresh user folder, whatever packs are loaded:
 # 404s for optional user files (user.css, saved workflows/subgraphs/templates folders, favicon) and one internal
@@ -89,8 +91,11 @@ def _write_paths_yaml(workdir: Path) -> Path:
     link = custom_nodes / PACK_NAME
     if not link.exists():
         link.symlink_to(REPO_ROOT, target_is_directory=True)
+    for folder in MODEL_FOLDERS:  # created now: ComfyUI's file-list cache notices new files by the folder's mtime
+        (workdir / "models" / folder).mkdir(parents=True, exist_ok=True)
+    folders = "".join(f"  {folder}: models/{folder}\n" for folder in MODEL_FOLDERS)
     yaml = workdir / "extra_model_paths.yaml"
-    yaml.write_text(f"ltx2_browser_tests:\n  base_path: {workdir}\n  custom_nodes: custom_nodes\n")
+    yaml.write_text(f"ltx2_browser_tests:\n  base_path: {workdir}\n  custom_nodes: custom_nodes\n{folders}")
     return yaml
 
 

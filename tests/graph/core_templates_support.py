@@ -1,6 +1,6 @@
 """Helpers of ``test_core_templates.py``: ComfyUI's own LTX-2 workflow templates, rewired onto this pack's loaders.
 
-The templates come from the host's template package (:data:`TEMPLATE_PACKAGES`; read in place, never copied), are
+The templates come from the host's template packages (:data:`TEMPLATE_PACKAGES`; read in place, never copied), are
 converted to API prompts with the harness's converter and then changed only as follows:
 
 * **Legacy promoted widgets** — a subgraph instance saved with ``properties.proxyWidgets`` stores its host values in
@@ -28,7 +28,7 @@ The tiny files carry the official (Lightricks) key layout under the templates' n
 Comfy-Org's ``comfy-int8-convrot`` requantisations (ComfyUI's own quantised layout), which these tests do not
 reproduce.
 
-Which templates run is :data:`RUNNING`, per template package: every installed LTX-2 template.
+Which templates run is :data:`RUNNING`, per host version: every installed LTX-2 template.
 """
 
 from __future__ import annotations
@@ -43,29 +43,32 @@ from typing import Any
 import pytest
 from graph_support import ExpectedVideo
 
+from scripts.comfy_headless import comfy_root
 from scripts.workflow_api import is_link, nodes_of_type
 from scripts.workflow_models import EXAMPLE_VIDEO_FPS
 from scripts.workflow_models_ltx25 import ltx25_part
 
-TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO = "comfyui_workflow_templates_json", "comfyui_workflow_templates_media_video"
-TEMPLATE_PACKAGES = (TEMPLATES_JSON, TEMPLATES_MEDIA_VIDEO)
-"""Where the host's templates live: v0.33.0 (templates 0.11) moved them to the ``_json`` package; v0.20.1 (0.9.73)
-keeps them in ``_media_video``. The first package that holds LTX-2 templates is used."""
+TEMPLATE_PACKAGES = ("comfyui_workflow_templates_json", "comfyui_workflow_templates_media_video",
+                     "comfyui_workflow_templates_media_image", "comfyui_workflow_templates_media_other")
+"""Where the host's templates live: templates 0.11 (ComfyUI v0.33.0) holds them all in the ``_json`` package;
+templates 0.9 (v0.20.1) splits them over media bundles, the LTX-2 ones over ``_media_video`` (2.3, i2v LoRA),
+``_media_image`` (19B t2v / i2v / distilled / canny / depth) and ``_media_other`` (style transition), as the
+``comfyui_workflow_templates_core`` manifest lists them. Every package is searched; a stem in two is read from the
+first (``_media_api`` holds only the cloud ``api_ltxv_*`` templates)."""
 TEMPLATE_PREFIXES = ("video_ltx2", "template_ltx2")
 """LTX-2 family templates (``ltxv_*`` are the older LTX-Video model; ``api_*`` run on a cloud API)."""
 
-
+LTX2_19B_TEMPLATES = ("video_ltx2_t2v", "video_ltx2_i2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v_distilled",
+                      "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video")
+LTX23_TEMPLATES = ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v", "video_ltx2_3_flf2v",
+                   "video_ltx2_3_id_lora", "template_ltx2_3_style_transition")
 RUNNING: dict[str, tuple[str, ...]] = {
-    TEMPLATES_MEDIA_VIDEO: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_flf2v", "video_ltx2_3_ia2v",
-                            "video_ltx2_3_id_lora", "video_ltx2_i2v_lora"),
-    TEMPLATES_JSON: ("video_ltx2_3_t2v", "video_ltx2_3_i2v", "video_ltx2_3_ia2v", "video_ltx2_3_flf2v",
-                     "video_ltx2_3_id_lora", "template_ltx2_3_style_transition", "template_ltx2_3_ic_lora_ingredients",
-                     "video_ltx2_3_ic_lora",
-                     "video_ltx2_t2v", "video_ltx2_i2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v_distilled",
-                     "video_ltx2_i2v_lora", "video_ltx2_canny_to_video", "video_ltx2_depth_to_video",
-                     "video_ltx2_5_t2v", "video_ltx2_5_i2v", "video_ltx2_5_flf2v"),
+    "0.20.1": (*LTX23_TEMPLATES, *LTX2_19B_TEMPLATES),
+    "0.33.0": (*LTX23_TEMPLATES, "template_ltx2_3_ic_lora_ingredients", "video_ltx2_3_ic_lora", *LTX2_19B_TEMPLATES,
+               "video_ltx2_5_t2v", "video_ltx2_5_i2v", "video_ltx2_5_flf2v"),
 }
-"""Per template package: templates that run on our model."""
+"""Per ComfyUI host version: its installed LTX-2 templates, every one of which runs on our model (v0.20.1: 13,
+v0.33.0: 18)."""
 
 TINY = {"width": 128, "height": 64, "duration": 1, "fps": 8, "frames": 9, "steps": 2, "tokens": 8, "detail": 0,
         "size": 128, "clip_s": 8.5 / EXAMPLE_VIDEO_FPS}
@@ -126,48 +129,52 @@ CLIP_SLOT = 1
 
 
 # ------------------------------------------------------------------------------------------------ templates
-def _ltx2_stems(package: str) -> list[str]:
-    try:
-        folder = importlib.resources.files(package) / "templates"
-    except ModuleNotFoundError:
-        return []
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir()
-                  if p.name.startswith(TEMPLATE_PREFIXES) and p.name.endswith(".json")) if folder.is_dir() else []
+def _ltx2_templates() -> dict[str, Any]:
+    """Stem -> the file of each LTX-2 family template in any of :data:`TEMPLATE_PACKAGES` (first package wins)."""
+    found: dict[str, Any] = {}
+    for package in TEMPLATE_PACKAGES:
+        try:
+            folder = importlib.resources.files(package) / "templates"
+        except ModuleNotFoundError:
+            continue
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.name.startswith(TEMPLATE_PREFIXES) and path.name.endswith(".json"):
+                found.setdefault(path.name.removesuffix(".json"), path)
+    return dict(sorted(found.items()))
 
 
-def template_package() -> str | None:
-    """The first of :data:`TEMPLATE_PACKAGES` that holds LTX-2 templates (None without one)."""
-    return next((package for package in TEMPLATE_PACKAGES if _ltx2_stems(package)), None)
+def host_version() -> str | None:
+    """The version of the ComfyUI tree the tests run in (its ``comfyui_version.py``), None without one; read at
+    collection time, before the host is imported."""
+    root = comfy_root()
+    version_file = root / "comfyui_version.py" if root else None
+    text = version_file.read_text(encoding="utf-8") if version_file and version_file.is_file() else ""
+    match = re.search(r"__version__\s*=\s*[\"']([^\"']+)", text)
+    return match.group(1) if match else None
 
 
-def template_folder() -> Any:
-    """The ``templates`` folder of the host's template package. Without one: skip, or fail with ``CI=true``."""
-    package = template_package()
-    if package is not None:
-        return importlib.resources.files(package) / "templates"
+def installed_ltx2_templates() -> list[str]:
+    """Stems of the host's LTX-2 family templates. Without any: skip, or fail with ``CI=true``."""
+    stems = list(_ltx2_templates())
+    if stems:
+        return stems
     message = f"none of {', '.join(TEMPLATE_PACKAGES)} holds LTX-2 templates (they come with ComfyUI's requirements)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
 
 
-def installed_ltx2_templates() -> list[str]:
-    """Stems of the host's LTX-2 family templates."""
-    template_folder()  # skip / fail without a package
-    return _ltx2_stems(template_package())
-
-
-def collected_templates(table: dict[str, Any]) -> list[str]:
-    """The installed templates that ``table`` (:data:`RUNNING`) lists for the host's package,
-    for test parametrisation (empty without a package: the coverage test then fails or skips)."""
-    package = template_package()
-    return [stem for stem in _ltx2_stems(package) if stem in table[package]] if package else []
+def collected_templates(table: dict[str, tuple[str, ...]]) -> list[str]:
+    """The installed templates that ``table`` (:data:`RUNNING`) lists for this host's version, for test
+    parametrisation (empty on an unlisted host or without templates: the coverage test then fails or skips)."""
+    listed = table.get(host_version() or "", ())
+    return [stem for stem in _ltx2_templates() if stem in listed]
 
 
 def template_workflow(stem: str, object_info: dict[str, dict]) -> dict[str, Any]:
     """The installed template ``stem`` (UI format) with legacy promoted-widget values migrated as the frontend
     does on load."""
-    workflow = json.loads((template_folder() / f"{stem}.json").read_text(encoding="utf-8"))
+    workflow = json.loads(_ltx2_templates()[stem].read_text(encoding="utf-8"))
     return migrate_legacy_promotions(workflow, object_info)
 
 

@@ -17,6 +17,7 @@ TINY_OVERRIDES: dict[str, dict[str, Any]] = {
     "LTX2NOutpaintPrepare": {"left": 32, "right": 0, "top": 0, "bottom": 0},  # the 64x64 canvas keeps a source
     "LTX2NDubItPrepare": {"duration": 0.3},  # Trim Audio Duration: the dub inside the 0.375 s clip
     "LTX2NDFRCanvas": {"frames": 49},  # DFR: 2 keyframe slots (one 1x1 slot cannot pass the upscaler's group norm)
+    "LTX2NPixelUpscalePrepare": {"width": 128, "height": 128},  # the x4 upscaler IC-LoRA: sides on the 128 grid
 }
 
 

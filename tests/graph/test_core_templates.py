@@ -1,13 +1,14 @@
 """ComfyUI's own LTX-2 / LTX-2.3 / LTX-2.5 workflow templates run on this pack's model (the drop-in claim of
 issue 3; core interop on v0.33.0, issue 13).
 
-Each LTX-2 family template of the host's template package (v0.20.1: ``comfyui-workflow-templates-media-video``,
-v0.33.0: ``comfyui-workflow-templates-json``) is converted to an API prompt (the harness's converter, after the
-frontend's load-time migration of legacy promoted widgets), rewired, shrunk and executed in the real host; the saved
-mp4 must hold one H.264 and one AAC stream with the expected size, frames, fps and duration. Tiny random-weight
-files are written under exactly the names the template references (checkpoints / 2.5 split parts of the family the
-name says, the distilled / ID / IC / squish LoRAs for that tiny model, the latent upscaler, the Lotus depth UNet and
-SD VAE, MoGe v2, the pictures, sounds and videos in the input folder).
+Each LTX-2 family template of the host's template packages (v0.20.1: ``comfyui-workflow-templates-media-video``,
+``-media-image`` and ``-media-other``; v0.33.0: ``comfyui-workflow-templates-json``) is converted to an API prompt
+(the harness's converter, after the frontend's load-time migration of legacy promoted widgets), rewired, shrunk and
+executed in the real host; the saved mp4 must hold one H.264 and one AAC stream with the expected size, frames,
+fps and duration. Tiny random-weight files are written under exactly the names the template references
+(checkpoints / 2.5 split parts of the family the name says, the distilled / ID / IC / squish LoRAs for that tiny
+model, the latent upscaler, the Lotus depth UNet and SD VAE, MoGe v2, the pictures, sounds and videos in the input
+folder).
 
 Swaps (and only these):
 
@@ -28,10 +29,12 @@ LTXV latent / guide / upsampler / audio VAE nodes, ``LTXVAudioVAELoader``, ``VAE
 ``LatentUpscaleModelLoader`` reading our tiny official-format files, Canny, the Lotus and MoGe depth passes,
 ``VAEDecodeTiled``, ``CreateVideo``, ``SaveVideo``). ComfyUI itself is never patched.
 
-Which templates run: ``RUNNING`` in ``core_templates_support`` (v0.20.1: all six; v0.33.0: all 18, the 2.5 t2v /
+Which templates run: ``RUNNING`` in ``core_templates_support`` (v0.20.1: all 13; v0.33.0: all 18, the 2.5 t2v /
 i2v / flf2v ones and the 2.3 IC-LoRA template included: its union-control LoRA asks core for a dilated small-grid
 guide whose empty tokens our MODEL drops like core, ``nodes/dropped_tokens.py``). The coverage test fails when an
-installed LTX-2 template is not listed.
+installed LTX-2 template (in any of the host's template packages) is not listed for the host's version. Where a
+template puts core's ``LoraLoader`` on the text encoder (the 2.3 templates on v0.33.0, for the prompt enhancer) and
+the enhancer runs, the loader's CLIP output must carry the Gemma LoRA's patches.
 """
 
 from __future__ import annotations
@@ -46,11 +49,11 @@ from core_templates_support import (
     collected_templates,
     expected_audio_s,
     fill_shared_subgraph_inputs,
+    host_version,
     installed_ltx2_templates,
     shrink_template,
     swap_model_loaders,
     swap_text_encoders,
-    template_package,
     template_workflow,
 )
 from graph_support import check_mp4
@@ -66,9 +69,12 @@ LORA_MISSES = ("lora key not loaded", "NOT LOADED")
 
 
 def test_core_templates_all_ltx2_templates_covered(comfy_host):
+    """Every LTX-2 template the host's template packages hold (all of them, not only the first package's) is listed
+    in RUNNING for this host version, and nothing else is: each one then runs below."""
     installed = installed_ltx2_templates()
-    package = template_package()
-    assert installed == sorted(RUNNING[package]), f"{package}: list each LTX-2 template in RUNNING"
+    version = host_version()
+    assert version == comfy_host.version, f"collected for ComfyUI {version}, running {comfy_host.version}"
+    assert installed == sorted(RUNNING.get(version, ())), f"ComfyUI {version}: list each LTX-2 template in RUNNING"
 
 
 def test_core_templates_legacy_promoted_values_migrated(comfy_host):
@@ -105,14 +111,22 @@ def _prepared_prompt(host, store, stem: str):
 def test_core_template_runs_on_our_model(graph_host, model_store, stem, caplog):
     prompt, expected = _prepared_prompt(graph_host, model_store, stem)
     loras = tuple(nodes_of_type(prompt, "LoraLoaderModelOnly"))
+    clip_loras = tuple(nodes_of_type(prompt, "LoraLoader"))  # the 2.3 templates' Gemma LoRA (v0.33.0)
+    enhancers = tuple(nodes_of_type(prompt, "TextGenerateLTX2Prompt"))
     with caplog.at_level(logging.WARNING):
-        result = graph_host.run(prompt, keep=loras)
+        result = graph_host.run(prompt, keep=loras + clip_loras + enhancers)
     assert result.success, result.error()
     unloaded = [r.getMessage() for r in caplog.records if r.getMessage().startswith(LORA_MISSES)]
-    assert unloaded == [], "core LoraLoaderModelOnly found LoRA keys our MODEL lacks"
+    assert unloaded == [], "core LoraLoaderModelOnly / LoraLoader found LoRA keys our MODEL / text encoder lacks"
     for node_id in loras:  # each LoRA patched our model's weights (strength 0 would patch nothing)
         (model,) = result.node_outputs[node_id]
         assert len(model.patches) > 0 or prompt[node_id]["inputs"]["strength_model"] == 0, node_id
+    for node_id in clip_loras:  # core's LoraLoader patched our text encoder's Gemma (its CLIP output)
+        if not result.node_outputs[node_id]:  # not run: it feeds only the prompt enhancer, switched off here
+            assert not any(result.node_outputs[e] for e in enhancers), f"{node_id}: enhancer ran, its LoRA did not"
+            continue
+        _, clip = result.node_outputs[node_id]
+        assert len(clip.patcher.patches) > 0 or prompt[node_id]["inputs"]["strength_clip"] == 0, node_id
     (video,) = saved_files(result.ui_outputs, graph_host.output_dir)
     audio_s = expected_audio_s(prompt)
     if audio_s is None:

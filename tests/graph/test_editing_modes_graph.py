@@ -5,11 +5,13 @@ with sound at 24 fps, tiny demo weights, the tiny in/outpainting IC-LoRA the mod
   the mask they change; the prepared latent holds the encoded source audio bit for bit with noise mask 0 (frozen),
   both prompts carry it as reference audio tokens, and the sampler returns it bit for bit (LTX2NSampler puts
   every element of noise mask 0 back from its input after core's sampler, whose masked blend alone is not exact);
-* outpaint-distilled: a border that is not on the grid (20 px) is rounded to 32; the canvas has the requested size,
-  the source region (the source resized to cover it) is bit-identical outside the blend band, the new border is
-  generated; the audio is kept as for inpaint;
-* v2v-distilled: the IC-LoRA reference is the source clip itself; audio "keep" as above, "regenerate" makes new
-  audio (no reference audio tokens);
+* outpaint-distilled: a border that is not on the grid (20 px) is rounded to 32; the canvas has the requested size
+  (128x64 around the 64x64 source: the region the border leaves, 96x64, has another aspect), the WHOLE source is on
+  it pixel for pixel (fitted, never cropped: the region's spare 32 columns go to the bordered left side and are
+  generated), bit-identical in the output outside the blend band, the new area is generated; the audio is kept as
+  for inpaint;
+* v2v-distilled: the IC-LoRA reference is the source clip itself and the decoded video differs from it; audio
+  "keep" as above, "regenerate" makes new audio (no reference audio tokens);
 * bad input: a mask of another size or frame count fails in the prepare node (before the sampler) naming the mask
   and the rule; an outpaint whose borders leave no source pixels is refused before anything runs.
 """
@@ -24,7 +26,6 @@ import pytest
 import torch
 from harness import PromptRejected
 
-from ltx_model.modes import conform_images
 from ltx_model.modes.masks import outpaint_canvas
 from ltx_model.modes.pyramid import soften_mask
 from ltx_model.sampling import patchify_audio
@@ -116,20 +117,20 @@ def test_graph_outpaint_source_kept_in_place(graph_host, model_store, pack_nodes
                                                                       **sides})
     out = _run(graph_host, prompt, "LTX2NOutpaintPrepare")
     _, _, _, _, source, new_area = out["LTX2NOutpaintPrepare"]
-    canvas = outpaint_canvas(128, SIZE, **sides)
-    assert (canvas.left, canvas.source_width, canvas.source_height) == (32, 96, SIZE)  # 20 px rounded to the grid
+    canvas = outpaint_canvas(128, SIZE, source_width=SIZE, source_height=SIZE, **sides)
+    # 20 px rounds to 32; the 96x64 region holds the 64x64 source unscaled, its spare 32 columns on the left
+    assert (canvas.left, canvas.top, canvas.source_width, canvas.source_height) == (64, 0, SIZE, SIZE)
     loaded = out["LoadVideo"][0].get_components().images[:FRAMES, ..., :3].float()
-    expected_source = conform_images(loaded, height=SIZE, width=96)
-    assert torch.equal(canvas.crop(source), expected_source)
-    assert torch.equal(new_area, canvas.mask(FRAMES))
+    assert source.shape == (FRAMES, SIZE, 128, 3) and torch.equal(canvas.crop(source), loaded)  # whole, uncropped
+    assert torch.equal(new_area, canvas.mask(FRAMES)) and float(new_area.mean()) == 0.5
     blended = out["LTX2NPyramidBlend"][0]
     assert blended.shape == (FRAMES, SIZE, 128, 3)
     blend_radius = prompt[nodes_of_type(prompt, "LTX2NPyramidBlend")[0]]["inputs"]["blend_radius"]
     outside = soften_mask(new_area, blend_radius) == 0
     assert float(outside.float().mean()) > 0.3
     assert torch.equal(blended[outside], source[outside])
-    border = blended[:, :, :32]
-    assert (border - source[:, :, :32]).abs().max() > 0.1 and float(border.std()) > 0.01
+    border = blended[:, :, :64]
+    assert (border - source[:, :, :64]).abs().max() > 0.1 and float(border.std()) > 0.01
     _assert_audio_kept(out, "LTX2NOutpaintPrepare", pack_nodes)
 
 
@@ -161,7 +162,9 @@ def test_graph_v2v_source_is_reference_audio_kept_or_new(graph_host, model_store
     loaded = out["LoadVideo"][0].get_components().images[:FRAMES, ..., :3].float()
     assert torch.equal(out["LTX2NVideoToVideoPrepare"][3], loaded)  # the IC-LoRA reference: the source itself
     assert out["LTX2NICLoraGuide"][0][0][1]["ltx2n_video_references"].items
-    assert out["LTX2NDecodeVideo"][0].shape == (FRAMES, SIZE, SIZE, 3)
+    decoded = out["LTX2NDecodeVideo"][0]
+    assert decoded.shape == (FRAMES, SIZE, SIZE, 3)
+    assert (decoded.float().cpu() - loaded).abs().mean() > 0.05  # the video is regenerated, not the source passed on
     if audio == "keep":
         _assert_audio_kept(out, "LTX2NVideoToVideoPrepare", pack_nodes)
         return

@@ -6,11 +6,13 @@ tiny Ingredients IC-LoRA the model store writes under its release name, 96x64, 9
   repeated to its 9 frames; two pictures -> two panels); the IC-LoRA factor is 1 and what reached the model's
   prompts is that video encoded at the latent grid (its latent equals the VAE's encoding of the rule's video); the
   saved mp4 has the latent's size, 9 frames at 24 fps and a sound track of the same length;
-* pixel-upscale-distilled (LTX-2.5, the x2 pixel-spatial upscaler IC-LoRA, factor 2 from its file): a 64x32 clip
-  with sound (17 frames at 24 fps) becomes 128x64 (x2), a 72x40 one is rounded to the 64-pixel grid (128x64 too);
-  the reference the guide encoded is the input at output / 2 (the 64x32 input bit for bit) on the 2x1 latent grid
-  with factor 2; the input's sound is encoded, frozen and returned bit for bit by the sampler; the mp4 keeps the
-  frame count, fps and duration; an explicit width off the 64 grid fails in the prepare node before sampling;
+* pixel-upscale-distilled (LTX-2.3, the x4 pixel-spatial upscaler IC-LoRA of the official pack's workflow, factor
+  4 from its file): a 32x32 clip with sound (17 frames at 24 fps) becomes 128x128 (x4), a 40x24 one is rounded to
+  the 128-pixel grid (128x128 too); the reference the guide encoded is the input at output / 4 (the 32x32 input bit
+  for bit) on the 1x1 latent grid with factor 4; the input's sound is encoded, frozen and returned bit for bit by the
+  sampler; the mp4 keeps the frame count, fps and duration; an explicit width off the 128 grid fails in the prepare
+  node before sampling. Its LTX-2.5 twin (built in memory from ``pixel_upscale_ltx25``: the 2.5 x2 pixel-spatial
+  upscaler IC-LoRA, factor 2) makes a 64x32 clip 128x64 with the same checks on the 2x1 reference grid;
 * Ingredients bad input: a second picture with another channel count (RGBA from Join Image with Alpha) fails in
   the reference node, before the guide and the sampler, naming the node, the input and the rule; no picture at all
   is refused when the prompt is validated (image_1 is required).
@@ -143,8 +145,25 @@ def _write_clip(folder: Path, size: tuple[int, int]) -> str:
     return name
 
 
-def _upscale_prompt(host, store, size: tuple[int, int], **values) -> dict:
-    prompt = host.ui_to_api(load_workflow(WORKFLOWS / "pixel-upscale-distilled.json"))
+UPSCALE_CASES = {  # variant -> (factor, saved-file stem)
+    "x4": (4, "pixel-upscale-distilled"),
+    "x2-ltx25": (2, "ltx25-pixel-upscale-distilled"),
+}
+
+
+def _upscale_workflow(variant: str) -> dict:
+    """The shipped LTX-2.3 x4 workflow, or its LTX-2.5 x2 twin built from the description (not shipped)."""
+    if variant == "x4":
+        return load_workflow(WORKFLOWS / "pixel-upscale-distilled.json")
+    from scripts.workflow_kit import build
+    from scripts.workflow_schemas import load_snapshot
+    from scripts.workflow_specs_iclora_modes import pixel_upscale_ltx25
+
+    return build(pixel_upscale_ltx25(), load_snapshot()["nodes"])
+
+
+def _upscale_prompt(host, store, size: tuple[int, int], variant: str = "x4", **values) -> dict:
+    prompt = host.ui_to_api(_upscale_workflow(variant))
     (load,) = nodes_of_type(prompt, "LoadVideo")
     prompt[load]["inputs"]["file"] = _write_clip(store.folder("input"), size)
     override_inputs(prompt, {"steps": 2, "fps": float(FPS), "frame_rate": float(FPS), **values})
@@ -152,22 +171,28 @@ def _upscale_prompt(host, store, size: tuple[int, int], **values) -> dict:
     return prompt
 
 
-@pytest.mark.parametrize("size", [(32, 64), (40, 72)])
-def test_graph_pixel_upscale_x2_reference_grid_audio_kept(graph_host, model_store, pack_nodes, size):
-    prompt = _upscale_prompt(graph_host, model_store, size)
+@pytest.mark.parametrize(("variant", "size", "output", "ref"), [
+    ("x4", (32, 32), (128, 128), (32, 32)),  # on the reference grid: the input untouched
+    ("x4", (24, 40), (128, 128), (32, 32)),  # 96x160 rounded to the 128 grid
+    ("x2-ltx25", (32, 64), (64, 128), (32, 64)),
+])
+def test_graph_pixel_upscale_reference_grid_audio_kept(graph_host, model_store, pack_nodes, variant, size, output,
+                                                       ref):
+    factor, stem = UPSCALE_CASES[variant]
+    prompt = _upscale_prompt(graph_host, model_store, size, variant)
     keep = ("LoadVideo", "LTX2NICLoraLoader", "LTX2NPixelUpscalePrepare", "LTX2NICLoraGuide", "LTX2NSampler",
             "LTX2NAudioVAELoader")
     out, result = _run(graph_host, prompt, keep)
-    assert out["LTX2NICLoraLoader"][1] == 2
+    assert out["LTX2NICLoraLoader"][1] == factor
     positive, _, latent, reference = out["LTX2NPixelUpscalePrepare"]
     loaded = out["LoadVideo"][0].get_components().images[:UPSCALE_FRAMES, ..., :3].float()
-    assert torch.equal(reference, conform_images(loaded, height=32, width=64))
-    if size == (32, 64):
+    assert torch.equal(reference, conform_images(loaded, height=ref[0], width=ref[1]))
+    if size == ref:
         assert torch.equal(reference, loaded)  # the input is already the reference grid: untouched
     (item,) = out["LTX2NICLoraGuide"][0][0][1][REFERENCES_KEY].items
-    assert item.downscale_factor == 2 and tuple(item.latent.shape) == (1, 128, 3, 1, 2)
+    assert item.downscale_factor == factor and tuple(item.latent.shape) == (1, 128, 3, ref[0] // 32, ref[1] // 32)
     video, audio = out["LTX2NSampler"][0]["samples"].unbind()
-    assert tuple(video.shape) == (1, 128, 3, 2, 4)  # 128x64 output, 17 frames
+    assert tuple(video.shape) == (1, 128, 3, output[0] // 32, output[1] // 32)  # the output, 17 frames
     ops = pack_nodes.source_clips
     clip = ops.clip_from_video(out["LoadVideo"][0])
     with torch.inference_mode():
@@ -177,13 +202,13 @@ def test_graph_pixel_upscale_x2_reference_grid_audio_kept(graph_host, model_stor
     assert torch.equal(audio.cpu(), src_a.to(audio).cpu())
     assert "ref_audio" in positive[0][1]
     (saved,) = saved_files(result.ui_outputs, graph_host.output_dir)
-    assert saved.name.startswith("pixel-upscale-distilled")
-    check_mp4(saved, ExpectedVideo(128, 64, UPSCALE_FRAMES, float(FPS)))
+    assert saved.name.startswith(stem)
+    check_mp4(saved, ExpectedVideo(output[1], output[0], UPSCALE_FRAMES, float(FPS)))
 
 
 def test_graph_pixel_upscale_width_off_grid_fails_before_sampling(graph_host, model_store):
-    prompt = _upscale_prompt(graph_host, model_store, (32, 64), width=96)
+    prompt = _upscale_prompt(graph_host, model_store, (32, 32), width=192)
     result = graph_host.run(prompt)
     assert not result.success
     message = result.error()
-    assert "Pixel Upscale Prepare (LTX-2)" in message and "width 96 must be a multiple of 64" in message, message
+    assert "Pixel Upscale Prepare (LTX-2)" in message and "width 192 must be a multiple of 128" in message, message

@@ -5,11 +5,14 @@ size, fps and duration, is test_workflows.py's):
 
 * every workflow: all model files are LTX-2.5 split files in their own folders (transformer in
   ``diffusion_models``, text encoder, VAEs, upscaler, LoRAs) and the values it sets are the library's per-version
-  defaults for the transformer file it loads (``model_version`` from its header): the image CRF left to the model
+  defaults for the transformer file it loads (``model_version`` from its header): decode steps 0 (the VAE file's
+  default) and STG blocks ``auto``, the image CRF left to the model
   (``image_compression`` -1 with the MODEL connected: ``ltx_model.modes.default_image_crf`` gives 18), the sampler
   of each stage (``ltx_model.pipelines.default_sampler``:
   Euler-ancestral for the unguided distilled first stage, Euler for refinement and guided stages, as Lightricks'
   ``DistilledPipeline``), the dev step count (30);
+* ``ltx25-i2v-distilled`` with a 2.3 video VAE: refused at Image to Video before any encode or sampling step,
+  naming node, file and fix; the host then runs the right graph;
 * ``ltx25-i2v-distilled``: the picture is compressed at CRF 18, the distilled stage really steps with the
   Euler-ancestral sampler (eta 1, s_noise 1) over the 8 distilled sigmas, and the first latent frame is the encoded
   picture (frozen, atol 1e-5);
@@ -22,7 +25,8 @@ size, fps and duration, is test_workflows.py's):
   ones were sampled with the Euler-ancestral step (Extend Clip's 2.5 default), and the decode has source + new
   frames (the 2.5 diffusion decoder is not causal, so decoded kept frames are not compared);
 * ``ltx25-iclora-distilled``: the reference factor comes from the 2.5 IC-LoRA's metadata (2); the reference tokens
-  sit in the prompts at the latent grid / 2; the sampled latent has the empty latent's shape (nothing to crop);
+  sit in the prompts at the latent grid / 2; the sampled latent has the empty latent's shape (nothing to crop) and
+  differs from the same graph without the guide;
 * ``ltx25-keyframes-distilled``: keyframe tokens are appended in both stages and cropped before decoding (the final
   latent has the upscaled latent's shape), every picture compressed at CRF 18, and the saved clip has the x2 size.
 """
@@ -110,6 +114,11 @@ def test_ltx25_graph_files_and_defaults(graph_host, model_store, stem):
         assert prompt[nid]["inputs"]["steps"] == 30  # LTX-2.3 / 2.5 dev default (ltx-pipelines LTX_2_3_PARAMS)
     for nid in nodes_of_type(prompt, "LTX2NSampler"):
         assert prompt[nid]["inputs"]["steps"] == 0  # 0 = the loaded model version's default
+    for nid in nodes_of_type(prompt, "LTX2NDecodeVideo"):
+        assert prompt[nid]["inputs"]["decode_steps"] == 0  # 0 = the VAE file's default (2 for LTX-2.5)
+    for nid in nodes_of_type(prompt, "LTX2NMultimodalGuider"):
+        assert prompt[nid]["inputs"]["stg_blocks"] == "auto"  # the model version's STG block (28 for 2.5)
+    assert nodes_of_type(prompt, "LTX2NDecodeVideo") or stem == "ltx25-t2a", stem
 
 
 def test_ltx25_graph_i2v_crf_18_steps_ancestral_and_keeps_the_picture(graph_host, model_store, monkeypatch):
@@ -137,6 +146,44 @@ def test_ltx25_graph_i2v_crf_18_steps_ancestral_and_keeps_the_picture(graph_host
     sampled = kept["LTX2NSampler"][0][0]["samples"].unbind()[0]
     torch.testing.assert_close(sampled[:, :, :1], conditioned[:, :, :1], atol=FROZEN_ATOL, rtol=0)
     assert (sampled[:, :, 1:] - conditioned[:, :, 1:]).abs().max() > 0.1
+
+
+def test_ltx25_graph_i2v_with_a_23_vae_refused_before_sampling(graph_host, model_store, monkeypatch):
+    """A 2.3 video VAE in the 2.5 i2v graph stops at Image to Video (the first node that sees the MODEL and the VAE),
+    before any encode or sampling step, with the node, the file and the fix; the host then runs the right graph."""
+    ancestral = importlib.import_module(f"{graph_host.pack.__name__}.nodes.ancestral")
+    conditioning = importlib.import_module(f"{graph_host.pack.__name__}.nodes.conditioning")
+    calls: list[str] = []
+    step, encode = ancestral.sample_euler_ancestral, conditioning.encode_frame
+    monkeypatch.setattr(ancestral, "sample_euler_ancestral", lambda *a, **k: calls.append("step") or step(*a, **k))
+    monkeypatch.setattr(conditioning, "encode_frame", lambda *a, **k: calls.append("encode") or encode(*a, **k))
+    prompt = _prompt(graph_host, "ltx25-i2v-distilled")
+    shrink(prompt, tiny_overrides(prompt))
+    (loader,) = nodes_of_type(prompt, "LTX2NVideoVAELoader")
+    prompt[loader]["inputs"]["vae_name"] = old = "ltx-2.3-22b-distilled.safetensors"
+    model_store.ensure(prompt)
+    result = graph_host.run(prompt)
+    assert not result.success and calls == []
+    assert result.error().startswith("LTX2NImageToVideo"), result.error()
+    assert f"Image to Video (LTX-2): the video VAE {old} is an LTX-2 / LTX-2.3 VAE, but the model is LTX-2.5" in \
+        result.error() and "ltx-2.5-video-vae-*" in result.error()
+    kept, _ = _run(graph_host, model_store, _prompt(graph_host, "ltx25-i2v-distilled"), ("LTX2NSampler",))
+    assert "step" in calls and kept["LTX2NSampler"][0][0]["ltx2_model_version"].startswith("2.5")
+
+
+def test_ltx25_graph_iclora_guide_changes_the_result(graph_host, model_store):
+    """The 2.5 twin of ``test_iclora_graph_guide_changes_the_result`` (test_control_modes_graph.py): the same graph
+    with the sampler fed the prompts before the guide samples a different latent."""
+    stem = "ltx25-iclora-distilled"
+    with_guide, _ = _run(graph_host, model_store, _prompt(graph_host, stem), ("LTX2NSampler",))
+    prompt = _prompt(graph_host, stem)
+    (guide,) = nodes_of_type(prompt, "LTX2NICLoraGuide")
+    (sampler,) = nodes_of_type(prompt, "LTX2NSampler")
+    prompt[sampler]["inputs"].update(positive=prompt[guide]["inputs"]["positive"],
+                                     negative=prompt[guide]["inputs"]["negative"])
+    without, _ = _run(graph_host, model_store, prompt, ("LTX2NSampler",))
+    sampled = [k["LTX2NSampler"][0][0]["samples"].unbind()[0] for k in (with_guide, without)]
+    assert sampled[0].shape == sampled[1].shape and not torch.equal(*sampled)
 
 
 def test_ltx25_graph_a2v_saves_the_input_waveform(graph_host, model_store):

@@ -64,7 +64,9 @@ def test_model_process_timestep_masks_tokens_and_freezes_streams(model):
     v_mask = torch.ones(2, 1, 3, 2, 2)
     v_mask[:, :, 0] = 0.0  # first latent frame is clean conditioning
     a_mask = torch.zeros(2, 1, 6, 16)  # audio frozen (given)
-    v_t, a_t, v_sigma, a_sigma = model.model.process_timestep(sigma, denoise_mask=v_mask, audio_denoise_mask=a_mask)
+    v_t, a_t, v_sigma, a_sigma, v_levels, a_levels = model.model.process_timestep(sigma, denoise_mask=v_mask,
+                                                                                   audio_denoise_mask=a_mask)
+    assert v_levels is None and a_levels is None  # no mask levels among the conds (extra_conds adds them)
     assert tuple(v_t.shape) == (2, 12) and torch.equal(v_t[:, :4], torch.zeros(2, 4))
     assert torch.allclose(v_t[:, 4:], torch.full((2, 8), 0.7))
     assert torch.equal(a_t, torch.zeros(2, 6)) and torch.equal(a_sigma, torch.zeros(2))

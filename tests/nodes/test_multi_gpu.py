@@ -2,7 +2,11 @@
 KSampler on the multi-device MODEL (two gloo workers on the CPU, started the production way: spawn, library booted
 under the pack's own module prefix) gives the single-device result for each strategy, also with LoRAs loaded before
 (core LoraLoaderModelOnly) or after (Load LoRA (LTX-2)) the node, which the workers read from models/loras
-themselves; a weight patch that is no LoRA file is refused."""
+themselves; a weight patch that is no LoRA file is refused. The multi-device MODEL has the CPU as its load device,
+so core sampling puts none of the host's weights on ComfyUI's GPU (checked with a MODEL whose load device claims
+cuda:0). ckpt_name must describe the MODEL (a file of another family is refused; LTX-2.5 split transformers in
+models/diffusion_models are accepted), the pool is keyed by dtype too, and a pass of a MODEL whose pool was
+replaced by another Multi-GPU node's makes its own pool the only live one."""
 
 from __future__ import annotations
 
@@ -68,6 +72,7 @@ def test_multi_gpu_guidance_parallel_and_sequence_parallel_core_ksampler_equal_o
                 assert float((g - w).abs().max()) <= 1e-5, strategy
         pool = next(iter(pack_nodes.multi_gpu._POOLS.values()))  # noqa: SLF001 - the test closes what it started
         pids = pool.pids()
+        _check_the_host_loads_no_weights_on_its_gpu(pack_nodes, model, sample, want)
         _check_loras_on_the_workers(comfy_host, pack_nodes, model, sample, multi)
         _check_a_patch_that_is_no_file_is_refused(sample, multi)
         assert pool.running and pool.pids() == pids and len(pids) == 2  # one pool, kept between the prompts
@@ -75,6 +80,23 @@ def test_multi_gpu_guidance_parallel_and_sequence_parallel_core_ksampler_equal_o
     finally:
         for pool in list(pack_nodes.multi_gpu._POOLS.values()):  # noqa: SLF001
             pool.close()
+        pack_nodes.multi_gpu._POOLS.clear()  # noqa: SLF001
+
+
+def _check_the_host_loads_no_weights_on_its_gpu(pack_nodes, model, sample, want) -> None:
+    """A MODEL whose load device is ComfyUI's GPU (cuda:0, only claimed: this machine has none) comes out of the
+    node with the CPU as its load device: core sampling's load_models_gpu keeps every host weight on the CPU (moving
+    one to cuda:0 would fail here) and the result is the single-device one."""
+    import comfy.model_management as mm
+
+    on_gpu = model.clone()
+    on_gpu.load_device = torch.device("cuda", 0)
+    multi = pack_nodes.multi_gpu.LTX2NMultiGPU.execute(on_gpu, CKPT, "cpu,cpu", "auto").result[0]
+    assert multi.load_device == torch.device("cpu") and on_gpu.load_device == torch.device("cuda", 0)
+    assert _close(sample(multi), want)
+    loaded = [m for m in mm.current_loaded_models if m.model is multi]
+    assert [m.device for m in loaded] == [torch.device("cpu")]
+    assert {p.device.type for p in multi.model.diffusion_model.parameters()} == {"cpu"}
 
 
 def _write_lora(comfy_host, model, name: str, modules: tuple[str, ...], seed: int) -> str:
@@ -172,3 +194,54 @@ def test_multi_gpu_lora_set_reads_per_stream_strengths_and_refuses_model_strengt
     scaled.add_patches(pack_nodes.lora.lora_patches(model, path), 1.0, 0.5)
     with pytest.raises(ValueError, match="not a LoRA file of models/loras \\(model strength 0.5"):
         read_back(scaled)
+
+
+def test_multi_gpu_refuses_a_checkpoint_of_another_model(comfy_host, pack_nodes, model, manifests_dir) -> None:
+    """ckpt_name is checked against the MODEL from its header: another family (here a 19B file in
+    models/diffusion_models) or a file that is no model is refused with the node, the file and the fix; a split
+    transformer file of the same model in models/diffusion_models is accepted (listed and validated)."""
+    node, mgpu = pack_nodes.multi_gpu.LTX2NMultiGPU, pack_nodes.multi_gpu
+    other = "ltx2n_mgpu_other_19b.safetensors"
+    write_tiny_checkpoint(comfy_host.model_dir("diffusion_models") / other,
+                          json.loads((manifests_dir / "ltx-2-19b.json").read_text()))
+    same = "ltx2n_mgpu_split_22b.safetensors"
+    split = comfy_host.model_dir("diffusion_models") / same
+    split.write_bytes((comfy_host.model_dir("checkpoints") / CKPT).read_bytes())
+    lora = _write_lora(comfy_host, model, "ltx2n_mgpu_not_a_model.safetensors", ("transformer_blocks.0.attn1.to_q",), 3)
+    (comfy_host.model_dir("checkpoints") / lora).write_bytes((comfy_host.model_dir("loras") / lora).read_bytes())
+    before = dict(mgpu._POOLS)  # noqa: SLF001
+    try:
+        with pytest.raises(ValueError, match=rf"Multi-GPU \(LTX-2\): ckpt_name {other} holds .*19.*but the model "
+                                             r"input is .*pick the file the model was loaded from"):
+            node.execute(model, other, "cpu,cpu", "auto")
+        with pytest.raises(ValueError, match=rf"Multi-GPU \(LTX-2\): ckpt_name {lora} is not"):
+            node.execute(model, lora, "cpu,cpu", "auto")
+        assert dict(mgpu._POOLS) == before  # noqa: SLF001 - no pool was made (or replaced) for a refused file
+        assert node.validate_inputs(same) is True and "is not a file" in node.validate_inputs("missing.safetensors")
+        assert mgpu.checked_checkpoint(model, same) == str(split)
+    finally:
+        for pool in list(mgpu._POOLS.values()):  # noqa: SLF001
+            pool.close()
+        mgpu._POOLS.clear()  # noqa: SLF001
+
+
+def test_multi_gpu_pools_are_keyed_by_dtype_and_a_replaced_pool_becomes_the_only_live_one(pack_nodes) -> None:
+    """A dtype change gets its own pool (stale workers with the old dtype are closed); two Multi-GPU MODELs used in
+    turn never leave two pools: each run first makes its own pool the live one and closes the other (workers are
+    not started here: each pool's run is replaced by a stub)."""
+    mgpu = pack_nodes.multi_gpu
+    try:
+        first = mgpu.worker_pool("/models/a.safetensors", ("cpu", "cpu"), torch.float32)
+        second = mgpu.worker_pool("/models/a.safetensors", ("cpu", "cpu"), torch.bfloat16)
+        assert second is not first and list(mgpu._POOLS.values()) == [second]  # noqa: SLF001
+        closed = []
+        for pool in (first, second):
+            pool.run = lambda *args, pool=pool, **kwargs: pool.spec.setup.dtype  # a stub: no workers start
+            pool.close = lambda pool=pool, **kwargs: closed.append(pool.spec.setup.dtype)
+        stale = mgpu.HostPoolPass(first)  # the MODEL of the first node, whose pool the second node replaced
+        assert stale.set_loras(()) is torch.float32
+        assert list(mgpu._POOLS.values()) == [first] and closed == [torch.bfloat16]  # noqa: SLF001
+        assert mgpu.HostPoolPass(second).set_loras(()) is torch.bfloat16
+        assert list(mgpu._POOLS.values()) == [second] and closed == [torch.bfloat16, torch.float32]  # noqa: SLF001
+    finally:
+        mgpu._POOLS.clear()  # noqa: SLF001

@@ -8,7 +8,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from ltx_model.distributed import JobControl, PassState, Rank, SequenceParallel
+from ltx_model.distributed import JobControl, PassState, Rank, SequenceParallel, host_decode
 from ltx_model.transformer import Modality
 
 
@@ -57,3 +57,24 @@ def steps(rank: Rank, state: object, control: JobControl, total: int) -> int:
         control.progress(step + 1, total)
         time.sleep(0.05)
     return total
+
+
+class _PausedProgress:
+    """A job's control whose progress report is followed by a pause on rank 0 (so that the driver's Cancel lands in
+    the middle of a decode); ``check`` is the real collective check."""
+
+    def __init__(self, control: JobControl, pause_s: float) -> None:
+        self.control, self.pause_s = control, pause_s
+
+    def check(self) -> None:
+        self.control.check()
+
+    def progress(self, done: int, total: int) -> None:
+        self.control.progress(done, total)
+        time.sleep(self.pause_s)
+
+
+def paused_decode(rank: Rank, state: PassState, control: JobControl, latent: torch.Tensor, tiling: object,
+                  pause_s: float) -> torch.Tensor | None:
+    """The production decode job (``host_decode``), pausing ``pause_s`` after each tile's progress report."""
+    return host_decode(rank, state, _PausedProgress(control, pause_s), latent, tiling)

@@ -19,8 +19,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from ltx_model.distributed import head_split, launch, shard_length
-from ltx_model.transformer import SkipAttention, TransformerOptions
+from ltx_model.distributed import batch_perturbations, head_split, launch, shard_length
+from ltx_model.transformer import Perturbation, Perturbations, SkipAttention, TransformerOptions
 
 TOLERANCE = 1e-6
 
@@ -94,3 +94,23 @@ def test_sequence_parallel_seam_site_kernels_replace_only_the_named_attentions()
         want = model(video, audio)
     assert [len(calls["self"]), len(calls["v2a"]), len(calls["other"])] == [2, 2, 2 * 4]  # 2 blocks
     assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+
+
+def test_guidance_parallel_batch_perturbations_label_each_pass_samples() -> None:
+    """A host batch of several guidance passes (ComfyUI's reversed ``cond_or_uncond`` order, 2 samples per chunk):
+    each pass's perturbations apply to its own samples only, the call's own ones to every sample."""
+    stg = Perturbations((Perturbation(SkipAttention.VIDEO_SELF, blocks=(1,)),))
+    isolate = Perturbations((Perturbation(SkipAttention.AUDIO_TO_VIDEO), Perturbation(SkipAttention.VIDEO_TO_AUDIO)))
+    given = Perturbations((Perturbation(SkipAttention.AUDIO_SELF, blocks=(0,)),))
+    got = batch_perturbations(given, {2: stg, 3: isolate}, [3, 2, 1, 0], 8)
+    assert got.items == (given.items[0], Perturbation(SkipAttention.VIDEO_SELF, blocks=(1,), samples=(2, 3)),
+                         Perturbation(SkipAttention.AUDIO_TO_VIDEO, samples=(0, 1)),
+                         Perturbation(SkipAttention.VIDEO_TO_AUDIO, samples=(0, 1)))
+    assert got.keep(SkipAttention.VIDEO_SELF, 1, 8) == (True, True, False, False, True, True, True, True)
+    split = batch_perturbations(Perturbations(), {2: stg, 3: isolate}, [1, 0], 2)  # core split the batch
+    assert split == Perturbations()
+    with pytest.raises(ValueError, match="cannot be 3 equal chunks"):
+        batch_perturbations(Perturbations(), {2: stg}, [2, 1, 0], 4)
+    per_sample = Perturbations((Perturbation(SkipAttention.VIDEO_SELF, samples=(0,)),))
+    with pytest.raises(ValueError, match="must apply to all of its samples"):
+        batch_perturbations(Perturbations(), {0: per_sample}, [0], 1)

@@ -22,6 +22,7 @@ import torch.multiprocessing as mp
 from ltx_model.demo import DemoFamily
 from ltx_model.demo.weights import write_demo_checkpoint
 from ltx_model.distributed import (
+    DecoderSetup,
     PoolPass,
     PoolSpec,
     TransformerSetup,
@@ -32,7 +33,7 @@ from ltx_model.distributed import (
 )
 from ltx_model.loading import load_component
 from ltx_model.transformer import Perturbation, Perturbations, SkipAttention
-from ltx_model.video_vae import SpatialTilingConfig, TemporalTilingConfig, TilingConfig
+from ltx_model.video_vae import SpatialTilingConfig, TemporalTilingConfig, TilingConfig, decode_layout
 
 
 def _pool(setup: object, *, timeout_s: float = 60.0) -> WorkerPool:
@@ -112,6 +113,32 @@ def test_worker_crash_interrupt_stops_every_rank_at_the_same_step() -> None:
         assert pool.running and pool.run(distributed_jobs.steps, 2) == 2  # the pool survives an interrupt
     finally:
         pool.close()
+
+
+def test_distributed_decode_cancel_stops_every_rank_within_one_round(tmp_path: Path) -> None:
+    """Cancel while the first round of tiles decodes: every rank stops at the next round's check (not after the
+    last tile); a decode asked for after the Cancel is never sent; the pool stays up and decodes afterwards."""
+    path = write_demo_checkpoint(tmp_path / "ltx-2.3-22b-distilled.safetensors", DemoFamily.LTX23,
+                                 dtype=torch.float32)
+    latent = torch.randn(1, 128, 3, 3, 4, generator=torch.Generator().manual_seed(5))
+    tiling = TilingConfig(SpatialTilingConfig(64, 32), TemporalTilingConfig(16, 8))
+    tiles = len(decode_layout((3, 3, 4), tiling, time_scale=8, space_scale=32))
+    assert tiles == 12  # 6 rounds of 2 tiles
+    pool, seen = _pool(DecoderSetup()), []
+    try:
+        PoolPass(pool).load_vae(str(path), torch.float32)
+        with pytest.raises(WorkerInterrupted) as caught:  # Cancel once rank 0 reported its first tile
+            pool.run(distributed_jobs.paused_decode, latent, tiling, 1.0, progress=lambda done, _: seen.append(done),
+                     interrupted=lambda: bool(seen))
+        with pytest.raises(WorkerInterrupted) as before:
+            PoolPass(pool, interrupted=lambda: True).decode(latent, tiling)
+        video = PoolPass(pool).decode(latent, tiling)
+    finally:
+        pool.close()
+    # checks passed: the job's first one and round 0's; round 1's check stopped both ranks (tiles 0 and 1 done)
+    assert caught.value.steps == {0: 2, 1: 2} and seen == [1, 2], (caught.value.steps, seen)
+    assert before.value.steps == {} and "before the job started" in str(before.value)
+    assert video.shape == (1, 3, 17, 96, 128)
 
 
 DRIVER = """

@@ -1,20 +1,24 @@
 """The spatial editing rules (``ltx_model.modes.masks`` / ``.pyramid``): mask checks and dilation, the flat-colour
-composite, the outpaint canvas on the 32-pixel grid and its errors, and the Laplacian pyramid blend (exact
+composite, the outpaint canvas on the 32-pixel grid (the whole source placed, never cropped: fitted into an explicit
+canvas, pixel for pixel on a canvas of source + borders) and its errors, and the Laplacian pyramid blend (exact
 reconstruction, the source bit for bit where the blend mask is 0)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 from ltx_model.modes.masks import (
     FLAT_COLOUR,
     as_mask,
+    ceil_to_grid,
     dilate_mask,
     flat_colour_composite,
     mask_problem,
     outpaint_canvas,
     outpaint_problem,
+    outpaint_source,
     round_to_grid,
 )
 from ltx_model.modes.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_blend, pyramid_levels, soften_mask
@@ -63,7 +67,7 @@ def test_mode_round_to_grid(pixels, rounded):
 
 
 def test_mode_outpaint_canvas_places_source():
-    canvas = outpaint_canvas(160, 96, left=20, right=40, top=0, bottom=30)
+    canvas = outpaint_canvas(160, 96, source_width=96, source_height=64, left=20, right=40, top=0, bottom=30)
     assert (canvas.left, canvas.top, canvas.source_width, canvas.source_height) == (32, 0, 96, 64)
     frames = torch.rand(3, 64, 96, 3)
     placed = canvas.place(frames)
@@ -73,19 +77,58 @@ def test_mode_outpaint_canvas_places_source():
     assert not mask[:, 0:64, 32:128].any()
 
 
+@pytest.mark.parametrize(("pixels", "ceiled"), [(1, 32), (32, 32), (33, 64), (500, 512)])
+def test_mode_ceil_to_grid(pixels, ceiled):
+    assert ceil_to_grid(pixels) == ceiled
+
+
+def test_mode_outpaint_source_and_borders_keeps_every_pixel():
+    """width = height = 0: the canvas is the source plus its borders on the grid; the source is not resized, the
+    < 32 pixels its sides leave go next to the bordered side (top only here) or are centred (left/right)."""
+    frames = torch.rand(2, 40, 50, 3)
+    canvas, placed = outpaint_source(frames, width=0, height=0, left=0, right=0, top=20, bottom=0)
+    assert (canvas.width, canvas.height) == (64, 32 + 64)
+    assert (canvas.left, canvas.top) == (7, 32 + 24) and (canvas.source_width, canvas.source_height) == (50, 40)
+    assert torch.equal(canvas.crop(placed), frames)  # the whole source, bit for bit
+    mask = canvas.mask(2)
+    assert not mask[:, 56:96, 7:57].any() and mask.sum() == 2 * (64 * 96 - 50 * 40)
+    assert torch.equal(placed[mask.bool()], torch.zeros(int(mask.sum()), 3))
+
+
+def test_mode_outpaint_fits_the_source_into_a_canvas_never_crops():
+    """An explicit canvas whose free region has another aspect: the source is scaled to fit inside it (aspect
+    kept), whole; the rest of the region is generated as well (bottom, the bordered side)."""
+    frames = torch.rand(2, 48, 80, 3)
+    canvas, placed = outpaint_source(frames, width=160, height=96, left=20, right=40, top=0, bottom=30)
+    assert (canvas.width, canvas.height, canvas.left, canvas.top) == (160, 96, 32, 0)
+    assert (canvas.source_width, canvas.source_height) == (96, 58)  # 80x48 x 1.2: inside the 96x64 region
+    resized = F.interpolate(frames.permute(0, 3, 1, 2), size=(58, 96), mode="bilinear", align_corners=False)
+    assert torch.equal(canvas.crop(placed), resized.permute(0, 2, 3, 1).clamp(0, 1))
+    assert canvas.mask(2)[:, 58:64, 32:128].all()  # the region's leftover rows are generated
+    wide = outpaint_canvas(1024, 576, source_width=1920, source_height=1080, left=128, right=128, top=32, bottom=32)
+    assert (wide.source_width, wide.source_height, wide.left, wide.top) == (768, 432, 128, 32 + 40)  # centred
+
+
 @pytest.mark.parametrize(("size", "sides", "words"), [
     ((100, 64), (32, 0, 0, 0), "multiples of 32"),
     ((128, 64), (-32, 0, 0, 0), ">= 0"),
     ((128, 64), (10, 0, 15, 0), "nothing to generate"),
+    ((0, 0), (10, 0, 15, 0), "nothing to generate"),
     ((128, 64), (64, 64, 0, 0), "leave no source pixels"),
-    ((128, 64), (0, 0, 20, 20), "leave no source pixels"),
+    ((0, 64), (0, 0, 20, 20), "leave no source pixels"),
 ])
 def test_mode_outpaint_problems(size, sides, words):
     left, right, top, bottom = sides
     problem = outpaint_problem(*size, left=left, right=right, top=top, bottom=bottom)
     assert problem is not None and words in problem
     with pytest.raises(ValueError, match=words):
-        outpaint_canvas(*size, left=left, right=right, top=top, bottom=bottom)
+        outpaint_canvas(*size, source_width=64, source_height=64, left=left, right=right, top=top, bottom=bottom)
+
+
+def test_mode_outpaint_zero_canvas_always_keeps_source_pixels():
+    assert outpaint_problem(0, 0, left=64, right=64, top=20, bottom=20) is None  # source + borders: never empty
+    with pytest.raises(ValueError, match="no pixels"):
+        outpaint_canvas(0, 0, source_width=0, source_height=64, left=32, right=0, top=0, bottom=0)
 
 
 def test_mode_laplacian_pyramid_collapses_back():

@@ -3,7 +3,8 @@
 Ingredients: pictures -> a reference sheet on black (grid of panels, each picture fitted keeping its aspect ratio
 and centred) -> a static reference video of the clip's frame count; bad inputs raise one clear error.
 Pixel upscale: output = input x factor, each side rounded to the nearest multiple of 32 x factor; reference grid =
-output / factor; frames = the input's first 1 + 8k.
+output / factor (x4: the 128 grid); frames = the input's first 1 + 8k; the tiny IC-LoRAs the graph tests write
+under the release names carry the published factor (pixel-spatial upscaler x4: 4, x2: 2).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ltx_model.modes.pixel_upscale import UpscalePlan, upscale_plan, upscaled_si
 from ltx_model.pipelines.ingredients import ingredients_reference
 from ltx_model.pipelines.pixel_upscale import upscale_request
 from ltx_model.pipelines.request import GenerationRequest
+from scripts.workflow_models import demo_lora_metadata
 
 
 def _flat(h: int, w: int, value: float, channels: int = 3) -> torch.Tensor:
@@ -106,6 +108,24 @@ def test_pixel_upscale_plan_output_reference_and_frames():
     plan = upscale_plan((20, 40, 72), 2)
     assert plan == UpscalePlan(height=64, width=128, ref_height=32, ref_width=64, frames=17)
     assert upscale_plan((9, 32, 64), 2, width=256, height=128) == UpscalePlan(128, 256, 64, 128, 9)
+
+
+def test_pixel_upscale_plan_x4_uses_the_128_grid():
+    # the x4 LoRA (factor 4): 24x40 x 4 = 96x160, each side to the nearest multiple of 128; reference = output / 4
+    assert upscale_plan((17, 24, 40), 4) == UpscalePlan(height=128, width=128, ref_height=32, ref_width=32, frames=17)
+    assert upscale_plan((25, 272, 480), 4) == UpscalePlan(1152, 1920, 288, 480, 25)  # a ~280p draft -> 1080p-class
+    with pytest.raises(GenerationError, match="width 192 must be a multiple of 128"):
+        upscale_plan((9, 32, 32), 4, width=192)
+
+
+@pytest.mark.parametrize(("name", "factor"), [
+    ("ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x4-0.9.safetensors", "4"),
+    ("ltx-2.3-22b-ic-lora-pixel-spatial-upscaler-x2-0.9.safetensors", "2"),
+    ("ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors", "2"),
+    ("ltx-2.3-22b-ic-lora-ingredients-0.9.safetensors", "1"),
+])
+def test_pixel_upscale_demo_loras_carry_the_published_factor(name, factor):
+    assert demo_lora_metadata(name) == {"reference_downscale_factor": factor}
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [({"width": 96}, "width 96 must be a multiple of 64"),

@@ -62,7 +62,7 @@ def test_pipeline_outpaint_places_source_on_grid(models: PipelineModels, context
                                                  clip: SourceClip) -> None:
     result = outpaint(models, contexts, clip, width=96, height=64, left=0, right=20, top=0, bottom=0,
                       sampling=SAMPLING)
-    canvas = outpaint_canvas(96, 64, left=0, right=20, top=0, bottom=0)
+    canvas = outpaint_canvas(96, 64, source_width=64, source_height=64, left=0, right=20, top=0, bottom=0)
     assert result.frames.shape == (9, 64, 96, 3) and canvas.source_width == 64
     expected = (conform_images(clip.frames.float() / 255.0, height=64, width=64) * 255.0).round().to(torch.uint8)
     outside = soften_mask(canvas.mask(9), 2) == 0

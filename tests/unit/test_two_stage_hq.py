@@ -1,4 +1,6 @@
-"""pipelines.two_stage_hq: the HQ recipe's request defaults and a tiny two-stage run with res_2s in both stages."""
+"""pipelines.two_stage_hq: the HQ recipe's request defaults and a tiny two-stage run with res_2s in both stages, on
+the LTX-2.3 demo checkpoint and the LTX-2.5 demo set (Lightricks' ``ti2vid_two_stages_hq`` takes both, with
+``LTX_2_3_HQ_PARAMS`` whatever the checkpoint)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from pipeline_models import FAMILIES, load_demo_models
 
 from ltx_model.demo import DemoFamily, write_demo_checkpoint, write_demo_upsampler
 from ltx_model.pipelines import (
     Callbacks,
+    PipelineModels,
     Sampler,
     TextContexts,
     generate_two_stage,
@@ -39,14 +43,28 @@ def test_hq_request_defaults_follow_the_reference_preset() -> None:
     assert HQ_STAGE2_SIGMAS == STAGE2_DISTILLED_SIGMAS
 
 
-def test_generate_two_stage_hq_runs_res2s_in_both_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    models = load_pipeline_models(write_demo_checkpoint(tmp_path / "ltx-2.3-demo.safetensors", DemoFamily.LTX23),
-                                  dtype=torch.float32, upsampler=write_demo_upsampler(tmp_path / "up.safetensors"))
+VERSIONS = {"ltx23": "2.3", "ltx25": "2.5"}
+
+
+def _models(folder: Path, family: str) -> PipelineModels:
+    """The demo models of ``family`` with a spatial x2 upsampler (the 2.5 set has its own; 2.3 gets the demo one)."""
+    if family == "ltx25":
+        return load_demo_models(folder, family)
+    return load_pipeline_models(write_demo_checkpoint(folder / "ltx-2.3-demo.safetensors", DemoFamily.LTX23),
+                                dtype=torch.float32, upsampler=write_demo_upsampler(folder / "up.safetensors"))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generate_two_stage_hq_runs_res2s_in_both_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         family: str) -> None:
+    models = _models(tmp_path, family)
+    assert models.upsampler is not None
     gen = torch.Generator().manual_seed(0)
     video_width, audio_width = models.connectors.config.video.width, models.connectors.config.audio.width
     contexts = TextContexts(*(torch.randn(1, 8, w, generator=gen) for w in (video_width, audio_width,
                                                                              video_width, audio_width)))
-    request = hq_request("2.3", steps=2, height=128, width=64, num_frames=9, seed=3)
+    request = hq_request(VERSIONS[family], steps=2, height=128, width=64, num_frames=9, seed=3)
+    assert request.video_guidance == LTX_2_3_HQ_PARAMS.video  # 2.5: the same HQ preset as the reference
     steps: list[float] = []
     real_step = samplers.res2s_step
 
