@@ -236,6 +236,9 @@ class LTX2NMultiGPU(io.ComfyNode):
             logging.warning(f"{NODE}: fewer than 2 GPUs visible, so the model runs on one device as usual")
             return io.NodeOutput(model)
         dtype = model.model.get_dtype()
+        if dtype in FP8_DTYPES:
+            logging.warning(f"{NODE}: the workers hold the transformer in bf16 (this MODEL's fp8 weights are read from "
+                            f"{ckpt_name} and kept in bf16), so results follow the bf16 model, not the fp8 one")
         pool = worker_pool(checked_checkpoint(model, ckpt_name), chosen,
                            torch.bfloat16 if dtype in FP8_DTYPES else dtype)
         clone = keep_off_the_gpu(model.clone())

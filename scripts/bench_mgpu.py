@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import resource
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from ltx_model.distributed import (  # noqa: E402
     rank_devices,
     sequence_pass_bytes,
 )
+from ltx_model.inspect import peak_rss_bytes  # noqa: E402
 from ltx_model.transformer import LTXTransformer, Modality, TransformerConfig  # noqa: E402
 
 # name -> (config overrides of the 22B form, (video frames, height, width) in latent tokens, audio tokens)
@@ -104,7 +104,7 @@ def measure(rank: Rank, size: str, reps: int) -> dict:
                                       audio_tokens=audio.latent.shape[1], world_size=rank.world_size,
                                       rank=rank.rank, element_size=torch.finfo(dtype).bits // 8)
     peak = (torch.cuda.max_memory_allocated(rank.device) if cuda
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            else peak_rss_bytes())  # VmHWM: this worker's own peak (ru_maxrss can carry a parent's)
     return {"rank": rank.rank, "pass_s": statistics.median(times), "sent_bytes": traffic.sent,
             "model_bytes": model_bytes, "peak_mem": peak}
 

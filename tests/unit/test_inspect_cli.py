@@ -21,8 +21,8 @@ from ltx_model.loading.safetensors_io import write_safetensors
 REPO = Path(__file__).resolve().parents[2]
 AVAILABLE = ",".join(c.value for c in available_components())
 PEAK_SNIPPET = (
-    "import resource, sys; from ltx_model.inspect import main; rc = main(sys.argv[1:]); "
-    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+    "import sys; from ltx_model.inspect import main, peak_rss_bytes; rc = main(sys.argv[1:]); "
+    "print('PEAK_KB', peak_rss_bytes() // 1024); sys.exit(rc)"  # VmHWM: this process only
 )
 
 

@@ -101,8 +101,8 @@ def test_ltx25_transformer_meta_build_matches_manifest() -> None:
 
 
 def _run_inspect(*args: str) -> subprocess.CompletedProcess[str]:
-    snippet = ("import resource, sys; from ltx_model.inspect import main; rc = main(sys.argv[1:]); "
-               "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    snippet = ("import sys; from ltx_model.inspect import main, peak_rss_bytes; rc = main(sys.argv[1:]); "
+               "print('PEAK_KB', peak_rss_bytes() // 1024); sys.exit(rc)")  # VmHWM: this process only
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-c", snippet, *args], capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=300)
