@@ -8,7 +8,8 @@ Contents (``MANIFEST.txt`` lists every entry with its size):
   built at run time);
 * ``site/``: small Python distributions copied from this interpreter's installation by their file records
   (``DISTRIBUTIONS``: ComfyUI's memory manager ``comfy_aimdo``, ``ltx-core``, ``gguf``, ``torchsde``,
-  ``trampoline``), put on ``PYTHONPATH`` by ``gpu_check.sh`` — works offline, the versions tested here;
+  ``trampoline``, and ComfyUI's kernel package ``comfy_kitchen`` without its compiled CUDA/HIP extensions:
+  :data:`PYTHON_ONLY`), put on ``PYTHONPATH`` by ``gpu_check.sh`` — works offline, the versions tested here;
 * ``manifests/ltx-2.3-22b.json``: the real checkpoint's header (config and tensor list, ~0.5 MiB) the check
   builds the real-size model from (``$LTX2_BENCH_MANIFEST``);
 * ``wheels/``: real wheels of what ComfyUI core imports beyond the bare GPU machine (:data:`CORE_WHEELS`: Pillow,
@@ -36,11 +37,15 @@ import sys
 import zipfile
 from pathlib import Path
 
-# comfy-kitchen (ComfyUI's optional kernel package, ~190 MiB of CUDA binaries) is left out: ComfyUI runs without it
-# (it logs that its own quantised-op backends are unavailable; ``--fast`` fp8 matmul goes through torch._scaled_mm).
-DISTRIBUTIONS = ("comfy-aimdo", "ltx-core", "gguf", "torchsde", "trampoline")
+# comfy-kitchen (ComfyUI's kernel package) travels without its compiled CUDA/HIP extensions (~230 MiB): newer hosts
+# (v0.33) import it unconditionally, and without ``_C`` it serves its eager and Triton backends.
+DISTRIBUTIONS = ("comfy-aimdo", "ltx-core", "gguf", "torchsde", "trampoline", "comfy-kitchen")
+PYTHON_ONLY = {"comfy-kitchen": (".so", ".pyd", ".dll")}  # distribution -> file suffixes not carried
+# Top-level entries of the ComfyUI tree left out. ``requirements.txt`` is an install list, and the bundle installs
+# its own wheels: a tree that pip-installs from it at import time (the ZLUDA fork's ``comfy/zluda.py`` checks the
+# front-end and template packages and calls pip when they are missing) would reach for a network the GPU machine lacks.
 COMFY_EXCLUDE = (".git", ".github", "tests", "tests-unit", "models", "custom_nodes", "input", "output",
-                 "script_examples", "user", "temp")  # top-level entries of the ComfyUI tree
+                 "script_examples", "user", "temp", "requirements.txt")
 # What ComfyUI core imports at import time beyond torch/transformers/safetensors/einops/accelerate (scipy aside),
 # with the version the download mode pins when this interpreter has none (the torch 2.11 pairing).
 CORE_WHEELS = {"pillow": "13.0.0", "torchvision": "0.26.0", "torchaudio": "2.11.0"}
@@ -90,7 +95,7 @@ def copy_distribution(name: str, site: Path) -> list[str]:
     for entry in dist.files or ():
         parts = entry.parts
         if not parts or parts[0].startswith("..") or parts[0].endswith((".dist-info", ".data")) \
-                or "__pycache__" in parts or entry.suffix in (".pyc", ".pyo"):
+                or "__pycache__" in parts or entry.suffix in (".pyc", ".pyo") + PYTHON_ONLY.get(name, ()):
             continue
         source = Path(dist.locate_file(entry))
         if source.is_file():

@@ -8,9 +8,10 @@
 # DIR is replaced only when it is a previous bundle (has MANIFEST.txt) or empty; any other folder is refused.
 # The folder holds (MANIFEST.txt lists every entry and its size; the whole folder stays under 60 MiB, ~40 MiB):
 #   ComfyUI/      ComfyUI's source tree from $COMFYUI_PATH or ~/comfy/ComfyUI, without .git, tests, models,
-#                 custom_nodes, input/output and caches (for the core comparison; never committed)
+#                 custom_nodes, input/output, requirements.txt and caches (for the core comparison; never committed)
 #   site/         small distributions copied from this interpreter's installation: comfy-aimdo (ComfyUI's
-#                 memory manager), ltx-core 1.0.0, gguf, torchsde, trampoline (not comfy-kitchen: ~190 MiB)
+#                 memory manager), ltx-core 1.0.0, gguf, torchsde, trampoline, comfy-kitchen's Python code
+#                 (its compiled CUDA/HIP extensions, ~230 MiB, stay behind: eager and Triton backends serve)
 #   wheels/       real wheels of what ComfyUI core imports beyond the bare GPU machine: pillow, torchvision 0.26.0,
 #                 torchaudio 2.11.0 (--core-wheels installed: repacked from this installation, offline; download:
 #                 pip download for --python-version), plus any --wheel SPEC (pip download; needs the network)

@@ -110,13 +110,15 @@ def test_gpu_bundle_is_offline_complete_and_under_60_mib(bundle):
     for needed in ("comfy/model_management.py", "comfy/ldm/lightricks/av_model.py", "comfy/ldm/models/autoencoder.py",
                    "comfy/sd.py", "nodes.py"):
         assert (bundle / "ComfyUI" / needed).is_file(), needed
-    for left_out in (".git", "custom_nodes", "models", "tests"):
+    for left_out in (".git", "custom_nodes", "models", "tests", "requirements.txt"):  # no import-time pip installs
         assert not (bundle / "ComfyUI" / left_out).exists(), left_out
     assert not list(bundle.rglob("__pycache__"))
     assert json.loads((bundle / "manifests" / "ltx-2.3-22b.json").read_text())["config"]["transformer"]
-    for package in ("comfy_aimdo", "ltx_core", "gguf", "torchsde", "trampoline"):
+    for package in ("comfy_aimdo", "ltx_core", "gguf", "torchsde", "trampoline", "comfy_kitchen"):
         assert (bundle / "site" / package).is_dir(), package
         assert f"  {package} " in manifest
+    assert (bundle / "site" / "comfy_kitchen" / "backends" / "eager" / "__init__.py").is_file()
+    assert not list((bundle / "site" / "comfy_kitchen").rglob("*.so"))  # Python only: no CUDA/HIP binaries
     wheels = sorted(p.name for p in (bundle / "wheels").glob("*.whl"))
     tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
     assert [w.split("-")[0] for w in wheels] == ["pillow", "torchaudio", "torchvision"]
