@@ -8,6 +8,8 @@ called by what the check measures (transformer passes, the video VAE decode, the
 
 * Pillow, torchvision, torchaudio: real wheels in ``<bundle>/wheels/`` (``gpu_bundle.sh``), unpacked (zip, no pip
   needed) into a private folder and APPENDED to ``sys.path``: the interpreter's own copy wins where it has one.
+* comfy-kitchen (v0.33 imports it unconditionally): its Python code in ``<bundle>/site/`` (``gpu_bundle.sh``),
+  without its compiled CUDA/HIP extensions, on ``PYTHONPATH`` like the bundle's other small distributions.
 * scipy (a ~35 MB wheel, too large for the 60 MiB bundle): an import-time STAND-IN, a meta-path finder placed
   LAST, so it only answers when no real scipy is importable. Its modules resolve any name to a placeholder that
   raises ``ModuleNotFoundError`` when used. Where it is in force, every result line says so

@@ -164,11 +164,16 @@ def drag(page: Any, start: tuple[float, float], end_x: float, steps: int = 8) ->
     page.mouse.up()
 
 
-def clip_of(page: Any, node_id: int) -> dict:
-    """The clip length the node's timeline uses: {frames, fps, source}."""
+def timeline_call(page: Any, node_id: int, method: str) -> Any:
+    """``method(node, binding)`` of the timeline extension (js/timeline.js) for the node's timeline widget."""
     return page.evaluate(f"""(id) => {{
         const app = {APP};
         const node = app.graph.getNodeById(id);
         const timeline = app.extensions.find((e) => e.name === "LTX2Native.Timeline");
-        return timeline.clipOf(node, node.widgets.find((w) => w.name === "ltx2_timeline").binding);
+        return timeline.{method}(node, node.widgets.find((w) => w.name === "ltx2_timeline").binding);
     }}""", node_id)
+
+
+def clip_of(page: Any, node_id: int) -> dict:
+    """The clip length the node's timeline uses: {frames, fps, source}."""
+    return timeline_call(page, node_id, "clipOf")

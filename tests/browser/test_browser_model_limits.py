@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 from browser_harness import PACK_NAME, save_screenshot
-from browser_page import APP, add_node, connect, set_widget, widget_values
+from browser_page import APP, add_node, connect, set_widget, timeline_call, widget_values
 
 from ltx_model.duration import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, seconds_to_frame_count
 from ltx_model.modes.geometry import SCALE
@@ -71,12 +71,7 @@ def info_lines(page, node: int) -> list[str]:
 
 def timeline_label(page, node: int) -> dict:
     page.evaluate(f"() => {APP}.canvas.draw(true, true)")
-    return page.evaluate(f"""(id) => {{
-        const app = {APP};
-        const node = app.graph.getNodeById(id);
-        const timeline = app.extensions.find((e) => e.name === "LTX2Native.Timeline");
-        return timeline.timelineLabel(node, node.widgets.find((w) => w.name === "ltx2_timeline").binding);
-    }}""", node)
+    return timeline_call(page, node, "timelineLabel")
 
 
 def test_browser_model_limits_served_table_is_the_library_rules(page):
